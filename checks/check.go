@@ -1,0 +1,99 @@
+// Package checks holds the probes exdiag runs, the runner that schedules
+// them, and the types every probe and renderer share.
+package checks
+
+import (
+	"context"
+	"time"
+)
+
+// Status is a check's outcome in the report.
+type Status string
+
+const (
+	StatusPass  Status = "pass"
+	StatusWarn  Status = "warn"
+	StatusFail  Status = "fail"
+	StatusSkip  Status = "skip"
+	StatusError Status = "error"
+)
+
+// Rank orders statuses by how bad they are, so "worst" is a max.
+func (s Status) Rank() int {
+	switch s {
+	case StatusWarn:
+		return 2
+	case StatusFail:
+		return 3
+	case StatusError:
+		return 4
+	case StatusSkip:
+		return 1
+	}
+	return 0
+}
+
+// Severity is a finding's weight, taken from the catalog unless a probe
+// downgrades it on purpose (--skip-ca-check turns a failure into info).
+type Severity string
+
+const (
+	SevInfo Severity = "info"
+	SevWarn Severity = "warn"
+	SevFail Severity = "fail"
+)
+
+// Finding is what a probe reports: a catalog code and the observed facts.
+// Remediation, references and the default severity come from the catalog
+// when the runner resolves it, so probes never invent advice.
+type Finding struct {
+	Code        string   `json:"code"`
+	Severity    Severity `json:"severity"`
+	Target      string   `json:"target,omitempty"`
+	Summary     string   `json:"summary"`
+	Remediation []string `json:"remediation"`
+	References  []string `json:"references"`
+
+	// Downgrade, when set by a probe, replaces the catalog severity with a
+	// milder one (never a harsher one): the user asked to accept the risk.
+	Downgrade Severity `json:"-"`
+}
+
+// Outcome is what a probe's Run returns.
+type Outcome struct {
+	// Observed is the evidence: a struct or map that marshals to JSON.
+	Observed any
+	Findings []Finding
+	// Err means the probe could not complete for a reason that is not a
+	// finding (a bug, bad local input); the check's status becomes error.
+	Err error
+}
+
+// Check is one probe, listed explicitly in All.
+type Check struct {
+	ID    string
+	Title string
+	Doc   string // one line for `exdiag checks`
+	// Requires names checks that must not fail for this one to be
+	// meaningful; they gate only when they are themselves selected.
+	Requires []string
+	// Inputs returns a non-empty reason when the configuration lacks what
+	// this probe needs; the check is then skipped with that reason.
+	Inputs func(*Config) string
+	// Codes lists every catalog code this probe can raise, so a test can
+	// prove the catalog and the probes agree.
+	Codes []string
+	Run   func(ctx context.Context, env *Env) Outcome
+}
+
+// Result is a check's entry in the report.
+type Result struct {
+	ID         string        `json:"id"`
+	Title      string        `json:"title"`
+	Status     Status        `json:"status"`
+	Duration   time.Duration `json:"-"`
+	SkipReason string        `json:"skip_reason,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	Observed   any           `json:"observed,omitempty"`
+	Findings   []Finding     `json:"findings"`
+}

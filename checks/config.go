@@ -1,0 +1,84 @@
+package checks
+
+import (
+	"net/url"
+	"time"
+)
+
+// Config is everything a run needs, built from flags by cmd/exdiag (or by
+// the lab, which produces the same flags).
+type Config struct {
+	URI    *url.URL // the ConnectionUri
+	Host   string   // URI host without port
+	Port   int      // URI port, defaulted from the scheme
+	Checks []string // selected check ids; empty means all
+
+	ExternalDNS    []string // host:port of resolvers an internet client uses
+	InternalDNS    []string // host:port of resolvers the proxy/CAS side uses
+	ExpectExternal []string // addresses the external view must return
+	ExpectInternal []string // addresses the internal view must return
+	Resolve        []ResolveEntry
+	Backends       []*url.URL
+
+	User           string
+	Password       Secret
+	Authentication string // basic | negotiate
+	CAFiles        []string
+	SkipCACheck    bool
+	SkipCNCheck    bool
+	FetchAIA       bool
+	HTTPPort       int // port for the plain-http redirect probe (default 80)
+
+	Realm      string
+	KDCs       []string
+	LDAPURL    string
+	LDAPBase   string
+	ExtraSPNs  []string
+	ConfigName string // PSRP configuration name, default Microsoft.Exchange
+
+	MinCmdlets     int
+	RequireCmdlets []string
+
+	Timeout time.Duration
+	Verbose bool
+}
+
+// ResolveEntry is one --resolve HOST:PORT:ADDR, as curl takes it.
+type ResolveEntry struct {
+	Host string
+	Port int
+	Addr string
+}
+
+// Selected reports whether the user asked for check id (all when none named).
+func (c *Config) Selected(id string) bool {
+	if len(c.Checks) == 0 {
+		return true
+	}
+	for _, s := range c.Checks {
+		if s == id {
+			return true
+		}
+	}
+	return false
+}
+
+// HasCredentials is true when a user name and a password were given.
+func (c *Config) HasCredentials() bool { return c.User != "" && !c.Password.Empty() }
+
+// Secret holds a password. Every way of printing it prints a mask, so a
+// stray %v, log line or JSON encoding cannot leak it.
+type Secret struct{ v string }
+
+func NewSecret(s string) Secret { return Secret{v: s} }
+
+// Reveal returns the password for the one place that must send it.
+func (s Secret) Reveal() string { return s.v }
+
+func (s Secret) Empty() bool { return s.v == "" }
+
+func (s Secret) String() string   { return "[redacted]" }
+func (s Secret) GoString() string { return "[redacted]" }
+
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+func (s Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }

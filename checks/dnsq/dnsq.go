@@ -1,0 +1,282 @@
+// Package dnsq asks named resolvers for a host's addresses the way a
+// diagnostic must: explicit servers, the raw rcode, CNAMEs kept, UDP with a
+// retry over TCP when the answer is truncated, and a deadline on every query.
+package dnsq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// DialFunc opens a connection; tests inject in-process fakes here.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// maxCNAMEHops bounds how far a CNAME chain is followed across queries.
+const maxCNAMEHops = 8
+
+// maxMsgSize bounds what is read from a resolver (EDNS0 buffer, TCP length).
+const maxMsgSize = 4096
+
+// Answer is what one resolver said about one host.
+type Answer struct {
+	Resolver  string
+	Rcode     int          // dns.RcodeSuccess, dns.RcodeNameError, …; -1 when no answer came
+	Addresses []netip.Addr // A then AAAA, after following CNAMEs
+	CNAMEs    []string     // the alias chain, in order, without trailing dots
+	RTT       time.Duration
+	Err       error // transport failure, timeout or malformed answer
+}
+
+// RcodeName is the rcode as dig prints it, or "" when no answer came.
+func (a Answer) RcodeName() string {
+	if a.Rcode < 0 {
+		return ""
+	}
+	if s, ok := dns.RcodeToString[a.Rcode]; ok {
+		return s
+	}
+	return fmt.Sprintf("RCODE%d", a.Rcode)
+}
+
+// Timeout reports whether the resolver failed to answer in time.
+func (a Answer) Timeout() bool {
+	var ne net.Error
+	return a.Err != nil && (errors.Is(a.Err, context.DeadlineExceeded) || errors.As(a.Err, &ne) && ne.Timeout())
+}
+
+// ErrMalformed marks an answer that did not parse or did not match the query.
+var ErrMalformed = errors.New("malformed answer")
+
+// Client queries resolvers over the injected dialer.
+type Client struct {
+	Dial DialFunc
+	// QueryTimeout caps one query inside the caller's deadline, so a lost
+	// UDP datagram leaves time for the retry.
+	QueryTimeout time.Duration
+}
+
+// Lookup resolves host's A and AAAA records on server (host:port),
+// following CNAMEs within the resolver's answers and, when the resolver
+// returns only the alias, by asking again for its target.
+func (c *Client) Lookup(ctx context.Context, server, host string) Answer {
+	ans := Answer{Resolver: server, Rcode: -1}
+	start := time.Now()
+	defer func() { ans.RTT = time.Since(start) }()
+
+	type res struct {
+		qtype uint16
+		rcode int
+		addrs []netip.Addr
+		cname []string
+		err   error
+	}
+	var wg sync.WaitGroup
+	out := make([]res, 2)
+	for i, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := res{qtype: qt}
+			r.rcode, r.addrs, r.cname, r.err = c.follow(ctx, server, host, qt)
+			out[i] = r
+		}()
+	}
+	wg.Wait()
+
+	a, aaaa := out[0], out[1]
+	switch {
+	case a.err != nil && aaaa.err != nil:
+		ans.Err = a.err
+		return ans
+	case a.err != nil:
+		a = aaaa
+	}
+	ans.Rcode = a.rcode
+	ans.CNAMEs = a.cname
+	if len(ans.CNAMEs) == 0 {
+		ans.CNAMEs = aaaa.cname
+	}
+	ans.Addresses = append(ans.Addresses, a.addrs...)
+	if aaaa.err == nil && aaaa.rcode == dns.RcodeSuccess && a.qtype != aaaa.qtype {
+		ans.Addresses = append(ans.Addresses, aaaa.addrs...)
+	}
+	return ans
+}
+
+func (c *Client) follow(ctx context.Context, server, host string, qtype uint16) (int, []netip.Addr, []string, error) {
+	var chain []string
+	name := dns.Fqdn(host)
+	for hop := 0; hop < maxCNAMEHops; hop++ {
+		m, err := c.Exchange(ctx, server, name, qtype)
+		if err != nil {
+			return -1, nil, chain, err
+		}
+		if m.Rcode != dns.RcodeSuccess {
+			return m.Rcode, nil, chain, nil
+		}
+		addrs, target := walk(m.Answer, name, qtype, &chain)
+		if len(addrs) > 0 || target == "" {
+			return m.Rcode, addrs, chain, nil
+		}
+		name = target // the resolver gave only the alias: ask for its target
+	}
+	return dns.RcodeSuccess, nil, chain, fmt.Errorf("%w: CNAME chain longer than %d", ErrMalformed, maxCNAMEHops)
+}
+
+// walk follows name through the answer section's CNAMEs and returns the
+// addresses of the final name, or the unresolved CNAME target.
+func walk(rrs []dns.RR, name string, qtype uint16, chain *[]string) ([]netip.Addr, string) {
+	seen := map[string]bool{}
+	cur := strings.ToLower(name)
+	for !seen[cur] {
+		seen[cur] = true
+		var addrs []netip.Addr
+		next := ""
+		for _, rr := range rrs {
+			if !strings.EqualFold(rr.Header().Name, cur) {
+				continue
+			}
+			switch v := rr.(type) {
+			case *dns.A:
+				if qtype == dns.TypeA {
+					if ip, ok := netip.AddrFromSlice(v.A.To4()); ok {
+						addrs = append(addrs, ip)
+					}
+				}
+			case *dns.AAAA:
+				if qtype == dns.TypeAAAA {
+					if ip, ok := netip.AddrFromSlice(v.AAAA.To16()); ok {
+						addrs = append(addrs, ip)
+					}
+				}
+			case *dns.CNAME:
+				next = strings.ToLower(v.Target)
+			}
+		}
+		if len(addrs) > 0 {
+			return addrs, ""
+		}
+		if next == "" {
+			return nil, ""
+		}
+		*chain = append(*chain, strings.TrimSuffix(next, "."))
+		cur = next
+	}
+	return nil, "" // a CNAME loop inside one answer: no address
+}
+
+// Exchange sends one query over UDP and repeats it over TCP when the
+// answer is truncated.
+func (c *Client) Exchange(ctx context.Context, server, name string, qtype uint16) (*dns.Msg, error) {
+	q := new(dns.Msg)
+	q.SetQuestion(dns.Fqdn(name), qtype)
+	q.RecursionDesired = true
+	q.SetEdns0(maxMsgSize, false)
+	m, err := c.exchange(ctx, "udp", server, q)
+	if err == nil && m.Truncated {
+		m, err = c.exchange(ctx, "tcp", server, q)
+	}
+	return m, err
+}
+
+func (c *Client) exchange(ctx context.Context, network, server string, q *dns.Msg) (*dns.Msg, error) {
+	if c.QueryTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.QueryTimeout)
+		defer cancel()
+	}
+	dial := c.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	conn, err := dial(ctx, network, server)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	dc := &dns.Conn{Conn: conn, UDPSize: maxMsgSize}
+	q.Id = dns.Id()
+	if err := dc.WriteMsg(q); err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	for {
+		m, err := dc.ReadMsg()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		if m.Id != q.Id && network == "udp" {
+			continue // a stale or spoofed datagram; keep waiting for ours
+		}
+		if !m.Response || len(m.Question) != 1 || !strings.EqualFold(m.Question[0].Name, q.Question[0].Name) {
+			return nil, fmt.Errorf("%w: answer does not match the question", ErrMalformed)
+		}
+		return m, nil
+	}
+}
+
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// Cache memoizes Lookup per resolver and host so the dns probe and the
+// probes that need the connect address share one set of queries.
+type Cache struct {
+	Client *Client
+	mu     sync.Mutex
+	calls  map[string]*call
+}
+
+type call struct {
+	done chan struct{}
+	ans  Answer
+}
+
+// Lookup returns the cached answer or asks once; concurrent callers wait
+// for the same query.
+func (c *Cache) Lookup(ctx context.Context, server, host string) Answer {
+	key := server + "\x00" + strings.ToLower(host)
+	c.mu.Lock()
+	if c.calls == nil {
+		c.calls = map[string]*call{}
+	}
+	cl, ok := c.calls[key]
+	if !ok {
+		cl = &call{done: make(chan struct{})}
+		c.calls[key] = cl
+		c.mu.Unlock()
+		cl.ans = c.Client.Lookup(ctx, server, host)
+		close(cl.done)
+		return cl.ans
+	}
+	c.mu.Unlock()
+	select {
+	case <-cl.done:
+		return cl.ans
+	case <-ctx.Done():
+		return Answer{Resolver: server, Rcode: -1, Err: ctx.Err()}
+	}
+}

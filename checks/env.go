@@ -1,0 +1,125 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exdiag/exdiag/checks/dnsq"
+)
+
+// Env is what a probe may use: the configuration and the network seams.
+// Probes never dial, resolve or read the clock except through Env, so
+// unit tests can hand them in-process fakes.
+type Env struct {
+	Config *Config
+	// Dial opens raw connections (tests inject fakes). Probes that talk
+	// to the target use DialTarget, which applies --resolve and the
+	// external DNS view on top of it.
+	Dial dnsq.DialFunc
+	// LookupHost is the system resolver, used when no --external-dns is given.
+	LookupHost func(ctx context.Context, host string) ([]netip.Addr, error)
+	Now        func() time.Time
+	// DNS memoizes queries to named resolvers, shared by every probe.
+	DNS *dnsq.Cache
+	// Logf writes progress to stderr when -v is given; never to stdout.
+	Logf func(format string, args ...any)
+
+	connectOnce sync.Once
+	connect     ConnectAddr
+}
+
+// NewEnv fills the seams with the real network.
+func NewEnv(cfg *Config) *Env {
+	d := &net.Dialer{}
+	e := &Env{
+		Config: cfg,
+		Dial:   d.DialContext,
+		LookupHost: func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		},
+		Now:  time.Now,
+		Logf: func(string, ...any) {},
+	}
+	e.DNS = &dnsq.Cache{Client: &dnsq.Client{Dial: e.dial, QueryTimeout: 2 * time.Second}}
+	return e
+}
+
+func (e *Env) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return e.Dial(ctx, network, addr)
+}
+
+// ConnectAddr is the address an internet client would reach for the URI's
+// host, and where it came from.
+type ConnectAddr struct {
+	Addr   netip.Addr
+	Source string // "resolve", "external-dns <server>", "system resolver"
+	Err    error
+}
+
+// Connect returns the address the tls, redirect, auth and rbac probes use
+// for the URI's host: --resolve wins, else the first external resolver's
+// answer (the same query the dns probe makes), else the system resolver.
+// It resolves once per run.
+func (e *Env) Connect(ctx context.Context) ConnectAddr {
+	e.connectOnce.Do(func() { e.connect = e.resolveConnect(ctx) })
+	return e.connect
+}
+
+func (e *Env) resolveConnect(ctx context.Context) ConnectAddr {
+	c := e.Config
+	for _, r := range c.Resolve {
+		if strings.EqualFold(r.Host, c.Host) {
+			if ip, err := netip.ParseAddr(r.Addr); err == nil {
+				return ConnectAddr{Addr: ip, Source: "resolve"}
+			}
+		}
+	}
+	for _, srv := range c.ExternalDNS {
+		ans := e.DNS.Lookup(ctx, srv, c.Host)
+		if len(ans.Addresses) > 0 {
+			return ConnectAddr{Addr: ans.Addresses[0], Source: "external-dns " + srv}
+		}
+	}
+	if len(c.ExternalDNS) > 0 {
+		return ConnectAddr{Err: fmt.Errorf("%s has no address in the external view; check the dns results", c.Host)}
+	}
+	addrs, err := e.LookupHost(ctx, c.Host)
+	if err != nil || len(addrs) == 0 {
+		if err == nil {
+			err = fmt.Errorf("no address")
+		}
+		return ConnectAddr{Err: fmt.Errorf("cannot resolve %s with the system resolver (%v); give --resolve %s:%d:ADDR or --external-dns", c.Host, err, c.Host, c.Port)}
+	}
+	return ConnectAddr{Addr: addrs[0], Source: "system resolver"}
+}
+
+// DialTarget dials addr (host:port) as the probes of the target must:
+// a --resolve entry for that host and port wins (curl semantics), the URI's
+// host goes to Connect's address, and any other host (a --backend seen
+// from the proxy) is dialled as named.
+func (e *Env) DialTarget(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	p, _ := strconv.Atoi(port)
+	for _, r := range e.Config.Resolve {
+		if strings.EqualFold(r.Host, host) && (r.Port == p || r.Port == 0) {
+			return e.Dial(ctx, network, net.JoinHostPort(r.Addr, port))
+		}
+	}
+	if strings.EqualFold(host, e.Config.Host) {
+		ca := e.Connect(ctx)
+		if ca.Err != nil {
+			return nil, ca.Err
+		}
+		return e.Dial(ctx, network, net.JoinHostPort(ca.Addr.String(), port))
+	}
+	return e.Dial(ctx, network, addr)
+}
