@@ -7,11 +7,11 @@ import (
 
 // Roles of whoever produced a response.
 const (
-	RoleExchange = "exchange"   // an Exchange CAS (front end or back end)
-	RoleProxy    = "proxy"      // a reverse proxy: ARR, nginx, a load balancer
-	RoleWAF      = "waf"        // a web application firewall's block page
-	RoleHTTPSys  = "http.sys"   // Windows' kernel HTTP listener (no app pool behind it)
-	RoleIIS      = "iis"        // IIS, without saying whether it is the CAS or ARR
+	RoleExchange = "exchange" // an Exchange CAS (front end or back end)
+	RoleProxy    = "proxy"    // a reverse proxy: ARR, nginx, a load balancer
+	RoleWAF      = "waf"      // a web application firewall's block page
+	RoleHTTPSys  = "http.sys" // Windows' kernel HTTP listener (no app pool behind it)
+	RoleIIS      = "iis"      // IIS, without saying whether it is the CAS or ARR
 	RoleUnknown  = "unknown"
 )
 

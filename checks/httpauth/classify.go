@@ -191,7 +191,9 @@ var responseRules = []rule{
 		}},
 	{"unavailable", "AUTH-UNAVAILABLE",
 		func(r *Response) bool { return r.Status == 503 },
-		func(r *Response) string { return fmt.Sprintf("answered %s service unavailable%s", statusLine(r), who(r)) }},
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s service unavailable%s", statusLine(r), who(r))
+		}},
 	{"not-wsman", "AUTH-NOT-WSMAN",
 		func(r *Response) bool {
 			return (r.Status >= 200 && r.Status < 300 || r.Status >= 400 && r.Status < 500) && r.ContentType != ""
