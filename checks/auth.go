@@ -180,7 +180,11 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	}
 	in := httpauth.Input{Scheme: u.Scheme, Authentication: cfg.Authentication, Backend: backend, Unauth: unauth, Negotiate: &neg}
 
-	if unauth.Err == "" {
+	if unauth.Err == "" && cfg.HasCredentials() && unauth.Status != http.StatusUnauthorized {
+		// the password goes only where authentication was asked for
+		obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
+			Refused: fmt.Sprintf("not sent: the unauthenticated request was answered %d, not 401", unauth.Status)}
+	} else if unauth.Err == "" {
 		if why := basicRefusal(cfg, u); why != "" {
 			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: why}
 		} else if cfg.HasCredentials() && !strings.EqualFold(cfg.Authentication, "negotiate") {
