@@ -17,21 +17,21 @@ import (
 
 // runFlags holds the raw values of `exdiag run`; toConfig validates them.
 type runFlags struct {
-	uri, user, passwordFile, authentication  string
-	checks                                   []string
-	externalDNS, internalDNS                 []string
-	expectExternal, expectInternal           []string
-	resolve, backends, caFiles, kdcs, spns   []string
-	skipCA, skipCN, fetchAIA                 bool
-	httpPort                                 int
-	realm, ldapURL, ldapBase, configName     string
-	minCmdlets                               int
-	requireCmdlets                           []string
-	format, output                           string
-	timeout                                  time.Duration
-	noColour, verbose                        bool
-	lab                                      string
-	password                                 string // only to refuse it
+	uri, user, passwordFile, authentication string
+	checks                                  []string
+	externalDNS, internalDNS                []string
+	expectExternal, expectInternal          []string
+	resolve, backends, caFiles, kdcs, spns  []string
+	skipCA, skipCN, fetchAIA                bool
+	httpPort                                int
+	realm, ldapURL, ldapBase, configName    string
+	minCmdlets                              int
+	requireCmdlets                          []string
+	format, output                          string
+	timeout                                 time.Duration
+	noColour, verbose                       bool
+	lab                                     string
+	password                                string // only to refuse it
 }
 
 func newRunFlagSet(f *runFlags, stderr io.Writer) *pflag.FlagSet {
