@@ -130,7 +130,7 @@ var entries = []Entry{
 		Remediation: []string{
 			"replace the CNAME with an A record for the shared namespace where you can (recommended for load-balanced Client Access namespaces)",
 			"if the CNAME stays, make sure the certificate's subject alternative names include the alias the clients use in -ConnectionUri",
-			"for Kerberos on the alias, register HTTP/ for the name the client will actually request (see SPN-MISSING), or use https with -Authentication Basic, which needs no SPN",
+			"for Kerberos through the alias, register the HTTP/ SPN for the name the client asks a ticket for, i.e. the CNAME target (see SPN-MISSING), or use https with -Authentication Basic, which needs no SPN",
 		},
 		References: []string{refASA, refSeed, "SEED: with a CNAME or virtual name, check the certificate carries the subject name"},
 	},
@@ -178,7 +178,7 @@ var entries = []Entry{
 			"preferred: bind a certificate from a public CA on the reverse proxy so every client trusts it",
 			"otherwise export the root (or the self-signed) certificate from the proxy without the private key: MMC, Certificates (Local Computer), Personal, Certificates, right-click the certificate, All Tasks, Export, DER .cer",
 			"on each client: mmc, File, Add/Remove Snap-in, Certificates, Computer account; open Trusted Root Certification Authorities, right-click Certificates, All Tasks, Import, and pick the .cer (or run Import-Certificate -FilePath root.cer -CertStoreLocation Cert:\\LocalMachine\\Root)",
-			"check the result: openssl s_client -connect mail.contoso.com:443 -servername mail.contoso.com -CAfile root.pem must report Verify return code: 0 (ok)",
+			"check the result from any host with OpenSSL: openssl x509 -inform der -in root.cer -out root.pem, then openssl s_client -connect mail.contoso.com:443 -servername mail.contoso.com -CAfile root.pem must report Verify return code: 0 (ok)",
 			"for a one-off test only, skip the check: $o = New-PSSessionOption -SkipCACheck; New-PSSession ... -SessionOption $o",
 		},
 		References: []string{refSeed, refPSSessOpt, refNewPSSess, srcWINHTTP, srcWSMERR},
