@@ -205,32 +205,32 @@ func dnsFindings(host string, views []dnsView, expExt, expInt []netip.Addr) []Fi
 		external := v.View != viewInternal
 		switch {
 		case v.Err != nil && v.Malformed:
-			add("DNS-RESOLVER-FAILED", v, "%s gave a malformed answer for %s: %v", v.Resolver, host, v.Err)
+			add("DNS-RESOLVER-FAILED", v, "%s gave a malformed answer for %s: %v", who(v), host, v.Err)
 			continue
 		case v.Err != nil:
-			add("DNS-RESOLVER-TIMEOUT", v, "%s gave no answer for %s: %v", v.Resolver, host, v.Err)
+			add("DNS-RESOLVER-TIMEOUT", v, "%s gave no answer for %s: %v", who(v), host, v.Err)
 			continue
 		}
 		if len(v.CNAMEs) > 0 {
-			add("DNS-CNAME", v, "%s is an alias: %s -> %s", host, host, strings.Join(v.CNAMEs, " -> "))
+			add("DNS-CNAME", v, "%s is an alias in the %s: %s -> %s", host, who(v), host, strings.Join(v.CNAMEs, " -> "))
 		}
 		switch {
 		case v.Rcode == dns.RcodeNameError && external:
-			add("DNS-EXT-NXDOMAIN", v, "%s answers NXDOMAIN for %s%s", v.Resolver, host, viaChain(v))
+			add("DNS-EXT-NXDOMAIN", v, "%s answers NXDOMAIN for %s%s", who(v), host, viaChain(v))
 			continue
 		case v.Rcode == dns.RcodeNameError:
-			add("DNS-INT-NXDOMAIN", v, "%s answers NXDOMAIN for %s%s", v.Resolver, host, viaChain(v))
+			add("DNS-INT-NXDOMAIN", v, "%s answers NXDOMAIN for %s%s", who(v), host, viaChain(v))
 			continue
 		case v.Rcode != dns.RcodeSuccess:
-			add("DNS-RESOLVER-FAILED", v, "%s answers %s for %s", v.Resolver, rcodeName(v.Rcode), host)
+			add("DNS-RESOLVER-FAILED", v, "%s answers %s for %s", who(v), rcodeName(v.Rcode), host)
 			continue
 		case len(v.Addresses) == 0 && external:
-			add("DNS-EXT-NO-ADDRESS", v, "%s answers NOERROR for %s but no A or AAAA record%s", v.Resolver, host, viaChain(v))
+			add("DNS-EXT-NO-ADDRESS", v, "%s answers NOERROR for %s but no A or AAAA record%s", who(v), host, viaChain(v))
 			continue
 		case len(v.Addresses) == 0:
 			// no code of its own: inside, a name without address is as
 			// unknown to the proxy as a name that does not exist
-			add("DNS-INT-NXDOMAIN", v, "%s answers NOERROR for %s but no A or AAAA record%s", v.Resolver, host, viaChain(v))
+			add("DNS-INT-NXDOMAIN", v, "%s answers NOERROR for %s but no A or AAAA record%s", who(v), host, viaChain(v))
 			continue
 		}
 		if external {
@@ -242,15 +242,15 @@ func dnsFindings(host string, views []dnsView, expExt, expInt []netip.Addr) []Fi
 				}
 			}
 			if len(bad) > 0 && v.View == viewExternal {
-				add("DNS-EXT-PRIVATE-ADDRESS", v, "%s answers %s for %s; internet clients cannot reach %s", v.Resolver, addrList(v.Addresses), host, strings.Join(bad, ", "))
+				add("DNS-EXT-PRIVATE-ADDRESS", v, "%s answers %s for %s; internet clients cannot reach %s", who(v), addrList(v.Addresses), host, strings.Join(bad, ", "))
 			}
 			if len(expExt) > 0 && !sameSet(v.Addresses, expExt) {
-				add("DNS-EXT-UNEXPECTED", v, "%s answers %s for %s, expected %s", v.Resolver, addrList(v.Addresses), host, addrList(expExt))
+				add("DNS-EXT-UNEXPECTED", v, "%s answers %s for %s, expected %s", who(v), addrList(v.Addresses), host, addrList(expExt))
 			}
 		} else {
 			intl = append(intl, v)
 			if len(expInt) > 0 && !sameSet(v.Addresses, expInt) {
-				add("DNS-INT-UNEXPECTED", v, "%s answers %s for %s, expected %s", v.Resolver, addrList(v.Addresses), host, addrList(expInt))
+				add("DNS-INT-UNEXPECTED", v, "%s answers %s for %s, expected %s", who(v), addrList(v.Addresses), host, addrList(expInt))
 			}
 		}
 	}
@@ -270,6 +270,14 @@ split:
 		}
 	}
 	return fs
+}
+
+// who names the view in a summary; the target names the resolver.
+func who(v dnsView) string {
+	if v.View == viewSystem {
+		return systemResolver
+	}
+	return v.View + " view"
 }
 
 func viaChain(v dnsView) string {
