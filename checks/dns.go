@@ -56,6 +56,7 @@ type dnsView struct {
 	RTT       time.Duration
 	Err       error // set when no usable answer came
 	Malformed bool  // the answer came but was garbage or for another question
+	Timeout   bool  // no answer came in time
 }
 
 // DNSObserved is the dns check's evidence in the report.
@@ -144,7 +145,7 @@ func fromAnswer(view string, a dnsq.Answer) dnsView {
 	return dnsView{
 		View: view, Resolver: a.Resolver, Rcode: a.Rcode,
 		Addresses: a.Addresses, CNAMEs: a.CNAMEs, RTT: a.RTT,
-		Err: a.Err, Malformed: errors.Is(a.Err, dnsq.ErrMalformed),
+		Err: a.Err, Malformed: errors.Is(a.Err, dnsq.ErrMalformed), Timeout: a.Timeout(),
 	}
 }
 
@@ -166,6 +167,7 @@ func systemLookup(ctx context.Context, env *Env, host string) dnsView {
 		v.Rcode = dns.RcodeNameError
 	default:
 		v.Err = err
+		v.Timeout = errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de) && de.IsTimeout
 	}
 	return v
 }
@@ -207,8 +209,11 @@ func dnsFindings(host string, views []dnsView, expExt, expInt []netip.Addr) []Fi
 		case v.Err != nil && v.Malformed:
 			add("DNS-RESOLVER-FAILED", v, "%s gave a malformed answer for %s: %v", who(v), host, v.Err)
 			continue
+		case v.Err != nil && v.Timeout:
+			add("DNS-RESOLVER-TIMEOUT", v, "%s gave no answer for %s before the deadline", who(v), host)
+			continue
 		case v.Err != nil:
-			add("DNS-RESOLVER-TIMEOUT", v, "%s gave no answer for %s: %v", who(v), host, v.Err)
+			add("DNS-RESOLVER-TIMEOUT", v, "%s is unreachable for %s: %v", who(v), host, v.Err)
 			continue
 		}
 		if len(v.CNAMEs) > 0 {

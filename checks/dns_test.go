@@ -87,7 +87,7 @@ func TestDNSFindings(t *testing.T) {
 		{"servfail", []dnsView{with(ext(), func(v *dnsView) { v.Rcode = dns.RcodeServerFailure }), intl(lb)}, expExt, expInt, []string{"DNS-RESOLVER-FAILED"}},
 		{"refused inside", []dnsView{ext(pub), with(intl(), func(v *dnsView) { v.Rcode = dns.RcodeRefused })}, expExt, expInt, []string{"DNS-RESOLVER-FAILED"}},
 		{"malformed", []dnsView{with(ext(), func(v *dnsView) { v.Rcode, v.Err, v.Malformed = -1, malformed, true }), intl(lb)}, expExt, expInt, []string{"DNS-RESOLVER-FAILED"}},
-		{"timeout", []dnsView{ext(pub), with(intl(), func(v *dnsView) { v.Rcode, v.Err = -1, timeout })}, expExt, expInt, []string{"DNS-RESOLVER-TIMEOUT"}},
+		{"timeout", []dnsView{ext(pub), with(intl(), func(v *dnsView) { v.Rcode, v.Err, v.Timeout = -1, timeout, true })}, expExt, expInt, []string{"DNS-RESOLVER-TIMEOUT"}},
 		{"unreachable", []dnsView{with(ext(), func(v *dnsView) { v.Rcode, v.Err = -1, errors.New("connect: network is unreachable") })}, nil, nil, []string{"DNS-RESOLVER-TIMEOUT"}},
 		{"system resolver healthy", []dnsView{{View: viewSystem, Resolver: systemResolver, Addresses: ips(pub)}}, expExt, nil, nil},
 		{"system resolver private is not flagged", []dnsView{{View: viewSystem, Resolver: systemResolver, Addresses: ips(lb)}}, nil, nil, nil},

@@ -233,8 +233,10 @@ func (c *Client) exchange(ctx context.Context, network, server string, q *dns.Ms
 	for {
 		m, err := dc.ReadMsg()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+			// the conn deadline and the context fire together; say the
+			// same thing whichever won, so reports do not flicker
+			if ctx.Err() != nil || isTimeout(err) {
+				return nil, fmt.Errorf("no answer over %s: %w", network, context.DeadlineExceeded)
 			}
 			var ne net.Error
 			if errors.As(err, &ne) {
