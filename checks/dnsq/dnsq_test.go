@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"reflect"
@@ -391,4 +392,61 @@ func TestCacheSharesQueries(t *testing.T) {
 	if got := n.Load(); got != 2 {
 		t.Errorf("%d queries reached the server, want 2 (one A, one AAAA)", got)
 	}
+}
+
+// pipeDial answers each query on an in-memory stream with reply(query),
+// framed as DNS over TCP.
+func pipeDial(reply func(q []byte) []byte) DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		client, server := net.Pipe()
+		go func() {
+			defer server.Close()
+			var l [2]byte
+			if _, err := io.ReadFull(server, l[:]); err != nil {
+				return
+			}
+			q := make([]byte, int(l[0])<<8|int(l[1]))
+			if _, err := io.ReadFull(server, q); err != nil {
+				return
+			}
+			out := reply(q)
+			server.Write(append([]byte{byte(len(out) >> 8), byte(len(out))}, out...))
+		}()
+		return client, nil
+	}
+}
+
+// FuzzLookup feeds arbitrary answers (carrying the query's id, so they get
+// past the first check) to the client: it must return an answer or an
+// error, never panic or hang.
+func FuzzLookup(f *testing.F) {
+	m := new(dns.Msg)
+	m.SetQuestion("mail.contoso.test.", dns.TypeA)
+	m.Response = true
+	m.Answer = []dns.RR{
+		&dns.CNAME{Hdr: dns.RR_Header{Name: "mail.contoso.test.", Rrtype: dns.TypeCNAME, Class: dns.ClassINET}, Target: "mail.contoso.test."},
+		&dns.A{Hdr: dns.RR_Header{Name: "x.", Rrtype: dns.TypeA, Class: dns.ClassINET}, A: net.IPv4(10, 0, 0, 1)},
+	}
+	seed, _ := m.Pack()
+	f.Add(seed)
+	f.Add([]byte{0, 0, 0x81, 0x80})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := &Client{Dial: pipeDial(func(q []byte) []byte {
+			out := append([]byte(nil), data...)
+			if len(out) >= 2 && len(q) >= 2 {
+				copy(out, q[:2])
+			}
+			if len(out) > 0xffff {
+				out = out[:0xffff]
+			}
+			return out
+		})}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		ans := c.Lookup(ctx, "192.0.2.53:53", "mail.contoso.test")
+		if ans.Err == nil && ans.Rcode < 0 {
+			t.Fatalf("no error and no rcode: %+v", ans)
+		}
+	})
 }

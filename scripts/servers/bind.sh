@@ -97,6 +97,10 @@ zone "contoso.test" { type primary; file "$dir/contoso.test.zone"; };
 $broken
 CONF
 
+if grep -qs 'named' /sys/kernel/security/apparmor/profiles; then
+	echo "bind.sh: an AppArmor profile confines named; if it cannot read $dir, run: aa-complain /usr/sbin/named" >&2
+fi
+
 user=()
 if [ "$(id -u)" -eq 0 ]; then
 	chown -R nobody:nogroup "$top"
