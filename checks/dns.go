@@ -109,9 +109,14 @@ func runDNS(ctx context.Context, env *Env) Outcome {
 		}()
 	}
 	var obs DNSObserved
-	if len(qs) == 0 {
+	switch {
+	case len(qs) == 0:
 		views = []dnsView{systemLookup(ctx, env, cfg.Host)}
 		obs.Note = "no --external-dns or --internal-dns given: asked the system resolver only; give both to check the split view"
+	case len(cfg.InternalDNS) == 0:
+		obs.Note = "no --internal-dns given: the internal view was not checked"
+	case len(cfg.ExternalDNS) == 0:
+		obs.Note = "no --external-dns given: the external view was not checked"
 	}
 	// The connect address is resolved alongside: with --external-dns it is
 	// the same cached query, so this costs no extra traffic.

@@ -223,6 +223,9 @@ func TestDNSRunSplitView(t *testing.T) {
 		t.Fatalf("codes %v, want only DNS-CNAME (internal alias)", got)
 	}
 	obs := out.Observed.(DNSObserved)
+	if obs.Note != "" {
+		t.Errorf("note %q with both views given", obs.Note)
+	}
 	if len(obs.Views) != 2 {
 		t.Fatalf("views %+v", obs.Views)
 	}
@@ -280,6 +283,9 @@ func TestDNSRunNXDOMAINLeavesNoConnectAddress(t *testing.T) {
 		t.Fatalf("codes %v", got)
 	}
 	obs := out.Observed.(DNSObserved)
+	if !strings.Contains(obs.Note, "--internal-dns") {
+		t.Errorf("note %q does not say the internal view was not checked", obs.Note)
+	}
 	if obs.Views[0].Rcode != "NXDOMAIN" || obs.ConnectAddress != "" || obs.ConnectError == "" {
 		t.Errorf("observed %+v", obs)
 	}
