@@ -111,7 +111,7 @@ func runDNS(ctx context.Context, env *Env) Outcome {
 	var obs DNSObserved
 	switch {
 	case len(qs) == 0:
-		views = []dnsView{systemLookup(ctx, env, cfg.Host)}
+		views = []dnsView{systemLookup(ctx, env)}
 		obs.Note = "no --external-dns or --internal-dns given: asked the system resolver only; give both to check the split view"
 	case len(cfg.InternalDNS) == 0:
 		obs.Note = "no --internal-dns given: the internal view was not checked"
@@ -156,10 +156,10 @@ func fromAnswer(view string, a dnsq.Answer) dnsView {
 
 // systemLookup asks the host's resolver. It reveals no rcode or CNAMEs,
 // so NOERROR stands for "it answered" and NXDOMAIN for "not found".
-func systemLookup(ctx context.Context, env *Env, host string) dnsView {
+func systemLookup(ctx context.Context, env *Env) dnsView {
 	v := dnsView{View: viewSystem, Resolver: systemResolver, Rcode: -1}
 	start := env.Now()
-	addrs, err := env.LookupHost(ctx, host)
+	addrs, err := env.SystemLookup(ctx)
 	v.RTT = env.Now().Sub(start)
 	var de *net.DNSError
 	switch {
