@@ -157,7 +157,7 @@ func selfSigned(t *testing.T, name string) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-func codes(r Result) []string {
+func authCodes(r Result) []string {
 	var out []string
 	for _, f := range r.Findings {
 		out = append(out, f.Code+"@"+f.Target)
@@ -171,7 +171,7 @@ func TestAuthHealthy(t *testing.T) {
 	fx.cfg.User, fx.cfg.Password = `CONTOSO\admin`, NewSecret("pw-1")
 	r, obs := fx.run(t)
 	if r.Status != StatusPass || len(r.Findings) != 0 || r.Error != "" {
-		t.Fatalf("healthy endpoint: status %s findings %v error %q", r.Status, codes(r), r.Error)
+		t.Fatalf("healthy endpoint: status %s findings %v error %q", r.Status, authCodes(r), r.Error)
 	}
 	if obs.Status != 401 || !httpauth.Offers(obs.Challenges, "basic") || obs.Basic == nil || obs.Basic.Status != 200 || !obs.Basic.SOAP {
 		t.Fatalf("observed %+v", obs)
@@ -226,7 +226,7 @@ func TestAuthFindings(t *testing.T) {
 			}
 			r, _ := fx.run(t)
 			if len(r.Findings) != 1 || r.Findings[0].Code != tt.want {
-				t.Fatalf("findings %v, want %s", codes(r), tt.want)
+				t.Fatalf("findings %v, want %s", authCodes(r), tt.want)
 			}
 			// the catalog may not know the code yet, so look at the request
 			if (r.Findings[0].Downgrade == SevWarn) != tt.warn {
@@ -245,7 +245,7 @@ func TestAuthBackendsNamed(t *testing.T) {
 	fx.cfg.User, fx.cfg.Password = "u", NewSecret("pw")
 	r, obs := fx.run(t)
 	want := "AUTH-BASIC-NOT-OFFERED@" + fx.cfg.Backends[1].String()
-	if got := codes(r); len(got) != 1 || got[0] != want {
+	if got := authCodes(r); len(got) != 1 || got[0] != want {
 		t.Fatalf("findings %v, want [%s]", got, want)
 	}
 	if len(obs.Backends) != 2 || obs.Backends[0].Basic == nil || obs.Backends[0].Basic.Status != 200 || obs.Backends[1].Status != 401 {
@@ -273,7 +273,7 @@ func TestAuthBackendTransportFailures(t *testing.T) {
 	fx.cfg.Backends[0], _ = url.Parse("https://example.com:" + uport + "/PowerShell")
 	fx.cfg.Resolve = append(fx.cfg.Resolve, ResolveEntry{Host: "example.com", Port: p, Addr: "127.0.0.1"})
 	r, obs := fx.run(t)
-	got := strings.Join(codes(r), " ")
+	got := strings.Join(authCodes(r), " ")
 	if !strings.Contains(got, "AUTH-PROXY-BACKEND-CERT@"+fx.cfg.Backends[0].String()) ||
 		!strings.Contains(got, "AUTH-PROXY-BACKEND-DOWN@"+fx.cfg.Backends[1].String()) || len(r.Findings) != 2 {
 		t.Fatalf("findings %v", got)
@@ -304,8 +304,8 @@ func TestAuthNeverSendsBasicOverHTTP(t *testing.T) {
 	// negotiate over http is its own finding
 	cfg.Authentication = "negotiate"
 	rs = Run(context.Background(), NewEnv(cfg), []Check{AuthCheck})
-	if !strings.Contains(strings.Join(codes(rs[0]), " "), "AUTH-NEGOTIATE-HTTP") {
-		t.Fatalf("findings %v", codes(rs[0]))
+	if !strings.Contains(strings.Join(authCodes(rs[0]), " "), "AUTH-NEGOTIATE-HTTP") {
+		t.Fatalf("findings %v", authCodes(rs[0]))
 	}
 }
 
@@ -323,7 +323,7 @@ func TestAuthRedirectNotFollowed(t *testing.T) {
 	if other != 0 || obs.Status != 302 || obs.Location == "" {
 		t.Fatalf("redirect followed or not recorded: other=%d %+v", other, obs)
 	}
-	if got := codes(r); len(got) != 1 || !strings.HasPrefix(got[0], "AUTH-REDIRECTED") {
+	if got := authCodes(r); len(got) != 1 || !strings.HasPrefix(got[0], "AUTH-REDIRECTED") {
 		t.Fatalf("findings %v", got)
 	}
 }
