@@ -196,6 +196,11 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 		}
 	}
 
+	logStep(env, u, "unauthenticated", obs.stepObserved)
+	logStep(env, u, "negotiate probe", negObs)
+	if obs.Basic != nil {
+		logStep(env, u, "basic", *obs.Basic)
+	}
 	var findings []Finding
 	for _, f := range httpauth.Classify(in) {
 		fd := Finding{Code: f.Code, Target: u.Redacted(), Summary: sec.secretsOnly(f.Summary)}
@@ -208,6 +213,18 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 		return obs, findings, fmt.Errorf("could not reach %s: %s; run the tls check (or fix --resolve/--uri) and try again", u.Redacted(), unauth.Err)
 	}
 	return obs, findings, nil
+}
+
+// logStep tells -v what one request got: status and schemes, never a header value.
+func logStep(env *Env, u *url.URL, step string, o stepObserved) {
+	switch {
+	case o.Refused != "":
+		env.Logf("auth %s %s: %s", u.Redacted(), step, o.Refused)
+	case o.Error != "":
+		env.Logf("auth %s %s: %s", u.Redacted(), step, o.Error)
+	default:
+		env.Logf("auth %s %s: %d %v", u.Redacted(), step, o.Status, httpauth.Schemes(o.Challenges))
+	}
 }
 
 // basicRefusal says why Basic credentials must not be sent to u, or "" when
