@@ -44,13 +44,18 @@ var wafSignatures = []struct{ phrase, product string }{
 func DetectAnsweredBy(h http.Header, pg Page) AnsweredBy {
 	server := clip(h.Get("Server"), 80)
 	powered := clip(h.Get("X-Powered-By"), 80)
+	// a proxy that passed Exchange's answer on leaves its own mark too
+	var via []string
+	if strings.Contains(powered, "ARR/") {
+		via = []string{"via X-Powered-By: " + powered}
+	}
 	for _, k := range []string{"X-FEServer", "X-BEServer", "X-CalculatedBETarget", "X-RemotePS-FailureCategory", "X-DiagInfo"} {
 		if v := h.Get(k); v != "" {
-			return AnsweredBy{Role: RoleExchange, Product: "Exchange", Evidence: []string{k + ": " + clip(v, 80)}}
+			return AnsweredBy{Role: RoleExchange, Product: "Exchange", Evidence: append([]string{k + ": " + clip(v, 80)}, via...)}
 		}
 	}
 	if pg.FailureCategory != "" || strings.Contains(pg.Text, "[ClientAccessServer=") {
-		return AnsweredBy{Role: RoleExchange, Product: "Exchange", Evidence: []string{"FailureCategory in the body"}}
+		return AnsweredBy{Role: RoleExchange, Product: "Exchange", Evidence: append([]string{"FailureCategory in the body"}, via...)}
 	}
 	for _, w := range wafSignatures {
 		if strings.Contains(pg.Text, w.phrase) {

@@ -100,6 +100,9 @@ func who(r *Response) string {
 		}
 		return ""
 	}
+	if strings.EqualFold(a.Product, a.Role) {
+		return " from " + a.Product
+	}
 	if a.Product != "" {
 		return fmt.Sprintf(" from %s (%s)", a.Role, a.Product)
 	}

@@ -109,6 +109,13 @@ func TestAnsweredByHeaders(t *testing.T) {
 	}
 }
 
+func TestAnsweredByExchangeViaARR(t *testing.T) {
+	a := DetectAnsweredBy(http.Header{"X-Feserver": {"CAS2"}, "X-Powered-By": {"ARR/3.0"}}, Page{})
+	if a.Role != RoleExchange || len(a.Evidence) != 2 || a.Evidence[1] != "via X-Powered-By: ARR/3.0" {
+		t.Fatalf("got %+v", a)
+	}
+}
+
 func FuzzParsePage(f *testing.F) {
 	for _, name := range []string{"arr-502-3-cert.html", "iis-403-4.html", "exchange-500.txt", "nginx-502.html", "iis-log-502.txt"} {
 		f.Add(502, page(f, name))
