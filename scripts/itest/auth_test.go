@@ -77,6 +77,12 @@ func (ca *authCA) leaf(t *testing.T, name string, selfSigned bool) (certPEM, key
 // nginx: IIS's 401 with Negotiate and Basic challenges, a SOAP answer for
 // the right Basic credentials.
 func casBackend(t *testing.T, cert tls.Certificate, name, user, password string) string {
+	return casBackendDelay(t, cert, name, user, password, nil)
+}
+
+// casBackendDelay answers only once release is closed (nil: at once),
+// for a backend that hangs.
+func casBackendDelay(t *testing.T, cert tls.Certificate, name, user, password string, release chan struct{}) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -88,6 +94,12 @@ func casBackend(t *testing.T, cert tls.Certificate, name, user, password string)
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+			if release != nil {
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}
 			w.Header().Set("Server", "Microsoft-IIS/10.0")
 			w.Header().Set("X-FEServer", strings.ToUpper(strings.SplitN(name, ".", 2)[0]))
 			if r.Header.Get("Authorization") == want {
@@ -205,9 +217,13 @@ func TestAuthAgainstNginx(t *testing.T) {
 	trusted := casBackend(t, cas1, "cas1.contoso.test", user, password)
 	untrusted := casBackend(t, cas2, "cas2.contoso.test", user, password)
 	stopped := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
-	ports := []int{FreePort(t), FreePort(t), FreePort(t)}
-	routes := fmt.Sprintf("%d %s cas1.contoso.test\n%d %s cas2.contoso.test\n%d %s cas3.contoso.test\n",
-		ports[0], trusted, ports[1], untrusted, ports[2], stopped)
+	release := make(chan struct{})
+	defer close(release)
+	_, _, cas4 := ca.leaf(t, "cas4.contoso.test", false)
+	hung := casBackendDelay(t, cas4, "cas4.contoso.test", user, password, release)
+	ports := []int{FreePort(t), FreePort(t), FreePort(t), FreePort(t)}
+	routes := fmt.Sprintf("%d %s cas1.contoso.test\n%d %s cas2.contoso.test\n%d %s cas3.contoso.test\n%d %s cas4.contoso.test 1s\n",
+		ports[0], trusted, ports[1], untrusted, ports[2], stopped, ports[3], hung)
 	if err := os.WriteFile(filepath.Join(dir, "routes"), []byte(routes), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -280,6 +296,13 @@ func TestAuthAgainstNginx(t *testing.T) {
 		o := rep.Checks[0].Observed
 		got := codesOf(rep)
 		if (o.Status != 502 && o.Status != 504) || !slices.Contains(got, "AUTH-PROXY-BACKEND-DOWN") || r.Code != 2 {
+			t.Fatalf("exit %d, observed %+v, findings %v", r.Code, o, got)
+		}
+	})
+	t.Run("hung backend: nginx's 504", func(t *testing.T) {
+		r, rep := run(t, ports[3], password, "json")
+		o := rep.Checks[0].Observed
+		if got := codesOf(rep); o.Status != 504 || !slices.Equal(got, []string{"AUTH-PROXY-BACKEND-DOWN"}) || r.Code != 2 {
 			t.Fatalf("exit %d, observed %+v, findings %v", r.Code, o, got)
 		}
 	})

@@ -8,13 +8,14 @@
 # (the only roots nginx trusts for its backends) and routes, one line per
 # published listener:
 #
-#   LISTEN_PORT BACKEND_ADDR:PORT BACKEND_NAME
+#   LISTEN_PORT BACKEND_ADDR:PORT BACKEND_NAME [READ_TIMEOUT]
 #
 # Each listener serves https://127.0.0.1:LISTEN_PORT/PowerShell and
 # proxies it to https://BACKEND_ADDR:PORT, verifying the backend's
 # certificate against ca.pem for BACKEND_NAME (proxy_ssl_verify on), so
 # an untrusted backend gets nginx's own 502 and a stopped one its 502.
-# Workers run as nobody when started as root.
+# READ_TIMEOUT (default 30s) is how long nginx waits for the backend's
+# answer before its 504. Workers run as nobody when started as root.
 set -euo pipefail
 
 if [ $# -ne 1 ] || [ ! -f "$1/routes" ]; then
@@ -49,8 +50,9 @@ http {
 	uwsgi_temp_path $dir/temp/uwsgi;
 	scgi_temp_path $dir/temp/scgi;
 CONF
-	while read -r port backend name; do
+	while read -r port backend name timeout; do
 		[ -n "$port" ] || continue
+		timeout=${timeout:-30s}
 		cat <<CONF
 	server {
 		listen 127.0.0.1:$port ssl;
@@ -69,7 +71,7 @@ CONF
 			# a cached session could carry another location's verification
 			proxy_ssl_session_reuse off;
 			proxy_connect_timeout 5s;
-			proxy_read_timeout 30s;
+			proxy_read_timeout $timeout;
 			# small WS-Management bodies: no temp files for the workers
 			proxy_buffering off;
 			proxy_request_buffering off;
