@@ -27,6 +27,8 @@ type Response struct {
 	// Err is set when no HTTP answer came; ErrKind says why.
 	Err     string
 	ErrKind string
+
+	afterAuth bool // the answer to a request with credentials
 }
 
 // Input is everything the auth probe learnt about one endpoint.
@@ -72,6 +74,15 @@ func sub(r *Response, subs ...int) bool {
 		}
 	}
 	return false
+}
+
+// bareIIS403 is IIS's remote (non-detailed) 403 before any credentials:
+// no sub-status, no Exchange failure. Remote clients see no 403.4, and the
+// seed's cause for a 403 there is Require SSL on the vdir.
+func bareIIS403(r *Response) bool {
+	role := r.Answered.Role
+	return !r.afterAuth && r.Page.Sub() < 0 && r.Page.FailureCategory == "" &&
+		(role == RoleIIS || role == RoleExchange && r.Page.FailureCategory == "")
 }
 
 func textHas(r *Response, phrases ...string) bool {
@@ -140,9 +151,15 @@ var responseRules = []rule{
 		}},
 	{"require-ssl", "AUTH-REQUIRE-SSL",
 		func(r *Response) bool {
-			return r.Status == 403 && (sub(r, 4, 5) || r.Page.Sub() <= 0 && textHas(r, "SSL is required", "secured with Secure Sockets Layer", "requires SSL", "SSL required"))
+			return r.Status == 403 && (sub(r, 4, 5) || r.Page.Sub() <= 0 && textHas(r, "SSL is required", "secured with Secure Sockets Layer", "requires SSL", "SSL required") ||
+				bareIIS403(r))
 		},
-		func(r *Response) string { return fmt.Sprintf("answered %s ssl required%s", statusLine(r), who(r)) }},
+		func(r *Response) string {
+			if r.Page.Sub() < 0 {
+				return fmt.Sprintf("answered 403 forbidden before any credentials%s, the answer of a vdir with Require SSL", who(r))
+			}
+			return fmt.Sprintf("answered %s ssl required%s", statusLine(r), who(r))
+		}},
 	{"client-cert", "AUTH-CLIENT-CERT",
 		func(r *Response) bool {
 			return r.Status == 403 && (sub(r, 7, 12, 13, 16, 17) || r.Page.Sub() <= 0 && textHas(r, "client certificate is required", "Client certificate required"))
@@ -281,7 +298,9 @@ func Classify(in Input) []Finding {
 			case b.Status == 401:
 				// already explained by the missing Basic challenge
 			default:
-				add(classifyResponse(b, "POST with Basic credentials"))
+				after := *b
+				after.afterAuth = true
+				add(classifyResponse(&after, "POST with Basic credentials"))
 			}
 		}
 	case !u.answered():

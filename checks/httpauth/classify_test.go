@@ -22,6 +22,11 @@ func resp(t testing.TB, status int, h http.Header, file, ct string) Response {
 	return Response{Status: status, Challenges: cs, ContentType: ct, Page: pg, Answered: DetectAnsweredBy(h, pg), Location: h.Get("Location")}
 }
 
+func respText(status int, h http.Header, body, ct string) Response {
+	pg := ParsePage(status, h, []byte(body))
+	return Response{Status: status, ContentType: ct, Page: pg, Answered: DetectAnsweredBy(h, pg)}
+}
+
 func chal(v ...string) http.Header { return http.Header{"Www-Authenticate": v} }
 
 func soap(status int) *Response {
@@ -65,7 +70,16 @@ func TestClassify(t *testing.T) {
 			want: []string{"AUTH-CLIENT-CERT"}, rule: []string{"client-cert"}},
 		{name: "ip denied 403.6", in: Input{Scheme: "https", Unauth: resp(t, 403, nil, "iis-403-6.html", html)},
 			want: []string{"AUTH-IP-DENIED"}, rule: []string{"ip-denied"}},
-		{name: "plain 403", in: Input{Scheme: "https", Unauth: resp(t, 403, nil, "iis-custom-403.html", html)},
+		{name: "plain 403 from something unknown", in: Input{Scheme: "https", Unauth: resp(t, 403, nil, "iis-custom-403.html", html)},
+			want: []string{"AUTH-FORBIDDEN"}, rule: []string{"forbidden"}},
+		{name: "bare iis 403 before credentials is require ssl", in: Input{Scheme: "https",
+			Unauth: resp(t, 403, http.Header{"Server": {"Microsoft-IIS/10.0"}}, "iis-custom-403.html", html)},
+			want: []string{"AUTH-REQUIRE-SSL"}, rule: []string{"require-ssl"}},
+		{name: "bare iis 403 after credentials is forbidden", in: Input{Scheme: "https", Unauth: resp(t, 401, basicNeg, "", ""),
+			Basic: ptr(resp(t, 403, http.Header{"Server": {"Microsoft-IIS/10.0"}}, "iis-custom-403.html", html))},
+			want: []string{"AUTH-FORBIDDEN"}, rule: []string{"forbidden"}},
+		{name: "iis 403.14 is forbidden", in: Input{Scheme: "https",
+			Unauth: respText(403, http.Header{"Server": {"Microsoft-IIS/10.0"}}, "<h3>HTTP Error 403.14 - Forbidden</h3>", html)},
 			want: []string{"AUTH-FORBIDDEN"}, rule: []string{"forbidden"}},
 		{name: "403 after basic: user not enabled", in: Input{Scheme: "https", Unauth: resp(t, 401, basicNeg, "", ""),
 			Basic: ptr(resp(t, 403, http.Header{"X-Remoteps-Failurecategory": {"AuthZ-CmdletAccessDeniedException"}}, "", "text/plain"))},
