@@ -157,6 +157,13 @@ func (c *Client) Create(ctx context.Context, shellID psrp.GUID, creation [][]byt
 // Receive asks for output of the shell (commandID "") or of a command.
 func (c *Client) Receive(ctx context.Context, shellID, commandID string) (Received, error) {
 	h := c.header(ActionReceive, shellID, 512000)
+	// ask the server to answer "no data yet" well before our own deadline,
+	// so a slow server costs a retry, not a cut connection
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl) / 2; left < c.OperationTimeout {
+			h.Timeout = fmt.Sprintf("PT%.3fS", max(left, time.Second).Seconds())
+		}
+	}
 	h.Options = []option{{Name: "WSMAN_CMDSHELL_OPTION_KEEPALIVE", Value: "True"}}
 	h.OptionsMustUnderstand = true
 	body, err := c.post(ctx, "Receive", receiveEnvelope(h, commandID))
