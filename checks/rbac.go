@@ -46,7 +46,8 @@ type RBACObserved struct {
 	ProtocolVersion string     `json:"protocol_version,omitempty"`
 	RoundTrips      int        `json:"round_trips"`
 	NoDataRetries   int        `json:"no_data_retries"`
-	ShellDeleted    bool       `json:"shell_deleted"`
+	ShellCreated    bool       `json:"shell_created"`
+	ShellDeleted    bool       `json:"shell_deleted"` // false with shell_created means a leaked shell
 	DurationMS      int64      `json:"duration_ms"`
 	Fault           *RBACFault `json:"fault,omitempty"`
 	Errors          []string   `json:"errors,omitempty"`
@@ -117,7 +118,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		RoundTrips: client.RoundTrips, DurationMS: env.Now().Sub(start).Milliseconds(),
 	}
 	if res != nil {
-		obs.ShellDeleted = res.ShellDeleted
+		obs.ShellCreated, obs.ShellDeleted = res.ShellCreated, res.ShellDeleted
 		obs.PSVersion, obs.ProtocolVersion = res.PSVersion, res.ProtocolVersion
 		obs.NoDataRetries, obs.Errors, obs.ServerCount = res.NoDataRetries, res.Errors, res.ServerCount
 		if res.Names != nil {

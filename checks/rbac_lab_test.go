@@ -3,6 +3,7 @@ package checks_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -24,7 +25,7 @@ import (
 // rbacLab serves the lab's user set behind an httptest TLS server that
 // authenticates Basic like IIS, and returns an Env whose connections to
 // mail.contoso.test reach it.
-func rbacLab(t testing.TB, cfg psrpserver.Config, user, password string) (*checks.Env, *psrpserver.Server) {
+func rbacLabEnv(t testing.TB, cfg psrpserver.Config, user, password string) (*checks.Env, *psrpserver.Server) {
 	t.Helper()
 	srv := psrpserver.New(cfg)
 	users := fixtures.RBACUsers()
@@ -41,7 +42,7 @@ func rbacLab(t testing.TB, cfg psrpserver.Config, user, password string) (*check
 	t.Cleanup(ts.Close)
 	// trust the httptest certificate through --ca-file, as a user would
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	writePEM(t, caFile, ts.TLS)
+	rbacWritePEM(t, caFile, ts.TLS)
 	port := ts.Listener.Addr().(*net.TCPAddr).Port
 	u, _ := url.Parse("https://example.com:" + strconv.Itoa(port) + "/PowerShell")
 	c := &checks.Config{URI: u, Host: "example.com", Port: port, User: user, Password: checks.NewSecret(password),
@@ -50,12 +51,12 @@ func rbacLab(t testing.TB, cfg psrpserver.Config, user, password string) (*check
 	return env, srv
 }
 
-func writePEM(t testing.TB, path string, cfg *tls.Config) {
+func rbacWritePEM(t testing.TB, path string, cfg *tls.Config) {
 	t.Helper()
 	var b strings.Builder
 	for _, der := range cfg.Certificates[0].Certificate {
 		b.WriteString("-----BEGIN CERTIFICATE-----\n")
-		enc := base64Std(der)
+		enc := base64.StdEncoding.EncodeToString(der)
 		for len(enc) > 64 {
 			b.WriteString(enc[:64] + "\n")
 			enc = enc[64:]
@@ -67,7 +68,7 @@ func writePEM(t testing.TB, path string, cfg *tls.Config) {
 	}
 }
 
-func labConfig() psrpserver.Config {
+func rbacLabConfig() psrpserver.Config {
 	return psrpserver.Config{
 		Commands:         map[string][]string{fixtures.AdminUser: fixtures.AdminCommands(), fixtures.HelpdeskUser: fixtures.HelpdeskCommands()},
 		RemotePSDisabled: []string{fixtures.NoRemoteUser},
@@ -75,7 +76,7 @@ func labConfig() psrpserver.Config {
 	}
 }
 
-func runRBAC(t testing.TB, env *checks.Env) checks.Result {
+func rbacRun(t testing.TB, env *checks.Env) checks.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -87,7 +88,7 @@ func runRBAC(t testing.TB, env *checks.Env) checks.Result {
 	return res[0]
 }
 
-func codes(r checks.Result) []string {
+func rbacCodes(r checks.Result) []string {
 	var out []string
 	for _, f := range r.Findings {
 		out = append(out, f.Code)
@@ -95,7 +96,7 @@ func codes(r checks.Result) []string {
 	return out
 }
 
-func observed(t testing.TB, r checks.Result) map[string]any {
+func rbacObserved(t testing.TB, r checks.Result) map[string]any {
 	t.Helper()
 	b, err := json.Marshal(r.Observed)
 	if err != nil {
@@ -125,17 +126,17 @@ func TestRBACProbeLab(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := labConfig()
+			cfg := rbacLabConfig()
 			if c.cfg != nil {
 				c.cfg(&cfg)
 			}
-			env, srv := rbacLab(t, cfg, c.user, c.pass)
+			env, srv := rbacLabEnv(t, cfg, c.user, c.pass)
 			env.Config.MinCmdlets, env.Config.RequireCmdlets = c.min, c.require
-			r := runRBAC(t, env)
-			if !slices.Equal(codes(r), c.want) {
-				t.Fatalf("status %s codes %v, want %v (%+v %s)", r.Status, codes(r), c.want, r.Findings, r.Error)
+			r := rbacRun(t, env)
+			if !slices.Equal(rbacCodes(r), c.want) {
+				t.Fatalf("status %s codes %v, want %v (%+v %s)", r.Status, rbacCodes(r), c.want, r.Findings, r.Error)
 			}
-			obs := observed(t, r)
+			obs := rbacObserved(t, r)
 			if obs["command_count"] != c.count || srv.OpenShells() != 0 {
 				t.Fatalf("command_count %v open shells %d", obs["command_count"], srv.OpenShells())
 			}
@@ -152,6 +153,12 @@ func TestRBACProbeLab(t *testing.T) {
 				if m := obs["missing_cmdlets"].([]any); len(m) != 1 || m[0] != "Set-Mailbox" {
 					t.Fatalf("missing %v", m)
 				}
+			}
+			if c.want != nil && obs["shell_created"] == true && obs["shell_deleted"] != true {
+				t.Fatalf("the shell was created and not deleted: %v", obs)
+			}
+			if c.name == "not enabled" && obs["shell_created"] != false {
+				t.Fatalf("observed %v", obs)
 			}
 			if c.name == "quota" {
 				f := obs["fault"].(map[string]any)
@@ -170,14 +177,14 @@ func TestRBACProbeLab(t *testing.T) {
 }
 
 func BenchmarkRBACProbeLab(b *testing.B) {
-	env, srv := rbacLab(b, labConfig(), fixtures.AdminUser, fixtures.AdminPassword)
+	env, srv := rbacLabEnv(b, rbacLabConfig(), fixtures.AdminUser, fixtures.AdminPassword)
 	var trips float64
 	for b.Loop() {
-		r := runRBAC(b, env)
+		r := rbacRun(b, env)
 		if r.Status != checks.StatusPass {
 			b.Fatalf("%s %v", r.Status, r.Findings)
 		}
-		trips = observed(b, r)["round_trips"].(float64)
+		trips = rbacObserved(b, r)["round_trips"].(float64)
 	}
 	if srv.OpenShells() != 0 {
 		b.Fatalf("%d shells leaked", srv.OpenShells())

@@ -29,6 +29,7 @@ type Commands struct {
 	NoDataRetries   int      // "no data yet" faults polled through
 	Records         int      // progress/warning/information/verbose/debug records skipped
 	Errors          []string // ERROR_RECORD messages
+	ShellCreated    bool
 	ShellDeleted    bool
 	DeleteError     error
 }
@@ -92,6 +93,7 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 	if err != nil {
 		return res, err
 	}
+	res.ShellCreated = true
 
 	asm := &psrp.Assembler{MaxMessage: maxMessage}
 	opened := false
