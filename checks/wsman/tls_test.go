@@ -37,7 +37,9 @@ func TestTLSOptions(t *testing.T) {
 	}
 	addr := ts.Listener.Addr().String()
 	var d net.Dialer
-	dial := func(ctx context.Context, network, _ string) (net.Conn, error) { return d.DialContext(ctx, network, addr) }
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, addr)
+	}
 	for _, c := range cases {
 		hc := NewHTTPClient(dial, c.o)
 		req, _ := http.NewRequest(http.MethodGet, "https://"+c.o.ServerName+"/", nil)
