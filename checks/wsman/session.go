@@ -14,7 +14,7 @@ import (
 // an error, not a hang or an unbounded allocation.
 const (
 	maxFragment  = 1 << 20  // bytes of one fragment
-	maxMessage   = 16 << 20 // bytes of one reassembled message
+	maxMessage   = 4 << 20  // bytes of one reassembled message (a command's metadata is ~100 KB)
 	maxReceives  = 5000     // Receive requests per phase
 	maxCommands  = 50000    // command names kept
 	fragmentSize = 32 << 10 // what the client sends per fragment
@@ -49,8 +49,25 @@ func (e *SessionError) Error() string {
 	return fmt.Sprintf("the get-command pipeline failed (state %d): %s", e.State, e.Message)
 }
 
-// deleteTimeout bounds the clean-up requests made after ctx is done.
-const deleteTimeout = 5 * time.Second
+// Clean-up budgets. After the caller's deadline the runner waits about two
+// seconds for a probe before it reports and the process may exit, so the
+// Delete made then must fit well inside that.
+const (
+	deleteTimeout     = 5 * time.Second
+	lateDeleteTimeout = 1500 * time.Millisecond
+)
+
+// cleanupBudget is how long the Signal and Delete of a session may take:
+// what is left of ctx plus the late allowance, at most deleteTimeout.
+func cleanupBudget(ctx context.Context) time.Duration {
+	if ctx.Err() != nil {
+		return lateDeleteTimeout
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		return min(time.Until(dl)+lateDeleteTimeout, deleteTimeout)
+	}
+	return deleteTimeout
+}
 
 // ListCommands opens a runspace pool in a new shell, asks for the command
 // metadata Import-PSSession asks for, and always deletes the shell, on
@@ -68,9 +85,10 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 			return
 		}
 		// a fresh context: the caller's may be the reason we are here
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupBudget(ctx))
 		defer cancel()
-		if commandID != "" && !commandDone {
+		if commandID != "" && !commandDone && ctx.Err() == nil {
+			// polite when there is time; Delete ends the command anyway
 			_ = c.Signal(dctx, shellID, commandID, SignalTerminate)
 		}
 		res.DeleteError = c.Delete(dctx, shellID)
