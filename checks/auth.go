@@ -187,7 +187,10 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	} else if unauth.Err == "" {
 		if why := basicRefusal(cfg, u); why != "" {
 			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: why}
-		} else if cfg.HasCredentials() && !strings.EqualFold(cfg.Authentication, "negotiate") {
+		} else if cfg.HasCredentials() && strings.EqualFold(cfg.Authentication, "negotiate") {
+			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
+				Refused: "not sent: --authentication negotiate (only the negotiate probe ran)"}
+		} else if cfg.HasCredentials() {
 			// the only place the password is revealed: the header of a
 			// request over https to a host the user named
 			authz := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password.Reveal()))
