@@ -36,6 +36,10 @@ func describe(err error, addr string) string {
 	}
 	var alert tls.AlertError
 	var rh tls.RecordHeaderError
+	var op *net.OpError
+	// crypto/tls reports an alert from the server as a net.OpError with
+	// Op "remote error" (tls.AlertError is for QUIC only).
+	remoteAlert := errors.As(err, &op) && op.Op == "remote error"
 	var why string
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -48,6 +52,8 @@ func describe(err error, addr string) string {
 		why = "the server reset the connection during the TLS handshake"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		why = "the server closed the connection during the TLS handshake (often: no certificate bound to this address, port or name)"
+	case remoteAlert:
+		why = "the server refused the handshake with the TLS alert " + quote(strings.TrimPrefix(op.Err.Error(), "tls: "))
 	case errors.As(err, &alert):
 		why = "the server refused the handshake with the TLS alert " + quote(strings.TrimPrefix(alert.Error(), "tls: "))
 	case errors.As(err, &rh):
