@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // RedirectCheck asks whether plain http is sent to https, and whether the
@@ -104,19 +105,34 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 }
 
 // noCredentialsClient never follows a redirect, never uses a proxy from the
-// environment, and dials through DialTarget. No request built for it ever
-// carries an Authorization header.
-func noCredentialsClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+// environment, and dials through dial. No request built for it ever
+// carries an Authorization header. Every connection it opens is bound to
+// ctx's deadline: the Transport finishes dials and handshakes in the
+// background even after a request is cancelled, so without it a silent
+// server would hold a goroutine forever.
+func noCredentialsClient(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	deadline, bounded := ctx.Deadline()
+	bound := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err == nil && bounded {
+			c.SetDeadline(deadline)
+		}
+		return c, err
+	}
+	tr := &http.Transport{
+		DialContext: bound,
+		Proxy:       nil,
+		// No credential is sent; trust is the tls probe's question.
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: true},
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: maxBody,
+	}
+	if bounded {
+		tr.TLSHandshakeTimeout = time.Until(deadline)
+		tr.ResponseHeaderTimeout = time.Until(deadline)
+	}
 	return &http.Client{
-		Transport: &http.Transport{
-			DialContext: dial,
-			Proxy:       nil,
-			// No credential is sent; trust is the tls probe's question.
-			TLSClientConfig:        &tls.Config{InsecureSkipVerify: true},
-			DisableKeepAlives:      true,
-			MaxResponseHeaderBytes: maxBody,
-			ForceAttemptHTTP2:      false,
-		},
+		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
@@ -133,7 +149,7 @@ func getPlain(ctx context.Context, env *Env, u *url.URL) plainAnswer {
 		}
 		return c, err
 	}
-	status, hdr, err := get(ctx, noCredentialsClient(dial), u)
+	status, hdr, err := get(ctx, noCredentialsClient(ctx, dial), u)
 	mu.Lock()
 	defer mu.Unlock()
 	a.status, a.err = status, err
@@ -145,7 +161,7 @@ func getPlain(ctx context.Context, env *Env, u *url.URL) plainAnswer {
 }
 
 func getHSTS(ctx context.Context, env *Env, u *url.URL) (string, error) {
-	_, hdr, err := get(ctx, noCredentialsClient(env.DialTarget), u)
+	_, hdr, err := get(ctx, noCredentialsClient(ctx, env.DialTarget), u)
 	if err != nil {
 		return "", err
 	}

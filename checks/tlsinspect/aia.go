@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -37,9 +38,20 @@ func fetchIssuers(ctx context.Context, c *x509.Certificate, fetch func(context.C
 // dials through dial (AIA URLs are on the CA's own servers, so no --resolve
 // applies, but tests still inject the dialer).
 func AIAFetcher(dial DialFunc) func(ctx context.Context, url string) ([]*x509.Certificate, error) {
+	// The Transport may finish a dial after its request is cancelled; the
+	// deadline on the connection keeps that bounded too.
+	bounded := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(aiaTimeout))
+		}
+		return c, err
+	}
 	client := &http.Client{
 		Transport: &http.Transport{
-			DialContext:            dial,
+			DialContext:            bounded,
+			TLSHandshakeTimeout:    aiaTimeout,
+			ResponseHeaderTimeout:  aiaTimeout,
 			Proxy:                  nil,
 			DisableKeepAlives:      true,
 			MaxResponseHeaderBytes: 16 << 10,
