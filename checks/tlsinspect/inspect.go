@@ -213,6 +213,20 @@ func verify(ctx context.Context, r *Report, o Options) {
 			}
 		}
 	}
+	// An expired leaf may predate its (reissued) intermediate, so no moment
+	// suits both: judge the trust of the issuer the server sent instead.
+	var ci x509.CertificateInvalidError
+	if errors.As(firstErr, &ci) && ci.Reason == x509.Expired && len(r.Chain) > 1 && leaf.CheckSignatureFrom(r.Chain[1]) == nil {
+		rest := x509.NewCertPool()
+		for _, c := range r.Chain[2:] {
+			rest.AddCert(c)
+		}
+		vo.Intermediates, vo.CurrentTime, vo.KeyUsages = rest, o.Now, []x509.ExtKeyUsage{x509.ExtKeyUsageAny}
+		if chains, err := r.Chain[1].Verify(vo); err == nil {
+			r.Trust, r.Verified = Trusted, append([]*x509.Certificate{leaf}, chains[0]...)
+			return
+		}
+	}
 	var ia x509.InsecureAlgorithmError
 	if errors.As(firstErr, &ia) {
 		r.Trust, r.TrustReason = InsecureSig, "verifiers reject its "+x509.SignatureAlgorithm(ia).String()+" signature"
