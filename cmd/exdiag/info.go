@@ -64,7 +64,7 @@ func Explain(e catalog.Entry) string {
 	return b.String()
 }
 
-func cmdLab(args []string, io *report.IO) error {
+func cmdLab(args []string, io *report.IO, getenv func(string) string) error {
 	if len(args) == 0 {
 		return usagef("lab needs a subcommand: exdiag lab list, or exdiag lab serve SCENARIO")
 	}
@@ -89,7 +89,11 @@ func cmdLab(args []string, io *report.IO) error {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		lab, err := fixtures.Start(ctx, s)
+		opts, err := labOptions(getenv)
+		if err != nil {
+			return err
+		}
+		lab, err := fixtures.StartWith(ctx, s, opts)
 		if err != nil {
 			return fmt.Errorf("cannot start the lab: %v", err)
 		}

@@ -46,7 +46,7 @@ func Main(args []string, newIO func(noColour bool) *report.IO, getenv func(strin
 	case "explain":
 		err = cmdExplain(args[1:], newIO(true))
 	case "lab":
-		err = cmdLab(args[1:], newIO(true))
+		err = cmdLab(args[1:], newIO(true), getenv)
 	case "version", "--version":
 		fmt.Fprintf(newIO(true).Out, "exdiag %s\n", versionString())
 	case "help", "-h", "--help":

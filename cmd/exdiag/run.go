@@ -34,7 +34,7 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 
 	var password checks.Secret
 	if f.lab != "" {
-		lab, labArgs, err := startLab(f.lab, fs.Args(), args)
+		lab, labArgs, err := startLab(f.lab, fs.Args(), args, getenv)
 		if err != nil {
 			return 0, err
 		}
@@ -104,7 +104,11 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 
 // startLab brings up the simulated deployment and returns the flags that
 // reach it followed by the user's own (minus --lab and the scenario name).
-func startLab(flagValue string, positional, userArgs []string) (*fixtures.Lab, []string, error) {
+func startLab(flagValue string, positional, userArgs []string, getenv func(string) string) (*fixtures.Lab, []string, error) {
+	opts, err := labOptions(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
 	name := strings.TrimSpace(flagValue)
 	if name == "default" && flagValue == " default" {
 		name = fixtures.DefaultScenario
@@ -138,7 +142,7 @@ func startLab(flagValue string, positional, userArgs []string) (*fixtures.Lab, [
 			rest = append(rest, a)
 		}
 	}
-	lab, err := fixtures.Start(context.Background(), s)
+	lab, err := fixtures.StartWith(context.Background(), s, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot start the lab: %v", err)
 	}
@@ -223,4 +227,18 @@ func (o *output) discard() {
 		o.tmp.Close()
 		os.Remove(o.tmp.Name())
 	}
+}
+
+// labOptions reads EXDIAG_LAB_RTT, the simulated round-trip time that
+// scripts/bench.sh uses to count the round trips a run takes.
+func labOptions(getenv func(string) string) (fixtures.Options, error) {
+	var o fixtures.Options
+	if v := getenv("EXDIAG_LAB_RTT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 10*time.Second {
+			return o, usagef("EXDIAG_LAB_RTT=%q is not a duration up to 10s; give e.g. EXDIAG_LAB_RTT=50ms", v)
+		}
+		o.RTT = d
+	}
+	return o, nil
 }
