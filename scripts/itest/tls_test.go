@@ -39,7 +39,7 @@ type tlsReport struct {
 }
 
 // nginxPorts are the listeners of scripts/servers/nginx-tls.conf.
-var nginxPorts = []string{"TRUSTED", "SELFSIGNED", "WRONGNAME", "EXPIRED", "NOINTER", "REDIRECT", "PLAIN", "BASIC"}
+var nginxPorts = []string{"TRUSTED", "SELFSIGNED", "WRONGNAME", "EXPIRED", "NOINTER", "AIA", "REDIRECT", "PLAIN", "BASIC"}
 
 // startNginx makes the certificates with openssl and runs nginx from
 // scripts/servers/nginx.sh with the tls configuration; it returns the
@@ -54,16 +54,18 @@ func startNginx(t *testing.T) (string, map[string]int) {
 	if err := os.Chmod(prefix, 0o755); err != nil { // nginx drops to nobody
 		t.Fatal(err)
 	}
-	certs := filepath.Join(prefix, "certs")
-	if out, err := exec.Command("bash", Script("tls-certs.sh"), certs).CombinedOutput(); err != nil {
-		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
-	}
 	ports := map[string]int{}
-	args := []string{Script("nginx.sh"), prefix, Script("nginx-tls.conf"), "CERTS=" + certs}
+	args := []string{Script("nginx.sh"), prefix, Script("nginx-tls.conf")}
 	for _, p := range nginxPorts {
 		ports[p] = FreePort(t)
 		args = append(args, "PORT_"+p+"="+strconv.Itoa(ports[p]))
 	}
+	certs := filepath.Join(prefix, "certs")
+	aia := "http://127.0.0.1:" + strconv.Itoa(ports["PLAIN"]) + "/pki/issuing.der"
+	if out, err := exec.Command("bash", Script("tls-certs.sh"), certs, aia).CombinedOutput(); err != nil {
+		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
+	}
+	args = append(args, "CERTS="+certs)
 	cmd := exec.Command("bash", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &lockedBuffer{}
@@ -106,9 +108,11 @@ func TestTLSAndRedirectAgainstNginx(t *testing.T) {
 		p := strconv.Itoa(port)
 		return []string{"--uri", "https://mail.contoso.test:" + p + "/PowerShell", "--resolve", "mail.contoso.test:" + p + ":127.0.0.1"}
 	}
-	tlsRun := func(port int, extra ...string) []string {
+	tlsRunCA := func(ca string, port int, extra ...string) []string {
 		return append(append(uri(port), "--checks", "tls", "--ca-file", ca, "--format", "json", "--timeout", "20s"), extra...)
 	}
+	tlsRun := func(port int, extra ...string) []string { return tlsRunCA(ca, port, extra...) }
+	root := filepath.Join(certs, "root.pem") // the root alone: the intermediate must come from AIA
 	redirectRun := func(httpPort int) []string {
 		return append(uri(ports["TRUSTED"]), "--checks", "redirect", "--http-port", strconv.Itoa(httpPort),
 			"--resolve", "mail.contoso.test:"+strconv.Itoa(httpPort)+":127.0.0.1", "--format", "json", "--timeout", "20s")
@@ -128,6 +132,8 @@ func TestTLSAndRedirectAgainstNginx(t *testing.T) {
 		{"wrong name", tlsRun(ports["WRONGNAME"]), 2, []string{"TLS-NAME-MISMATCH"}, []string{"fail"}},
 		{"expired", tlsRun(ports["EXPIRED"]), 2, []string{"TLS-EXPIRED"}, []string{"fail"}},
 		{"leaf without its intermediate", tlsRun(ports["NOINTER"]), 1, []string{"TLS-INCOMPLETE-CHAIN"}, []string{"warn"}},
+		{"intermediate only from AIA, not fetched", tlsRunCA(root, ports["AIA"]), 2, []string{"TLS-UNTRUSTED-ROOT"}, []string{"fail"}},
+		{"intermediate fetched with --fetch-aia", tlsRunCA(root, ports["AIA"], "--fetch-aia"), 1, []string{"TLS-INCOMPLETE-CHAIN"}, []string{"warn"}},
 		{"nothing listens on 443", tlsRun(closedPort), 2, []string{"TLS-CONNECT-FAILED"}, []string{"fail"}},
 		{"http redirects to https", redirectRun(ports["REDIRECT"]), 0, nil, nil},
 		{"http serves a page", redirectRun(ports["PLAIN"]), 2, []string{"HTTP-NOT-REDIRECTED"}, []string{"fail"}},

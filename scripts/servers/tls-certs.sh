@@ -8,10 +8,13 @@
 #   wrongname.{pem,key}   webmail/autodiscover only, with its chain in wrongname-chain.pem
 #   expired.{pem,key}     mail.contoso.test, lapsed in 2020 (openssl ca -startdate/-enddate:
 #                         no clock tricks), with its chain in expired-chain.pem
+#   aia.{pem,key}         mail.contoso.test whose AIA "CA Issuers" URL is AIA_URL (when given),
+#                         served without its intermediate; inter.der is what that URL must serve
 #   htpasswd              one user for nginx's auth_basic
 # Nothing private leaves DIR; the test deletes it.
 set -euo pipefail
-dir=${1:?usage: tls-certs.sh DIR}
+dir=${1:?usage: tls-certs.sh DIR [AIA_URL]}
+aia_url=${2:-}
 mkdir -p "$dir"
 cd "$dir"
 
@@ -71,6 +74,14 @@ leaf() {
 leaf trusted mail.contoso.test "DNS:mail.contoso.test,DNS:autodiscover.contoso.test" -days 365
 leaf wrongname webmail.contoso.test "DNS:webmail.contoso.test,DNS:autodiscover.contoso.test" -days 365
 leaf expired mail.contoso.test "DNS:mail.contoso.test" -startdate 20200101000000Z -enddate 20200401000000Z
+
+if [ -n "$aia_url" ]; then
+	openssl x509 -in inter.pem -outform DER -out inter.der
+	key aia.key
+	openssl req -new -key aia.key -subj "/O=Contoso Test/CN=mail.contoso.test" -addext "subjectAltName=DNS:mail.contoso.test" \
+		-addext "authorityInfoAccess=caIssuers;URI:$aia_url" -out aia.csr
+	openssl ca -batch -notext -config ca.cnf -extensions leaf -in aia.csr -out aia.pem -days 365 2>/dev/null
+fi
 
 key selfsigned.key
 openssl req -x509 -new -key selfsigned.key -sha256 -days 365 -subj "/O=Contoso Test/CN=mail.contoso.test" \
