@@ -96,6 +96,12 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 		obs.HSTSError = hstsErr.Error()
 	}
 	target := cfg.Host + ":" + strconv.Itoa(httpPort)
+	var op *net.OpError
+	if plain.err != nil && !plain.connected && !(errors.As(plain.err, &op) && op.Op == "dial") && !isTimeout(plain.err) {
+		// No address to connect to (the dns check says why): nothing was
+		// learnt about the plain-http port.
+		return Outcome{Observed: obs, Err: fmt.Errorf("cannot check plain http on %s: %v", target, plain.err)}
+	}
 	findings := classifyPlain(plain, plainURL, cfg.URI, target)
 	if checkedHSTS && hstsErr == nil && hsts == "" {
 		findings = append(findings, Finding{Code: "HTTP-NO-HSTS", Target: cfg.URI.String(),
@@ -255,9 +261,13 @@ func port(u *url.URL) string {
 	return "443"
 }
 
-func shortErr(err error) string {
+func isTimeout(err error) bool {
 	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+func shortErr(err error) string {
+	if isTimeout(err) {
 		return "no answer within the deadline"
 	}
 	return clip(err.Error(), 160)

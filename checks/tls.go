@@ -142,17 +142,22 @@ func endpoint(r *tlsinspect.Report) TLSEndpoint {
 	return ep
 }
 
-// probeContext leaves a margin before the run's deadline, so a server that
-// stalls until the deadline still yields a finding in the report rather
-// than a probe cut off by the runner.
+// exchangeBudget caps one probe's network exchanges (handshakes, plain
+// GETs): a healthy server answers in well under a second even far away,
+// and a stalled one must not eat the whole run's budget.
+const exchangeBudget = 10 * time.Second
+
+// probeContext nests the probe's deadline inside the run's: at most
+// exchangeBudget, and a margin before the run's deadline, so a server that
+// stalls still yields a finding in the report rather than a probe cut off
+// by the runner.
 func probeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		return context.WithCancel(ctx)
+	limit := time.Now().Add(exchangeBudget)
+	if dl, ok := ctx.Deadline(); ok {
+		margin := min(time.Until(dl)/10, time.Second)
+		if dl.Add(-margin).Before(limit) {
+			limit = dl.Add(-margin)
+		}
 	}
-	margin := time.Until(dl) / 10
-	if margin > time.Second {
-		margin = time.Second
-	}
-	return context.WithDeadline(ctx, dl.Add(-margin))
+	return context.WithDeadline(ctx, limit)
 }

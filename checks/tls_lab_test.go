@@ -3,8 +3,10 @@ package checks_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -252,5 +254,18 @@ func TestRedirectPortClosed(t *testing.T) {
 	rs := runChecks(t, hostileConfig(port, port), 5*time.Second, checks.RedirectCheck)
 	if len(rs[0].Findings) != 1 || rs[0].Findings[0].Code != "HTTP-PORT-CLOSED" {
 		t.Fatalf("%+v", rs[0])
+	}
+}
+
+// No address for the host: the redirect probe learnt nothing, an error
+// rather than a misleading "port closed".
+func TestRedirectUnresolvableIsAnError(t *testing.T) {
+	u, _ := url.Parse("https://mail.contoso.test/PowerShell")
+	cfg := &checks.Config{URI: u, Host: "mail.contoso.test", Port: 443, HTTPPort: 80}
+	env := checks.NewEnv(cfg)
+	env.LookupHost = func(context.Context, string) ([]netip.Addr, error) { return nil, errors.New("no such host") }
+	out := checks.RedirectCheck.Run(context.Background(), env)
+	if out.Err == nil || len(out.Findings) != 0 {
+		t.Fatalf("outcome %+v, want an error", out)
 	}
 }
