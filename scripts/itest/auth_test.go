@@ -117,9 +117,9 @@ func casBackendDelay(t *testing.T, cert tls.Certificate, name, user, password st
 	return ln.Addr().String()
 }
 
-// startNginx runs scripts/servers/nginx-auth-proxy.sh and waits for every
+// startAuthNginx runs scripts/servers/nginx-auth-proxy.sh and waits for every
 // listener; nginx is killed as a process group when the test ends.
-func startNginx(t *testing.T, dir string, ports []int) {
+func startAuthNginx(t *testing.T, dir string, ports []int) {
 	t.Helper()
 	cmd := exec.Command("bash", Script("nginx-auth-proxy.sh"), dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -227,7 +227,7 @@ func TestAuthAgainstNginx(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "routes"), []byte(routes), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startNginx(t, dir, ports)
+	startAuthNginx(t, dir, ports)
 
 	run := func(t *testing.T, port int, pw, format string, extra ...string) (Run, authReport) {
 		t.Helper()
