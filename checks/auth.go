@@ -42,6 +42,10 @@ var AuthCheck = Check{
 	Run:   runAuth,
 }
 
+// authRequestBudget bounds one request inside the run's deadline, so a
+// hung backend cannot use up the time the rbac probe needs after auth.
+var authRequestBudget = 15 * time.Second
+
 const (
 	authBodyLimit   = 64 << 10 // what WinRM would ever need to read of an error page
 	authExcerptSize = 512
@@ -275,6 +279,8 @@ func withPSVersion(u *url.URL) string {
 // the given Authorization header.
 func send(ctx context.Context, c *http.Client, endpoint, authz string, sec redactor) (httpauth.Response, stepObserved) {
 	obs := stepObserved{Challenges: []httpauth.Challenge{}}
+	ctx, cancel := context.WithTimeout(ctx, authRequestBudget)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(enumerateEnvelope(endpoint)))
 	if err != nil {
 		obs.Error = err.Error()

@@ -367,6 +367,30 @@ func TestAuthHonoursDeadline(t *testing.T) {
 	}
 }
 
+// TestAuthRequestBudget: one hung request ends at its own budget, nested
+// inside a run deadline that is still far away.
+func TestAuthRequestBudget(t *testing.T) {
+	old := authRequestBudget
+	authRequestBudget = 200 * time.Millisecond
+	defer func() { authRequestBudget = old }()
+	block := make(chan struct{})
+	defer close(block)
+	fx := newAuthFixture(t, &fakeVdir{})
+	fx.srv[0].Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-block:
+		case <-r.Context().Done():
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fx.cfg.Checks = []string{"auth"}
+	rs := Run(ctx, fx.env, []Check{AuthCheck})
+	if ctx.Err() != nil || rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "deadline") {
+		t.Fatalf("the request budget did not end the hung request inside the run deadline: %+v", rs[0])
+	}
+}
+
 func TestAuthSkipChecks(t *testing.T) {
 	fx := newAuthFixture(t, &fakeVdir{})
 	fx.cfg.CAFiles = nil
