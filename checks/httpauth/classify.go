@@ -195,14 +195,14 @@ var responseRules = []rule{
 			return r.Status == 502 && (CertError(r.Page.WinHTTP) || textHas(r, "certificate authority", "certificate verify failed", "certificate is invalid"))
 		},
 		func(r *Response) string {
-			return fmt.Sprintf("answered %s bad gateway%s: the proxy rejected the backend's certificate%s", statusLine(r), winhttp(r), who(r))
+			return fmt.Sprintf("answered %s bad gateway%s%s: the proxy rejected the backend's certificate", statusLine(r), who(r), winhttp(r))
 		}},
 	{"proxy-backend-down", "AUTH-PROXY-BACKEND-DOWN",
 		func(r *Response) bool {
 			return r.Status == 504 || r.Status == 502 && (DownError(r.Page.WinHTTP) || sub(r, 4) || textHas(r, "no server is available", "timed out", "timeout"))
 		},
 		func(r *Response) string {
-			return fmt.Sprintf("answered %s%s: the proxy could not reach a backend in time%s", statusLine(r), winhttp(r), who(r))
+			return fmt.Sprintf("answered %s%s%s: the proxy could not reach a backend in time", statusLine(r), who(r), winhttp(r))
 		}},
 	{"proxy-502", "AUTH-PROXY-502",
 		func(r *Response) bool { return r.Status == 502 },
