@@ -118,7 +118,29 @@ func runAuth(ctx context.Context, env *Env) Outcome {
 	if frontErr != nil {
 		return Outcome{Observed: obs, Findings: findings, Err: frontErr}
 	}
-	return Outcome{Observed: obs, Findings: findings}
+	return Outcome{Observed: obs, Summary: authSummary(obs), Findings: findings}
+}
+
+// authSummary is the unauthenticated answer with its schemes, then what
+// the credentials got.
+func authSummary(o authObserved) string {
+	s := fmt.Sprintf("%d", o.Status)
+	if sc := httpauth.Schemes(o.Challenges); len(sc) > 0 {
+		s += " offering " + strings.Join(sc, ", ")
+	}
+	if o.AnsweredBy != nil && o.AnsweredBy.Product != "" {
+		s += " from " + o.AnsweredBy.Product
+	}
+	if b := o.Basic; b != nil && b.Refused == "" && b.Status != 0 {
+		s += fmt.Sprintf("; with Basic %d", b.Status)
+		if b.SOAP {
+			s += " SOAP"
+		}
+	}
+	if len(o.Backends) > 0 {
+		s += fmt.Sprintf("; %d backend(s) checked", len(o.Backends))
+	}
+	return s
 }
 
 // refineBare502 points a detail-less 502 at what the --backend probes

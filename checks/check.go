@@ -63,6 +63,9 @@ type Finding struct {
 type Outcome struct {
 	// Observed is the evidence: a struct or map that marshals to JSON.
 	Observed any
+	// Summary is one line of what was seen, for the table's pass rows
+	// (e.g. "692 commands, shell deleted").
+	Summary  string
 	Findings []Finding
 	// Err means the probe could not complete for a reason that is not a
 	// finding (a bug, bad local input); the check's status becomes error.
@@ -94,6 +97,7 @@ type Result struct {
 	Duration   time.Duration `json:"-"`
 	SkipReason string        `json:"skip_reason,omitempty"`
 	Error      string        `json:"error,omitempty"`
+	Summary    string        `json:"summary,omitempty"`
 	Observed   any           `json:"observed,omitempty"`
 	Findings   []Finding     `json:"findings"`
 }

@@ -131,7 +131,7 @@ func runDNS(ctx context.Context, env *Env) Outcome {
 	} else {
 		obs.ConnectAddress, obs.ConnectSource = ca.Addr.String(), ca.Source
 	}
-	return Outcome{Observed: obs, Findings: dnsFindings(cfg.Host, views, expExt, expInt)}
+	return Outcome{Observed: obs, Summary: dnsSummary(obs), Findings: dnsFindings(cfg.Host, views, expExt, expInt)}
 }
 
 func parseAddrs(flag string, ss []string) ([]netip.Addr, error) {
@@ -326,4 +326,20 @@ func addrList(as []netip.Addr) string {
 		ss = append(ss, a.String())
 	}
 	return strings.Join(ss, ", ")
+}
+
+// dnsSummary is one line per view: what each resolver answered.
+func dnsSummary(o DNSObserved) string {
+	var parts []string
+	for _, v := range o.Views {
+		ans := strings.Join(v.Addresses, " ")
+		switch {
+		case v.Error != "":
+			ans = "no answer"
+		case ans == "":
+			ans = v.Rcode
+		}
+		parts = append(parts, v.View+" "+ans)
+	}
+	return strings.Join(parts, "; ")
 }

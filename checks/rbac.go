@@ -130,7 +130,11 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		fs = append(fs, Finding{Code: "RBAC-MISSING-CMDLET", Target: m,
 			Summary: fmt.Sprintf("%s is not among the %d commands the session of %s lists", m, obs.CommandCount, cfg.User)})
 	}
-	return Outcome{Observed: obs, Findings: fs}
+	sum := fmt.Sprintf("%d commands (%d to import) for %s in %d round trips", obs.CommandCount, obs.ImportCount, cfg.User, obs.RoundTrips)
+	if obs.ShellDeleted {
+		sum += ", shell deleted"
+	}
+	return Outcome{Observed: obs, Summary: sum, Findings: fs}
 }
 
 func importCount(cmds []string) int {

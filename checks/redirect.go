@@ -107,7 +107,7 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 		findings = append(findings, Finding{Code: "HTTP-NO-HSTS", Target: cfg.URI.String(),
 			Summary: "the https answer carries no Strict-Transport-Security header, so browsers may try plain http first"})
 	}
-	return Outcome{Observed: obs, Findings: findings}
+	return Outcome{Observed: obs, Summary: redirectSummary(obs), Findings: findings}
 }
 
 // noCredentialsClient never follows a redirect, never uses a proxy from the
@@ -276,6 +276,21 @@ func shortErr(err error) string {
 func clip(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "…"
+	}
+	return s
+}
+
+// redirectSummary says what plain http answered and whether HSTS is set.
+func redirectSummary(o RedirectObserved) string {
+	s := "http: nothing listens"
+	switch {
+	case o.Status != 0 && o.Location != "":
+		s = fmt.Sprintf("http %d to %s", o.Status, o.Location)
+	case o.Status != 0:
+		s = fmt.Sprintf("http %d", o.Status)
+	}
+	if o.HSTS != "" {
+		s += "; HSTS " + o.HSTS
 	}
 	return s
 }

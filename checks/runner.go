@@ -102,7 +102,7 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 		o = Outcome{Err: fmt.Errorf("the %s probe did not stop at the deadline; raise --timeout or report it", c.ID)}
 	}
 	res.Duration = time.Since(start)
-	res.Observed = o.Observed
+	res.Observed, res.Summary = o.Observed, o.Summary
 	return Resolve(res, o)
 }
 

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -111,7 +112,7 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 	for _, fs := range backendFindings {
 		findings = append(findings, fs...)
 	}
-	return Outcome{Observed: obs, Findings: findings}
+	return Outcome{Observed: obs, Summary: tlsSummary(obs.TLSEndpoint, len(obs.Backends)), Findings: findings}
 }
 
 func toFindings(target string, issues []tlsinspect.Issue) []Finding {
@@ -160,4 +161,20 @@ func probeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 		}
 	}
 	return context.WithDeadline(ctx, limit)
+}
+
+// tlsSummary names the protocol, the leaf and its expiry, and how many
+// backends were checked.
+func tlsSummary(e TLSEndpoint, backends int) string {
+	if len(e.Chain) == 0 {
+		if backends > 0 {
+			return fmt.Sprintf("%d backend(s) checked", backends)
+		}
+		return ""
+	}
+	s := fmt.Sprintf("%s, %s issued by %s, expires %s", e.TLSVersion, e.Chain[0].Subject, e.Chain[0].Issuer, e.Chain[0].NotAfter)
+	if backends > 0 {
+		s += fmt.Sprintf("; %d backend(s) checked", backends)
+	}
+	return s
 }

@@ -51,6 +51,7 @@ type CheckJSON struct {
 	DurationMS int64            `json:"duration_ms"`
 	SkipReason string           `json:"skip_reason,omitempty"`
 	Error      string           `json:"error,omitempty"`
+	Summary    string           `json:"summary,omitempty"`
 	Observed   any              `json:"observed,omitempty"`
 	Findings   []checks.Finding `json:"findings"`
 }
@@ -87,7 +88,7 @@ func Build(version string, started time.Time, elapsed time.Duration, t Target, r
 		}
 		d.Checks = append(d.Checks, CheckJSON{
 			ID: r.ID, Title: r.Title, Status: string(r.Status), DurationMS: r.Duration.Milliseconds(),
-			SkipReason: r.SkipReason, Error: r.Error, Observed: r.Observed, Findings: f,
+			SkipReason: r.SkipReason, Error: r.Error, Summary: r.Summary, Observed: r.Observed, Findings: f,
 		})
 	}
 	return d

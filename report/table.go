@@ -32,6 +32,8 @@ func Table(d Doc, colour bool) string {
 			lines = append(lines, c.Title+": "+c.SkipReason)
 		case c.Status == "error":
 			lines = append(lines, c.Title+": "+c.Error)
+		case c.Summary != "":
+			lines = append(lines, fmt.Sprintf("%s: %s (%d ms)", c.Title, c.Summary, c.DurationMS))
 		default:
 			lines = append(lines, fmt.Sprintf("%s (%d ms)", c.Title, c.DurationMS))
 		}
