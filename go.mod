@@ -2,9 +2,18 @@ module github.com/exdiag/exdiag
 
 go 1.26.8
 
-require github.com/miekg/dns v1.1.73
+require (
+	github.com/jcmturner/gokrb5/v8 v8.4.4
+	github.com/miekg/dns v1.1.73
+)
 
 require (
+	github.com/hashicorp/go-uuid v1.0.3 // indirect
+	github.com/jcmturner/aescts/v2 v2.0.0 // indirect
+	github.com/jcmturner/dnsutils/v2 v2.0.0 // indirect
+	github.com/jcmturner/gofork v1.7.6 // indirect
+	github.com/jcmturner/rpc/v2 v2.0.3 // indirect
+	golang.org/x/crypto v0.54.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 )
