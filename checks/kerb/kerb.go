@@ -39,7 +39,7 @@ const maxReply = 1 << 20
 const DefaultPort = "88"
 
 // DialFunc opens a connection; tests inject fakes.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // Options says whom to ask and as whom.
 type Options struct {
@@ -99,10 +99,10 @@ var ErrBadPassword = errors.New("the password does not decrypt the kdc's reply")
 type Class int
 
 const (
-	ClassOther         Class = iota // some other failure: the probe could not decide
-	ClassPrincipalUnknown           // KDC_ERR_S_PRINCIPAL_UNKNOWN: the SPN is not registered
-	ClassBadCredentials             // KDC_ERR_PREAUTH_FAILED, KDC_ERR_C_PRINCIPAL_UNKNOWN or ErrBadPassword
-	ClassUnreachable                // no KDC answered in time
+	ClassOther            Class = iota // some other failure: the probe could not decide
+	ClassPrincipalUnknown              // KDC_ERR_S_PRINCIPAL_UNKNOWN: the SPN is not registered
+	ClassBadCredentials                // KDC_ERR_PREAUTH_FAILED, KDC_ERR_C_PRINCIPAL_UNKNOWN or ErrBadPassword
+	ClassUnreachable                   // no KDC answered in time
 )
 
 // krbCodeRE finds the code in gokrb5's text form "KRB Error: (24) KDC_ERR_…",

@@ -28,7 +28,7 @@ const (
 )
 
 // DialFunc opens a connection; tests inject fakes.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // Options says which directory to ask and how.
 type Options struct {

@@ -56,7 +56,7 @@ func TestOwners(t *testing.T) {
 		{"HTTP/mail", []string{"EXCH-ASA$"}},
 		{"HTTP/dup.contoso.test", []string{"CAS1$", "CAS2$"}},
 		{"HTTP/absent.contoso.test", nil},
-		{"HTTP/*", nil},                   // escaped: not a wildcard
+		{"HTTP/*", nil},                    // escaped: not a wildcard
 		{"x)(servicePrincipalName=*", nil}, // escaped: cannot widen the filter
 	} {
 		owners, err := c.Owners(context.Background(), tc.spn)
