@@ -57,7 +57,8 @@ type SPNOutcome struct {
 	Source string `json:"source"` // kdc | ldap
 	// Registered is null when the source could not say.
 	Registered *bool    `json:"registered"`
-	Owners     []string `json:"owners,omitempty"`
+	Owners     []string `json:"owners,omitempty"`    // account names (sAMAccountName)
+	OwnerDNs   []string `json:"owner_dns,omitempty"` // their distinguished names
 	KDC        string   `json:"kdc,omitempty"`
 	Realm      string   `json:"realm,omitempty"`
 	Error      string   `json:"error,omitempty"`
@@ -426,9 +427,7 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 		var names []string
 		for _, o := range owners {
 			names = append(names, o.Account)
-			if o.Account != o.DN {
-				names[len(names)-1] += " (" + o.DN + ")"
-			}
+			so.OwnerDNs = append(so.OwnerDNs, o.DN)
 		}
 		so.Owners = names
 		so.Registered = no()
