@@ -65,5 +65,10 @@ if [ ! -e "$dir/principal" ]; then
 	done
 fi
 echo "kdc for $realm on 127.0.0.1:$port, files in $dir" >&2
-# -n: stay in the foreground so the test owns the process.
+# -n: stay in the foreground so the test owns the process. As root, drop
+# to nobody first: the KDC needs no privilege on an unprivileged port.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	chown -R nobody "$dir"
+	exec setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups krb5kdc -n -r "$realm"
+fi
 exec krb5kdc -n -r "$realm"
