@@ -198,9 +198,11 @@ func TestSPNAgainstMITKDC(t *testing.T) {
 
 func TestSPNAgainstOpenLDAP(t *testing.T) {
 	NeedBinaries(t, "slapd", "slapadd")
-	port := FreePort(t)
-	startServer(t, "slapd.sh", fmt.Sprintf("SLAPD_PORT=%d", port), "SLAPD_DIR="+serverDir(t, "exdiag-slapd-"))
+	port, tlsPort := FreePort(t), FreePort(t)
+	dir := serverDir(t, "exdiag-slapd-")
+	startServer(t, "slapd.sh", fmt.Sprintf("SLAPD_PORT=%d", port), fmt.Sprintf("SLAPD_TLS_PORT=%d", tlsPort), "SLAPD_DIR="+dir)
 	WaitPort(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), 30*time.Second)
+	WaitPort(t, "tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort), 30*time.Second)
 	base := []string{"--ldap", fmt.Sprintf("ldap://127.0.0.1:%d", port), "--ldap-base", "dc=contoso,dc=test", "--user", slapdBindDN}
 
 	t.Run("present", func(t *testing.T) {
@@ -229,5 +231,21 @@ func TestSPNAgainstOpenLDAP(t *testing.T) {
 	t.Run("wrong password", func(t *testing.T) {
 		rep, _ := runSPN(t, "Not-The-Password-9", append(base, "--uri", "https://mail.contoso.test/PowerShell")...)
 		wantCodes(t, rep, "SPN-PREAUTH-FAILED")
+	})
+	// the same duplicate over slapd's own TLS: StartTLS and LDAPS, trusting
+	// its certificate through --ca-file
+	for _, u := range []string{fmt.Sprintf("ldap://127.0.0.1:%d/?starttls", port), fmt.Sprintf("ldaps://127.0.0.1:%d", tlsPort)} {
+		t.Run("tls "+strings.SplitN(u, ":", 2)[0], func(t *testing.T) {
+			rep, _ := runSPN(t, spnPassword, "--ldap", u, "--ldap-base", "dc=contoso,dc=test", "--user", slapdBindDN,
+				"--ca-file", dir+"/cert.pem", "--uri", "https://outlook.contoso.test/PowerShell")
+			wantCodes(t, rep, "SPN-DUPLICATE")
+		})
+	}
+	t.Run("tls untrusted", func(t *testing.T) {
+		rep, r := runSPN(t, spnPassword, "--ldap", fmt.Sprintf("ldaps://127.0.0.1:%d", tlsPort), "--ldap-base", "dc=contoso,dc=test",
+			"--user", slapdBindDN, "--uri", "https://outlook.contoso.test/PowerShell")
+		if c := rep.Checks[0]; c.Status != "error" || !strings.Contains(c.Error, "certificate") || r.Code != 3 {
+			t.Fatalf("status %s error %q exit %d, want an error about the certificate", c.Status, c.Error, r.Code)
+		}
 	})
 }

@@ -13,6 +13,9 @@
 #   CAS1$  HTTP/cas1.contoso.test, HTTP/cas1, HTTP/outlook.contoso.test
 #   CAS2$  HTTP/cas2.contoso.test, HTTP/cas2, HTTP/outlook.contoso.test  (duplicate)
 #   HTTP/mail.contoso.test is registered nowhere (missing)
+# TLS: a fresh self-signed certificate for 127.0.0.1 and localhost in
+# $dir/cert.pem serves StartTLS on the plain port and, with
+# SLAPD_TLS_PORT, LDAPS on ldaps://127.0.0.1:$SLAPD_TLS_PORT.
 set -euo pipefail
 
 port=${SLAPD_PORT:?set SLAPD_PORT}
@@ -38,11 +41,19 @@ objectclass ( 1.2.840.113556.1.3.30 NAME 'computer' SUP top STRUCTURAL
 	MUST cn MAY ( sAMAccountName $ servicePrincipalName $ userPassword ) )
 SCHEMA
 
+if [ ! -e "$dir/cert.pem" ]; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+		-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+		-keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+fi
+
 cat >"$dir/slapd.conf" <<CONF
 include $coreschema
 include $dir/ad.schema
 pidfile $dir/slapd.pid
 argsfile $dir/slapd.args
+TLSCertificateFile $dir/cert.pem
+TLSCertificateKeyFile $dir/key.pem
 modulepath $modpath
 moduleload back_mdb
 # Like AD: no anonymous reads, binds check userPassword.
@@ -105,4 +116,6 @@ if [ "$(id -u)" = 0 ]; then
 fi
 echo "slapd for $base on ldap://127.0.0.1:$port, files in $dir" >&2
 # -d: stay in the foreground (and log to stderr) so the test owns the process.
-exec slapd -d "${SLAPD_DEBUG:-0}" -h "ldap://127.0.0.1:$port/" -f "$dir/slapd.conf" "${user_args[@]}"
+urls="ldap://127.0.0.1:$port/"
+[ -n "${SLAPD_TLS_PORT:-}" ] && urls="$urls ldaps://127.0.0.1:$SLAPD_TLS_PORT/"
+exec slapd -d "${SLAPD_DEBUG:-0}" -h "$urls" -f "$dir/slapd.conf" "${user_args[@]}"
