@@ -304,6 +304,10 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: n.spn,
 				Summary: fmt.Sprintf("the kdc %s has no principal %s in %s (%v), so a kerberos client gets no ticket for %s",
 					sess.KDC, n.spn, plan.realm, err, strings.TrimPrefix(n.spn, "HTTP/"))})
+		case kerb.Classify(err) == kerb.ClassNotUnique:
+			so.Registered = yes()
+			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: n.spn,
+				Summary: fmt.Sprintf("the kdc %s found %s on more than one account (%v); find them with setspn -X or --ldap", sess.KDC, n.spn, err)})
 		case kerb.Classify(err) == kerb.ClassUnreachable:
 			unreachable = true
 			so.Error = err.Error()

@@ -103,6 +103,9 @@ const (
 	ClassPrincipalUnknown              // KDC_ERR_S_PRINCIPAL_UNKNOWN: the SPN is not registered
 	ClassBadCredentials                // KDC_ERR_PREAUTH_FAILED, KDC_ERR_C_PRINCIPAL_UNKNOWN or ErrBadPassword
 	ClassUnreachable                   // no KDC answered in time
+	// ClassNotUnique is KDC_ERR_PRINCIPAL_NOT_UNIQUE: AD's KDC found the
+	// SPN on more than one account (what setspn -X lists).
+	ClassNotUnique
 )
 
 // krbCodeRE finds the code in gokrb5's text form "KRB Error: (24) KDC_ERR_…",
@@ -145,6 +148,8 @@ func Classify(err error) Class {
 			return ClassPrincipalUnknown
 		case errorcode.KDC_ERR_PREAUTH_FAILED, errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN:
 			return ClassBadCredentials
+		case errorcode.KDC_ERR_PRINCIPAL_NOT_UNIQUE:
+			return ClassNotUnique
 		}
 		return ClassOther
 	}

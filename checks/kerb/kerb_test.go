@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/krberror"
 	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
 )
 
 // realError parses a KRB-ERROR captured from MIT krb5kdc (see capture_test.go).
@@ -53,7 +56,20 @@ func TestClassify(t *testing.T) {
 			tc{c.file + " flattened by krberror", krberror.Errorf(ke, krberror.KDCError, "TGS Exchange Error"), c.want, c.code},
 		)
 	}
+	// AD's answer for a duplicated SPN; MIT cannot produce it, so it is
+	// built with gokrb5's own encoder.
+	nu := messages.NewKRBError(types.NewPrincipalName(nametype.KRB_NT_SRV_INST, "HTTP/mail.contoso.test"), "CONTOSO.TEST", errorcode.KDC_ERR_PRINCIPAL_NOT_UNIQUE, "")
+	nb, err := nu.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nu2 messages.KRBError
+	if err := nu2.Unmarshal(nb); err != nil {
+		t.Fatal(err)
+	}
 	cases = append(cases,
+		tc{"principal not unique", nu2, ClassNotUnique, 8},
+		tc{"principal not unique flattened", krberror.Errorf(nu2, krberror.KDCError, "TGS Exchange Error"), ClassNotUnique, 8},
 		tc{"bad password found by decryption", ErrBadPassword, ClassBadCredentials, 0},
 		tc{"wrapped bad password", fmt.Errorf("login: %w", ErrBadPassword), ClassBadCredentials, 0},
 		tc{"unreachable", &UnreachableError{Attempts: []string{"tcp x: refused"}}, ClassUnreachable, 0},
