@@ -224,11 +224,11 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 		}
 	}
 	var rep messages.ASRep
-	if err := rep.Unmarshal(reply); err != nil {
+	if err := safely(func() error { return rep.Unmarshal(reply) }); err != nil {
 		return nil, fmt.Errorf("the kdc %s sent an AS-REP that does not parse: %v", kdc, err)
 	}
 	creds := credentials.New(o.User, o.Realm).WithPassword(o.Password)
-	if _, err := rep.DecryptEncPart(creds); err != nil {
+	if err := safely(func() error { _, err := rep.DecryptEncPart(creds); return err }); err != nil {
 		return nil, ErrBadPassword
 	}
 	if rep.DecryptedEncPart.Nonce != req.ReqBody.Nonce {
@@ -302,10 +302,10 @@ func (s *Session) Ticket(ctx context.Context, spn string) error {
 		return err
 	}
 	var rep messages.TGSRep
-	if err := rep.Unmarshal(reply); err != nil {
+	if err := safely(func() error { return rep.Unmarshal(reply) }); err != nil {
 		return fmt.Errorf("the kdc %s sent a TGS-REP that does not parse: %v", kdc, err)
 	}
-	if err := rep.DecryptEncPart(s.key); err != nil {
+	if err := safely(func() error { return rep.DecryptEncPart(s.key) }); err != nil {
 		return fmt.Errorf("the kdc %s sent a TGS-REP that the session key does not decrypt: %v", kdc, err)
 	}
 	if rep.DecryptedEncPart.Nonce != req.ReqBody.Nonce {
@@ -345,8 +345,11 @@ func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, 
 				attempts = append(attempts, fmt.Sprintf("%s %s: %v", network, kdc, err))
 				continue
 			}
-			var ke messages.KRBError
-			if ke.Unmarshal(reply) == nil {
+			ke, err := decodeReply(reply)
+			if err != nil {
+				return nil, kdc, fmt.Errorf("the kdc %s sent an answer that does not decode: %v", kdc, err)
+			}
+			if ke != nil {
 				if ke.ErrorCode == errorcode.KRB_ERR_RESPONSE_TOO_BIG && network == "udp" {
 					attempts = append(attempts, fmt.Sprintf("udp %s: reply too big", kdc))
 					continue
@@ -357,6 +360,32 @@ func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, 
 		}
 	}
 	return nil, "", &UnreachableError{Attempts: attempts}
+}
+
+// decodeReply tells a KRB-ERROR from anything else. gokrb5's ASN.1
+// decoder was written for well-formed KDCs; a panic on hostile bytes
+// becomes an error here rather than a crashed probe.
+func decodeReply(b []byte) (ke *messages.KRBError, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ke, err = nil, fmt.Errorf("malformed kerberos message: %v", p)
+		}
+	}()
+	var e messages.KRBError
+	if e.Unmarshal(b) == nil {
+		return &e, nil
+	}
+	return nil, nil
+}
+
+// safely runs a gokrb5 decoder on KDC bytes, turning a panic into an error.
+func safely(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed kerberos message: %v", p)
+		}
+	}()
+	return f()
 }
 
 // exchange sends one framed request and reads one bounded reply.
