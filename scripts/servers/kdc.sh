@@ -12,6 +12,8 @@
 #   HTTP/mail.contoso.test  deliberately absent
 # Extra present SPNs: KDC_EXTRA_SPNS="HTTP/a.contoso.test HTTP/b…".
 set -euo pipefail
+# the server tools live in sbin, which a non-login shell may not list
+export PATH="$PATH:/usr/sbin:/sbin"
 
 port=${KDC_PORT:?set KDC_PORT}
 dir=${KDC_DIR:-$(mktemp -d /tmp/exdiag-kdc.XXXXXX)}

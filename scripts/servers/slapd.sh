@@ -17,6 +17,8 @@
 # $dir/cert.pem serves StartTLS on the plain port and, with
 # SLAPD_TLS_PORT, LDAPS on ldaps://127.0.0.1:$SLAPD_TLS_PORT.
 set -euo pipefail
+# the server tools live in sbin, which a non-login shell may not list
+export PATH="$PATH:/usr/sbin:/sbin"
 
 port=${SLAPD_PORT:?set SLAPD_PORT}
 dir=${SLAPD_DIR:-$(mktemp -d /tmp/exdiag-slapd.XXXXXX)}
