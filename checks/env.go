@@ -32,6 +32,16 @@ type Env struct {
 
 	connectOnce sync.Once
 	connect     ConnectAddr
+	systemOnce  sync.Once
+	systemAddrs []netip.Addr
+	systemErr   error
+}
+
+// SystemLookup asks the system resolver for the URI's host once per run,
+// so the dns probe and the connect address share one lookup.
+func (e *Env) SystemLookup(ctx context.Context) ([]netip.Addr, error) {
+	e.systemOnce.Do(func() { e.systemAddrs, e.systemErr = e.LookupHost(ctx, e.Config.Host) })
+	return e.systemAddrs, e.systemErr
 }
 
 // NewEnv fills the seams with the real network.
@@ -89,7 +99,7 @@ func (e *Env) resolveConnect(ctx context.Context) ConnectAddr {
 	if len(c.ExternalDNS) > 0 {
 		return ConnectAddr{Err: fmt.Errorf("%s has no address in the external view; check the dns results", c.Host)}
 	}
-	addrs, err := e.LookupHost(ctx, c.Host)
+	addrs, err := e.SystemLookup(ctx)
 	if err != nil || len(addrs) == 0 {
 		if err == nil {
 			err = fmt.Errorf("no address")

@@ -47,10 +47,7 @@ func (a Answer) RcodeName() string {
 }
 
 // Timeout reports whether the resolver failed to answer in time.
-func (a Answer) Timeout() bool {
-	var ne net.Error
-	return a.Err != nil && (errors.Is(a.Err, context.DeadlineExceeded) || errors.As(a.Err, &ne) && ne.Timeout())
-}
+func (a Answer) Timeout() bool { return a.Err != nil && isTimeout(a.Err) }
 
 // ErrMalformed marks an answer that did not parse or did not match the query.
 var ErrMalformed = errors.New("malformed answer")
@@ -66,9 +63,10 @@ type Client struct {
 // Lookup resolves host's A and AAAA records on server (host:port),
 // following CNAMEs within the resolver's answers and, when the resolver
 // returns only the alias, by asking again for its target.
-func (c *Client) Lookup(ctx context.Context, server, host string) Answer {
-	ans := Answer{Resolver: server, Rcode: -1}
+func (c *Client) Lookup(ctx context.Context, server, host string) (ans Answer) {
+	ans = Answer{Resolver: server, Rcode: -1}
 	start := time.Now()
+	// a named result, so the deferred RTT lands in what the caller gets
 	defer func() { ans.RTT = time.Since(start) }()
 
 	type res struct {
@@ -119,10 +117,12 @@ func (c *Client) follow(ctx context.Context, server, host string, qtype uint16) 
 		if err != nil {
 			return -1, nil, chain, err
 		}
+		// walk even a failed answer: an NXDOMAIN at the end of an alias
+		// chain carries the CNAMEs that lead there, and they are evidence
+		addrs, target := walk(m.Answer, name, qtype, &chain)
 		if m.Rcode != dns.RcodeSuccess {
 			return m.Rcode, nil, chain, nil
 		}
-		addrs, target := walk(m.Answer, name, qtype, &chain)
 		if len(addrs) > 0 || target == "" {
 			return m.Rcode, addrs, chain, nil
 		}
@@ -139,11 +139,12 @@ func walk(rrs []dns.RR, name string, qtype uint16, chain *[]string) ([]netip.Add
 	for !seen[cur] {
 		seen[cur] = true
 		var addrs []netip.Addr
-		next := ""
+		next, owned := "", false
 		for _, rr := range rrs {
 			if !strings.EqualFold(rr.Header().Name, cur) {
 				continue
 			}
+			owned = true
 			switch v := rr.(type) {
 			case *dns.A:
 				if qtype == dns.TypeA {
@@ -165,6 +166,9 @@ func walk(rrs []dns.RR, name string, qtype uint16, chain *[]string) ([]netip.Add
 			return addrs, ""
 		}
 		if next == "" {
+			if !owned && cur != strings.ToLower(name) {
+				return nil, cur // the alias target is not in this answer: ask for it
+			}
 			return nil, ""
 		}
 		*chain = append(*chain, strings.TrimSuffix(next, "."))
@@ -173,14 +177,27 @@ func walk(rrs []dns.RR, name string, qtype uint16, chain *[]string) ([]netip.Add
 	return nil, "" // a CNAME loop inside one answer: no address
 }
 
-// Exchange sends one query over UDP and repeats it over TCP when the
-// answer is truncated.
+// udpTries is how often a query whose UDP answer never came is sent,
+// as long as the caller's deadline allows: one lost datagram must not
+// read as a dead resolver.
+const udpTries = 2
+
+// Exchange sends one query over UDP, again when the datagram got no
+// answer in QueryTimeout, and repeats it over TCP when the answer is
+// truncated.
 func (c *Client) Exchange(ctx context.Context, server, name string, qtype uint16) (*dns.Msg, error) {
 	q := new(dns.Msg)
 	q.SetQuestion(dns.Fqdn(name), qtype)
 	q.RecursionDesired = true
 	q.SetEdns0(maxMsgSize, false)
-	m, err := c.exchange(ctx, "udp", server, q)
+	var m *dns.Msg
+	var err error
+	for try := 1; ; try++ {
+		m, err = c.exchange(ctx, "udp", server, q)
+		if err == nil || try >= udpTries || ctx.Err() != nil || !isTimeout(err) {
+			break
+		}
+	}
 	if err == nil && m.Truncated {
 		m, err = c.exchange(ctx, "tcp", server, q)
 	}
@@ -216,8 +233,10 @@ func (c *Client) exchange(ctx context.Context, network, server string, q *dns.Ms
 	for {
 		m, err := dc.ReadMsg()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+			// the conn deadline and the context fire together; say the
+			// same thing whichever won, so reports do not flicker
+			if ctx.Err() != nil || isTimeout(err) {
+				return nil, fmt.Errorf("no answer over %s: %w", network, context.DeadlineExceeded)
 			}
 			var ne net.Error
 			if errors.As(err, &ne) {
@@ -225,14 +244,33 @@ func (c *Client) exchange(ctx context.Context, network, server string, q *dns.Ms
 			}
 			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
-		if m.Id != q.Id && network == "udp" {
-			continue // a stale or spoofed datagram; keep waiting for ours
+		if m.Id != q.Id {
+			if network == "udp" {
+				continue // a stale or spoofed datagram; keep waiting for ours
+			}
+			return nil, fmt.Errorf("%w: answer id %d does not match query id %d", ErrMalformed, m.Id, q.Id)
 		}
-		if !m.Response || len(m.Question) != 1 || !strings.EqualFold(m.Question[0].Name, q.Question[0].Name) {
+		if !m.Response || !sameQuestion(m, q) {
 			return nil, fmt.Errorf("%w: answer does not match the question", ErrMalformed)
 		}
 		return m, nil
 	}
+}
+
+// sameQuestion reports whether m answers q's question. Servers may echo
+// the name in another letter case (0x20 randomisation), so names compare
+// without case.
+func sameQuestion(m, q *dns.Msg) bool {
+	if len(m.Question) != 1 {
+		return false
+	}
+	a, b := m.Question[0], q.Question[0]
+	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func ctxErr(ctx context.Context, err error) error {
