@@ -267,7 +267,7 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		notAsked("no kdc")
 		return res, obs
 	}
-	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: env.Dial, AttemptTimeout: kdcAttempt}
+	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: kdcAttempt}
 	sess, err := kerb.Login(ctx, o)
 	who := plan.user + "@" + plan.realm
 	if err != nil {
@@ -323,6 +323,25 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		res.err = fmt.Errorf("the kdc gave no verdict for %s", strings.Join(other, "; "))
 	}
 	return res, obs
+}
+
+// internalDial reaches domain controllers (KDCs, the directory) by the
+// internal view's address when --internal-dns is given: their names live
+// in the internal zone, which the machine running exdiag may not use.
+func internalDial(env *Env) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err == nil && net.ParseIP(host) == nil {
+			for _, srv := range env.Config.InternalDNS {
+				if ans := env.DNS.Lookup(ctx, srv, host); len(ans.Addresses) > 0 {
+					env.Logf("spn: %s is %s in the internal view of %s", host, ans.Addresses[0], srv)
+					addr = net.JoinHostPort(ans.Addresses[0].String(), port)
+					break
+				}
+			}
+		}
+		return env.Dial(ctx, network, addr)
+	}
 }
 
 // findKDCs returns --kdc (port 88 by default) or, without it, the SRV
@@ -403,7 +422,7 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 		res.err = err
 		return res, c.LDAPBase
 	}
-	cl, err := spnldap.Open(ctx, spnldap.Options{URL: c.LDAPURL, Base: c.LDAPBase, BindName: c.User, Password: c.Password.Reveal(), Dial: env.Dial, RootCAs: pool})
+	cl, err := spnldap.Open(ctx, spnldap.Options{URL: c.LDAPURL, Base: c.LDAPBase, BindName: c.User, Password: c.Password.Reveal(), Dial: internalDial(env), RootCAs: pool})
 	if err != nil {
 		var be *spnldap.BindError
 		if errors.As(err, &be) && be.InvalidCredentials() {

@@ -9,8 +9,11 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,9 +71,10 @@ func TestSplitPrincipal(t *testing.T) {
 	}
 }
 
-// fakeDNS answers mail.contoso.test as a CNAME to lb.contoso.test and
-// _kerberos SRV records pointing at kdc1.contoso.test:88.
-func fakeDNS(t *testing.T) string {
+// fakeDNS answers mail.contoso.test as a CNAME to lb.contoso.test, and
+// _kerberos SRV records pointing at kdc1.contoso.test:kdcPort, which is
+// 127.0.0.1 in this view.
+func fakeDNS(t *testing.T, kdcPort uint16) string {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -87,7 +91,10 @@ func fakeDNS(t *testing.T) string {
 				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: "lb.contoso.test.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(10, 0, 0, 5)})
 			}
 		case strings.HasPrefix(name, "_kerberos._tcp.contoso.test") && q.Question[0].Qtype == dns.TypeSRV:
-			m.Answer = append(m.Answer, &dns.SRV{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: 60}, Priority: 0, Weight: 100, Port: 88, Target: "kdc1.contoso.test."})
+			m.Answer = append(m.Answer, &dns.SRV{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: 60}, Priority: 0, Weight: 100, Port: kdcPort, Target: "kdc1.contoso.test."})
+		case name == "kdc1.contoso.test." && q.Question[0].Qtype == dns.TypeA:
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(127, 0, 0, 1)})
+		case name == "kdc1.contoso.test.":
 		case strings.HasPrefix(name, "_kerberos._udp.contoso.test"):
 		default:
 			m.Rcode = dns.RcodeNameError
@@ -100,7 +107,7 @@ func fakeDNS(t *testing.T) string {
 }
 
 func TestSPNNames(t *testing.T) {
-	resolver := fakeDNS(t)
+	resolver := fakeDNS(t, 88)
 	c := spnConfig(func(c *Config) {
 		c.InternalDNS = []string{resolver}
 		b1, _ := url.Parse("https://cas1.contoso.test:444/PowerShell")
@@ -287,29 +294,36 @@ func TestSPNViaKDC(t *testing.T) {
 	}
 }
 
+// Without --kdc the KDC comes from SRV on the internal resolver, and its
+// name is resolved in that same view, as a domain member would.
 func TestSPNFindsKDCBySRV(t *testing.T) {
-	resolver := fakeDNS(t)
 	kdc := replayKDC(t, "c_principal_unknown.der")
+	_, port, _ := net.SplitHostPort(kdc)
+	p, _ := strconv.Atoi(port)
+	resolver := fakeDNS(t, uint16(p))
 	c := spnConfig(func(c *Config) {
 		c.User = "administrator@contoso.test"
 		c.Authentication = "negotiate"
 		c.InternalDNS = []string{resolver}
 	})
 	env := NewEnv(c)
-	var dialled []string
+	var (
+		mu      sync.Mutex
+		dialled []string
+	)
 	real := env.Dial
 	env.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if addr == "kdc1.contoso.test:88" {
-			dialled = append(dialled, addr)
-			addr = kdc
-		}
+		mu.Lock()
+		dialled = append(dialled, network+" "+addr)
+		mu.Unlock()
 		return real(ctx, network, addr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	r := Run(ctx, env, []Check{SPNCheck})[0]
 	obs := r.Observed.(SPNObserved)
-	if len(dialled) == 0 || !reflect.DeepEqual(obs.KDCs, []string{"kdc1.contoso.test:88"}) || !strings.Contains(obs.KDCSource, "srv") {
+	want := "kdc1.contoso.test:" + port
+	if !reflect.DeepEqual(obs.KDCs, []string{want}) || !strings.Contains(obs.KDCSource, "srv") || !slices.Contains(dialled, "tcp "+kdc) {
 		t.Fatalf("kdcs %v from %q, dialled %v", obs.KDCs, obs.KDCSource, dialled)
 	}
 	if got := findingCodes(r); len(got) != 1 || got[0] != "SPN-PREAUTH-FAILED" {
