@@ -224,6 +224,9 @@ func (c *Client) Owners(ctx context.Context, spn string) ([]Owner, error) {
 	req := ldap.NewSearchRequest(c.base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, maxOwners+1, timeLimit, false,
 		"(servicePrincipalName="+ldap.EscapeFilter(spn)+")", []string{"sAMAccountName", "servicePrincipalName"}, nil)
 	sr, err := c.conn.Search(req)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return nil, fmt.Errorf("the search base %s does not exist in the directory; check --ldap-base", c.base)
+	}
 	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
 		return nil, fmt.Errorf("searching %s for %s failed: %v", c.base, spn, ctxErr(ctx, err))
 	}

@@ -73,6 +73,19 @@ func TestOwners(t *testing.T) {
 	}
 }
 
+func TestWrongBase(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := Open(ctx, Options{URL: startDir(t), Base: "DC=fabrikam,DC=test", BindName: `CONTOSO\administrator`, Password: "Lab-Admin-Pass1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Owners(ctx, "HTTP/mail.contoso.test"); err == nil || !strings.Contains(err.Error(), "--ldap-base") {
+		t.Fatalf("got %v, want a hint at --ldap-base", err)
+	}
+}
+
 func TestBindRefused(t *testing.T) {
 	_, err := open(t, startDir(t), `CONTOSO\administrator`, "wrong")
 	var be *BindError
