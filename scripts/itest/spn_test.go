@@ -199,6 +199,9 @@ func TestSPNAgainstMITKDC(t *testing.T) {
 func TestSPNAgainstOpenLDAP(t *testing.T) {
 	NeedBinaries(t, "slapd", "slapadd")
 	port, tlsPort := FreePort(t), FreePort(t)
+	for tlsPort == port {
+		tlsPort = FreePort(t)
+	}
 	dir := serverDir(t, "exdiag-slapd-")
 	startServer(t, "slapd.sh", fmt.Sprintf("SLAPD_PORT=%d", port), fmt.Sprintf("SLAPD_TLS_PORT=%d", tlsPort), "SLAPD_DIR="+dir)
 	WaitPort(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), 30*time.Second)
