@@ -56,7 +56,7 @@ func TestCaptureRealKRBErrors(t *testing.T) {
 	req, _ := messages.NewASReqForTGT(o.Realm, cfg, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "administrator"))
 	bad := o
 	bad.Password = "not-the-password"
-	if err := addEncTimestamp(&req, ke.EData, bad); err != nil {
+	if _, err := addEncTimestamp(&req, ke.EData, bad); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := req.Marshal()

@@ -206,6 +206,7 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 		return nil, fmt.Errorf("encoding the AS-REQ: %v", err)
 	}
 	reply, kdc, err := s.send(ctx, b, o.KDCs)
+	var preauthKey *types.EncryptionKey
 	if err != nil {
 		var ke *KDCError
 		if !errors.As(err, &ke) || ke.Code != errorcode.KDC_ERR_PREAUTH_REQUIRED {
@@ -213,9 +214,11 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 		}
 		// The usual path (AD always, MIT with +requires_preauth): answer
 		// with a timestamp encrypted in the key the KDC's hints describe.
-		if err := addEncTimestamp(&req, ke.edata, o); err != nil {
+		key, err := addEncTimestamp(&req, ke.edata, o)
+		if err != nil {
 			return nil, err
 		}
+		preauthKey = &key
 		if b, err = req.Marshal(); err != nil {
 			return nil, fmt.Errorf("encoding the AS-REQ: %v", err)
 		}
@@ -227,8 +230,7 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 	if err := safely(func() error { return rep.Unmarshal(reply) }); err != nil {
 		return nil, fmt.Errorf("the kdc %s sent an AS-REP that does not parse: %v", kdc, err)
 	}
-	creds := credentials.New(o.User, o.Realm).WithPassword(o.Password)
-	if err := safely(func() error { _, err := rep.DecryptEncPart(creds); return err }); err != nil {
+	if err := decryptASRep(&rep, preauthKey, o); err != nil {
 		return nil, ErrBadPassword
 	}
 	if rep.DecryptedEncPart.Nonce != req.ReqBody.Nonce {
@@ -238,12 +240,30 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 	return s, nil
 }
 
+// decryptASRep opens the AS-REP with the key already derived for
+// pre-authentication (same salt, and string-to-key is slow), or derives
+// one from the reply's own hints.
+func decryptASRep(rep *messages.ASRep, key *types.EncryptionKey, o Options) error {
+	return safely(func() error {
+		if key != nil && key.KeyType == rep.EncPart.EType {
+			b, err := crypto.DecryptEncPart(rep.EncPart, *key, keyusage.AS_REP_ENCPART)
+			if err != nil {
+				return err
+			}
+			return rep.DecryptedEncPart.Unmarshal(b)
+		}
+		_, err := rep.DecryptEncPart(credentials.New(o.User, o.Realm).WithPassword(o.Password))
+		return err
+	})
+}
+
 // addEncTimestamp adds PA-ENC-TIMESTAMP using the etype and salt from the
-// PREAUTH_REQUIRED error's e-data (ETYPE-INFO2).
-func addEncTimestamp(req *messages.ASReq, edata []byte, o Options) error {
+// PREAUTH_REQUIRED error's e-data (ETYPE-INFO2) and returns the key.
+func addEncTimestamp(req *messages.ASReq, edata []byte, o Options) (types.EncryptionKey, error) {
+	var none types.EncryptionKey
 	var pas types.PADataSequence
 	if err := pas.Unmarshal(edata); err != nil {
-		return fmt.Errorf("the kdc's pre-authentication hints do not parse: %v", err)
+		return none, fmt.Errorf("the kdc's pre-authentication hints do not parse: %v", err)
 	}
 	etypeID := int32(0)
 	for _, pa := range pas {
@@ -262,26 +282,30 @@ func addEncTimestamp(req *messages.ASReq, edata []byte, o Options) error {
 		}
 	}
 	if etypeID == 0 {
-		return errors.New("the kdc asked for pre-authentication without naming an encryption type")
+		return none, errors.New("the kdc asked for pre-authentication without naming an encryption type")
 	}
-	key, _, err := crypto.GetKeyFromPassword(o.Password, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, o.User), o.Realm, etypeID, pas)
+	var key types.EncryptionKey
+	err := safely(func() (err error) {
+		key, _, err = crypto.GetKeyFromPassword(o.Password, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, o.User), o.Realm, etypeID, pas)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("deriving the key for encryption type %d: %v", etypeID, err)
+		return none, fmt.Errorf("deriving the key for encryption type %d: %v", etypeID, err)
 	}
 	ts, err := types.GetPAEncTSEncAsnMarshalled()
 	if err != nil {
-		return err
+		return none, err
 	}
 	enc, err := crypto.GetEncryptedData(ts, key, keyusage.AS_REQ_PA_ENC_TIMESTAMP, 0)
 	if err != nil {
-		return fmt.Errorf("encrypting the pre-authentication timestamp: %v", err)
+		return none, fmt.Errorf("encrypting the pre-authentication timestamp: %v", err)
 	}
 	pb, err := enc.Marshal()
 	if err != nil {
-		return err
+		return none, err
 	}
 	req.PAData = append(req.PAData, types.PAData{PADataType: patype.PA_ENC_TIMESTAMP, PADataValue: pb})
-	return nil
+	return key, nil
 }
 
 // Ticket asks for a service ticket for spn ("HTTP/host"). nil means the
