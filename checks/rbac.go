@@ -1,4 +1,232 @@
 package checks
 
-// RBACCheck is a placeholder until its probe is built.
-var RBACCheck = Check{ID: "rbac", Title: "RBAC cmdlets", Doc: "how many cmdlets this user's remote PowerShell session exposes", Requires: []string{"auth"}}
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/exdiag/exdiag/checks/psrp"
+	"github.com/exdiag/exdiag/checks/wsman"
+)
+
+// RBACCheck opens a real remote PowerShell session, lists the commands the
+// user's RBAC roles expose (what Import-PSSession asks for), and deletes
+// the session.
+var RBACCheck = Check{
+	ID:       "rbac",
+	Title:    "RBAC cmdlets",
+	Doc:      "how many cmdlets this user's remote PowerShell session exposes",
+	Requires: []string{"auth"},
+	Inputs:   rbacInputs,
+	Codes:    []string{"RBAC-SESSION-FAILED", "RBAC-REMOTEPS-DISABLED", "RBAC-SHELL-QUOTA", "RBAC-LIMITED", "RBAC-MISSING-CMDLET"},
+	Run:      runRBAC,
+}
+
+// proxyCommands are the seven functions every restricted session has;
+// Import-PSSession does not count them as imported.
+var proxyCommands = []string{"Get-Command", "Get-FormatData", "Get-Help", "Select-Object", "Measure-Object", "Exit-PSSession", "Out-Default"}
+
+// RBACObserved is the rbac probe's evidence.
+type RBACObserved struct {
+	Endpoint        string     `json:"endpoint"`
+	ResourceURI     string     `json:"resource_uri"`
+	User            string     `json:"user"`
+	CommandCount    int        `json:"command_count"`
+	Commands        []string   `json:"commands"`
+	MissingCmdlets  []string   `json:"missing_cmdlets"`
+	ImportCount     int        `json:"import_count"`
+	ServerCount     int        `json:"server_count"` // the Count object the server sent (-1: none)
+	PSVersion       string     `json:"ps_version,omitempty"`
+	ProtocolVersion string     `json:"protocol_version,omitempty"`
+	RoundTrips      int        `json:"round_trips"`
+	NoDataRetries   int        `json:"no_data_retries"`
+	ShellCreated    bool       `json:"shell_created"`
+	ShellDeleted    bool       `json:"shell_deleted"` // false with shell_created means a leaked shell
+	DurationMS      int64      `json:"duration_ms"`
+	Fault           *RBACFault `json:"fault,omitempty"`
+	Errors          []string   `json:"errors,omitempty"`
+}
+
+// RBACFault is the WS-Management fault that ended the session, if any.
+type RBACFault struct {
+	HTTPStatus      int    `json:"http_status,omitempty"`
+	Code            uint32 `json:"code,omitempty"`
+	CodeHex         string `json:"code_hex,omitempty"`
+	Meaning         string `json:"meaning,omitempty"`
+	Machine         string `json:"machine,omitempty"`
+	Message         string `json:"message,omitempty"`
+	FailureCategory string `json:"failure_category,omitempty"`
+	Operation       string `json:"operation,omitempty"`
+}
+
+func rbacInputs(c *Config) string {
+	switch {
+	case !c.HasCredentials():
+		return "no credentials given (--user …)"
+	case c.URI == nil:
+		return "no --uri given"
+	case c.URI.Scheme != "https":
+		return "the uri is not https; exdiag sends basic credentials only over https"
+	case c.Authentication != "" && !strings.EqualFold(c.Authentication, "basic"):
+		return "the rbac probe logs on with basic authentication only; run it with --authentication basic"
+	}
+	return ""
+}
+
+// rootPool is the system trust store plus --ca-file anchors.
+func rootPool(files []string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, f := range files {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read --ca-file %s: %v; check the path", f, err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate; give a PEM file", f)
+		}
+	}
+	return pool, nil
+}
+
+func runRBAC(ctx context.Context, env *Env) Outcome {
+	cfg := env.Config
+	roots, err := rootPool(cfg.CAFiles)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	hc := wsman.NewHTTPClient(env.DialTarget, wsman.TLSOptions{ServerName: cfg.Host, Roots: roots, SkipCACheck: cfg.SkipCACheck, SkipCNCheck: cfg.SkipCNCheck})
+	defer hc.CloseIdleConnections()
+	resURI := wsman.ResourceURI(cfg.ConfigName)
+	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal())
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	start := env.Now()
+	res, err := wsman.ListCommands(ctx, client, []string{"*"}, psrp.ImportTypes)
+	obs := &RBACObserved{
+		Endpoint: client.URL, ResourceURI: resURI, User: cfg.User,
+		Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1,
+		RoundTrips: client.RoundTrips, DurationMS: env.Now().Sub(start).Milliseconds(),
+	}
+	if res != nil {
+		obs.ShellCreated, obs.ShellDeleted = res.ShellCreated, res.ShellDeleted
+		obs.PSVersion, obs.ProtocolVersion = res.PSVersion, res.ProtocolVersion
+		obs.NoDataRetries, obs.Errors, obs.ServerCount = res.NoDataRetries, res.Errors, res.ServerCount
+		if res.Names != nil {
+			obs.Commands = res.Names
+		}
+	}
+	env.Logf("rbac: %d round trips in %v, shell deleted %v", obs.RoundTrips, time.Duration(obs.DurationMS)*time.Millisecond, obs.ShellDeleted)
+	if err != nil {
+		var f *wsman.Fault
+		if errors.As(err, &f) {
+			obs.Fault = &RBACFault{HTTPStatus: f.HTTPStatus, Code: f.Code, Machine: f.Machine, Message: f.Text(),
+				FailureCategory: f.FailureCategory, Operation: f.Action, Meaning: strings.Trim(wsman.Meaning(f.Code), "()")}
+			if f.Code != 0 {
+				obs.Fault.CodeHex = fmt.Sprintf("0x%08X", f.Code)
+			}
+		}
+		return Outcome{Observed: obs, Findings: []Finding{classifySession(cfg.URI.String(), err)}}
+	}
+	obs.CommandCount = len(obs.Commands)
+	obs.ImportCount = importCount(obs.Commands)
+	obs.MissingCmdlets = missing(obs.Commands, cfg.RequireCmdlets)
+	var fs []Finding
+	if cfg.MinCmdlets > 0 && obs.CommandCount < cfg.MinCmdlets {
+		fs = append(fs, Finding{Code: "RBAC-LIMITED", Target: cfg.User,
+			Summary: fmt.Sprintf("the session of %s lists %d commands, fewer than --min-cmdlets %d; the user's rbac roles expose only part of exchange", cfg.User, obs.CommandCount, cfg.MinCmdlets)})
+	}
+	for _, m := range obs.MissingCmdlets {
+		fs = append(fs, Finding{Code: "RBAC-MISSING-CMDLET", Target: m,
+			Summary: fmt.Sprintf("%s is not among the %d commands the session of %s lists", m, obs.CommandCount, cfg.User)})
+	}
+	return Outcome{Observed: obs, Findings: fs}
+}
+
+func importCount(cmds []string) int {
+	n := 0
+	for _, c := range cmds {
+		if !slices.ContainsFunc(proxyCommands, func(p string) bool { return strings.EqualFold(p, c) }) {
+			n++
+		}
+	}
+	return n
+}
+
+// missing lists the required cmdlets the session lacks (names compare
+// case-insensitively, as PowerShell resolves them), in the order asked.
+func missing(have, want []string) []string {
+	set := make(map[string]bool, len(have))
+	for _, h := range have {
+		set[strings.ToLower(h)] = true
+	}
+	out := []string{}
+	for _, w := range want {
+		w = strings.TrimSpace(w)
+		if w != "" && !set[strings.ToLower(w)] && !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, w) }) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// quotaCodes are WinRM's per-user shell quota faults.
+var quotaCodes = []uint32{wsman.ErrQuotaMaxShells, wsman.ErrQuotaUser, wsman.ErrQuotaMaxShellsPPQ}
+
+// classifySession maps a failed session to its finding.
+func classifySession(target string, err error) Finding {
+	text := strings.ToLower(err.Error())
+	var f *wsman.Fault
+	isFault := errors.As(err, &f)
+	category := ""
+	if isFault {
+		category = strings.ToLower(f.FailureCategory)
+	}
+	switch {
+	case isFault && slices.Contains(quotaCodes, f.Code),
+		strings.Contains(category, "overbudget"),
+		strings.Contains(text, "maximum number of connections allowed"),
+		strings.Contains(text, "maximum number of concurrent shells"):
+		return Finding{Code: "RBAC-SHELL-QUOTA", Target: target,
+			Summary: "the server refused a new shell: the user holds too many open sessions (" + oneLine(err) + ")"}
+	case strings.HasPrefix(category, "authz"),
+		isFault && f.Code == wsman.ErrAccessDenied,
+		isFault && f.Code == 0 && f.HTTPStatus != 401 && strings.Contains(text, "access is denied"),
+		strings.Contains(text, "isn't assigned to any management roles"):
+		return Finding{Code: "RBAC-REMOTEPS-DISABLED", Target: target,
+			Summary: "exchange refused the session after logon: the user is not allowed remote powershell (" + oneLine(err) + ")"}
+	}
+	var se *wsman.SessionError
+	switch {
+	case isFault:
+		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the remote powershell session failed: " + oneLine(err)}
+	case errors.As(err, &se):
+		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: oneLine(err)}
+	case errors.Is(err, context.DeadlineExceeded):
+		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the session did not complete within the run's timeout; raise --timeout or check the server's load"}
+	case errors.Is(err, context.Canceled):
+		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the session was cancelled before it completed"}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the connection failed: " + oneLine(err) + "; see the tls and auth checks"}
+	}
+	return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the remote powershell session failed: " + oneLine(err)}
+}
+
+func oneLine(err error) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
+}

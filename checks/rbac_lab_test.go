@@ -1,0 +1,193 @@
+package checks_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exdiag/exdiag/checks"
+	"github.com/exdiag/exdiag/fixtures"
+	"github.com/exdiag/exdiag/fixtures/psrpserver"
+)
+
+// rbacLab serves the lab's user set behind an httptest TLS server that
+// authenticates Basic like IIS, and returns an Env whose connections to
+// mail.contoso.test reach it.
+func rbacLabEnv(t testing.TB, cfg psrpserver.Config, user, password string) (*checks.Env, *psrpserver.Server) {
+	t.Helper()
+	srv := psrpserver.New(cfg)
+	users := fixtures.RBACUsers()
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || users[u] != p {
+			w.Header().Set("WWW-Authenticate", `Basic realm="mail.contoso.test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		srv.ServeHTTP(w, r.WithContext(psrpserver.WithUser(r.Context(), u)))
+	}))
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	// trust the httptest certificate through --ca-file, as a user would
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	rbacWritePEM(t, caFile, ts.TLS)
+	port := ts.Listener.Addr().(*net.TCPAddr).Port
+	u, _ := url.Parse("https://example.com:" + strconv.Itoa(port) + "/PowerShell")
+	c := &checks.Config{URI: u, Host: "example.com", Port: port, User: user, Password: checks.NewSecret(password),
+		CAFiles: []string{caFile}, Resolve: []checks.ResolveEntry{{Host: "example.com", Port: port, Addr: "127.0.0.1"}}}
+	env := checks.NewEnv(c)
+	return env, srv
+}
+
+func rbacWritePEM(t testing.TB, path string, cfg *tls.Config) {
+	t.Helper()
+	var b strings.Builder
+	for _, der := range cfg.Certificates[0].Certificate {
+		b.WriteString("-----BEGIN CERTIFICATE-----\n")
+		enc := base64.StdEncoding.EncodeToString(der)
+		for len(enc) > 64 {
+			b.WriteString(enc[:64] + "\n")
+			enc = enc[64:]
+		}
+		b.WriteString(enc + "\n-----END CERTIFICATE-----\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rbacLabConfig() psrpserver.Config {
+	return psrpserver.Config{
+		Commands:         map[string][]string{fixtures.AdminUser: fixtures.AdminCommands(), fixtures.HelpdeskUser: fixtures.HelpdeskCommands()},
+		RemotePSDisabled: []string{fixtures.NoRemoteUser},
+		NoDataYet:        true,
+	}
+}
+
+func rbacRun(t testing.TB, env *checks.Env) checks.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	env.Config.Checks = []string{"rbac"}
+	res := checks.Run(ctx, env, []checks.Check{checks.RBACCheck})
+	if len(res) != 1 {
+		t.Fatalf("%d results", len(res))
+	}
+	return res[0]
+}
+
+func rbacCodes(r checks.Result) []string {
+	var out []string
+	for _, f := range r.Findings {
+		out = append(out, f.Code)
+	}
+	return out
+}
+
+func rbacObserved(t testing.TB, r checks.Result) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(r.Observed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestRBACProbeLab(t *testing.T) {
+	cases := []struct {
+		name, user, pass string
+		cfg              func(*psrpserver.Config)
+		min              int
+		require          []string
+		want             []string
+		count            float64
+	}{
+		{"admin", fixtures.AdminUser, fixtures.AdminPassword, nil, 600, []string{"Get-Mailbox", "set-mailbox"}, nil, 692},
+		{"helpdesk", fixtures.HelpdeskUser, fixtures.HelpdeskPassword, nil, 600, []string{"Set-Mailbox", "Get-Mailbox"}, []string{"RBAC-LIMITED", "RBAC-MISSING-CMDLET"}, 90},
+		{"not enabled", fixtures.NoRemoteUser, fixtures.NoRemotePassword, nil, 0, nil, []string{"RBAC-REMOTEPS-DISABLED"}, 0},
+		{"quota", fixtures.AdminUser, fixtures.AdminPassword, func(c *psrpserver.Config) { c.LeakedShells = map[string]int{fixtures.AdminUser: 18} }, 0, nil, []string{"RBAC-SHELL-QUOTA"}, 0},
+		{"wrong configuration", fixtures.AdminUser, fixtures.AdminPassword, func(c *psrpserver.Config) { c.ConfigNames = []string{"Other"} }, 0, nil, []string{"RBAC-SESSION-FAILED"}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := rbacLabConfig()
+			if c.cfg != nil {
+				c.cfg(&cfg)
+			}
+			env, srv := rbacLabEnv(t, cfg, c.user, c.pass)
+			env.Config.MinCmdlets, env.Config.RequireCmdlets = c.min, c.require
+			r := rbacRun(t, env)
+			if !slices.Equal(rbacCodes(r), c.want) {
+				t.Fatalf("status %s codes %v, want %v (%+v %s)", r.Status, rbacCodes(r), c.want, r.Findings, r.Error)
+			}
+			obs := rbacObserved(t, r)
+			if obs["command_count"] != c.count || srv.OpenShells() != 0 {
+				t.Fatalf("command_count %v open shells %d", obs["command_count"], srv.OpenShells())
+			}
+			if c.name == "admin" {
+				if obs["import_count"] != float64(685) || obs["ps_version"] != "5.1.17763.1" || obs["protocol_version"] != "2.3" || obs["shell_deleted"] != true {
+					t.Fatalf("observed %v", obs)
+				}
+				if m := obs["missing_cmdlets"].([]any); len(m) != 0 {
+					t.Fatalf("missing %v", m)
+				}
+				t.Logf("rbac probe on the lab: %v commands, %v round trips, %v ms, %v no-data retries", obs["command_count"], obs["round_trips"], obs["duration_ms"], obs["no_data_retries"])
+			}
+			if c.name == "helpdesk" {
+				if m := obs["missing_cmdlets"].([]any); len(m) != 1 || m[0] != "Set-Mailbox" {
+					t.Fatalf("missing %v", m)
+				}
+			}
+			if c.want != nil && obs["shell_created"] == true && obs["shell_deleted"] != true {
+				t.Fatalf("the shell was created and not deleted: %v", obs)
+			}
+			if c.name == "not enabled" && obs["shell_created"] != false {
+				t.Fatalf("observed %v", obs)
+			}
+			if c.name == "quota" {
+				f := obs["fault"].(map[string]any)
+				if f["code_hex"] != "0x803381E4" || f["failure_category"] != "WSMan-OverBudgetException" {
+					t.Fatalf("fault %v", f)
+				}
+			}
+			b, _ := json.Marshal(r)
+			for _, secret := range []string{c.pass, "Authorization"} {
+				if strings.Contains(string(b), secret) {
+					t.Fatalf("the result carries %q", secret)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkRBACProbeLab(b *testing.B) {
+	env, srv := rbacLabEnv(b, rbacLabConfig(), fixtures.AdminUser, fixtures.AdminPassword)
+	var trips float64
+	for b.Loop() {
+		r := rbacRun(b, env)
+		if r.Status != checks.StatusPass {
+			b.Fatalf("%s %v", r.Status, r.Findings)
+		}
+		trips = rbacObserved(b, r)["round_trips"].(float64)
+	}
+	if srv.OpenShells() != 0 {
+		b.Fatalf("%d shells leaked", srv.OpenShells())
+	}
+	b.ReportMetric(trips, "round-trips/op")
+}

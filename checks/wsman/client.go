@@ -1,0 +1,198 @@
+package wsman
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/exdiag/exdiag/checks/psrp"
+)
+
+// Client sends WS-Management requests for one remote PowerShell endpoint,
+// one at a time.
+type Client struct {
+	HTTP        *http.Client
+	URL         string // endpoint with ?PSVersion=5.1
+	ResourceURI string
+	User        string
+	password    func() string // a closure, so no %v of the client can print it
+	// MaxBody caps every answer read (default 4 MiB).
+	MaxBody int64
+	// OperationTimeout is what a Receive asks the server to wait for output.
+	OperationTimeout time.Duration
+	// RoundTrips counts the HTTP requests sent.
+	RoundTrips int
+
+	sessionID string
+}
+
+// NewClient returns a client for endpoint (https only: Basic credentials
+// never travel in clear) that logs on as user.
+func NewClient(hc *http.Client, endpoint *url.URL, resourceURI, user, password string) (*Client, error) {
+	if endpoint == nil || endpoint.Scheme != "https" {
+		return nil, errors.New("the remote powershell uri must be https; basic credentials are never sent over plain http")
+	}
+	u := *endpoint
+	q := u.Query()
+	q.Set("PSVersion", "5.1")
+	u.RawQuery = q.Encode()
+	return &Client{HTTP: hc, URL: u.String(), ResourceURI: resourceURI, User: user, password: func() string { return password },
+		MaxBody: 4 << 20, OperationTimeout: 20 * time.Second, sessionID: psrp.NewGUID().String()}, nil
+}
+
+// TLSOptions are the trust settings of New-PSSessionOption.
+type TLSOptions struct {
+	ServerName  string
+	Roots       *x509.CertPool // nil: system roots
+	SkipCACheck bool
+	SkipCNCheck bool
+}
+
+// NewHTTPClient builds the one HTTP client of a session: TLS as the
+// options say, connections through dial, a cookie jar so a load balancer
+// keeps the shell on one server.
+func NewHTTPClient(dial func(ctx context.Context, network, addr string) (net.Conn, error), o TLSOptions) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	cfg := &tls.Config{ServerName: o.ServerName, RootCAs: o.Roots, MinVersion: tls.VersionTLS12}
+	if o.SkipCACheck || o.SkipCNCheck {
+		// Go verifies chain and name together; when the user accepts one of
+		// the risks, verify the other by hand.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the server sent no certificate")
+			}
+			leaf := cs.PeerCertificates[0]
+			if !o.SkipCACheck {
+				inter := x509.NewCertPool()
+				for _, c := range cs.PeerCertificates[1:] {
+					inter.AddCert(c)
+				}
+				if _, err := leaf.Verify(x509.VerifyOptions{Roots: o.Roots, Intermediates: inter}); err != nil {
+					return err
+				}
+			}
+			if !o.SkipCNCheck {
+				return leaf.VerifyHostname(o.ServerName)
+			}
+			return nil
+		}
+	}
+	tr := &http.Transport{
+		DialContext:           dial,
+		TLSClientConfig:       cfg,
+		ForceAttemptHTTP2:     false,
+		MaxIdleConnsPerHost:   1,
+		ResponseHeaderTimeout: 60 * time.Second,
+		Proxy:                 nil,
+	}
+	return &http.Client{
+		Transport: tr,
+		Jar:       jar,
+		// a redirect would carry the credentials elsewhere; report it instead
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func (c *Client) header(action, shellID string, maxEnv int) header {
+	return header{To: c.URL, ResourceURI: c.ResourceURI, Action: action, MessageID: psrp.NewGUID().String(),
+		SessionID: c.sessionID, MaxEnvelope: maxEnv, Timeout: fmt.Sprintf("PT%dS", int(c.OperationTimeout/time.Second)), ShellID: shellID}
+}
+
+// post sends one envelope and returns the 200 answer's body, or a *Fault.
+func (c *Client) post(ctx context.Context, action, body string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	req.Header.Set("User-Agent", "Microsoft WinRM Client")
+	req.SetBasicAuth(c.User, c.password())
+	c.RoundTrips++
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	limit := c.MaxBody
+	if limit <= 0 {
+		limit = 4 << 20
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the answer: %v", action, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: the answer exceeds %d bytes", action, limit)
+	}
+	if resp.StatusCode != http.StatusOK {
+		f := ParseFault(resp.StatusCode, resp.Header.Get("X-RemotePS-FailureCategory"), data)
+		f.Action = action
+		return nil, f
+	}
+	return data, nil
+}
+
+// Create opens a shell whose creationXml carries the given fragments.
+func (c *Client) Create(ctx context.Context, shellID psrp.GUID, creation [][]byte) (string, error) {
+	h := c.header(ActionCreate, "", 153600)
+	h.Options = []option{{Name: "protocolversion", Value: "2.3", MustComply: true}}
+	h.OptionsMustUnderstand = true
+	body, err := c.post(ctx, "Create", createEnvelope(h, shellID, creation))
+	if err != nil {
+		return "", err
+	}
+	return ParseShellID(body)
+}
+
+// Receive asks for output of the shell (commandID "") or of a command.
+func (c *Client) Receive(ctx context.Context, shellID, commandID string) (Received, error) {
+	h := c.header(ActionReceive, shellID, 512000)
+	// ask the server to answer "no data yet" well before our own deadline,
+	// so a slow server costs a retry, not a cut connection
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl) / 2; left < c.OperationTimeout {
+			h.Timeout = fmt.Sprintf("PT%.3fS", max(left, time.Second).Seconds())
+		}
+	}
+	h.Options = []option{{Name: "WSMAN_CMDSHELL_OPTION_KEEPALIVE", Value: "True"}}
+	h.OptionsMustUnderstand = true
+	body, err := c.post(ctx, "Receive", receiveEnvelope(h, commandID))
+	if err != nil {
+		return Received{}, err
+	}
+	return ParseReceive(body)
+}
+
+// Command starts a pipeline whose first fragments travel in rsp:Arguments.
+func (c *Client) Command(ctx context.Context, shellID string, commandID psrp.GUID, args [][]byte) (string, error) {
+	h := c.header(ActionCommand, shellID, 512000)
+	h.Options = []option{{Name: "WINRS_SKIP_CMD_SHELL", Value: "False"}}
+	h.OptionsMustUnderstand = true
+	body, err := c.post(ctx, "Command", commandEnvelope(h, commandID, args))
+	if err != nil {
+		return "", err
+	}
+	return ParseCommandID(body)
+}
+
+// Signal sends a signal (SignalTerminate) to a command.
+func (c *Client) Signal(ctx context.Context, shellID, commandID, code string) error {
+	_, err := c.post(ctx, "Signal", signalEnvelope(c.header(ActionSignal, shellID, 512000), commandID, code))
+	return err
+}
+
+// Delete closes the shell and everything in it.
+func (c *Client) Delete(ctx context.Context, shellID string) error {
+	_, err := c.post(ctx, "Delete", deleteEnvelope(c.header(ActionDelete, shellID, 512000)))
+	return err
+}

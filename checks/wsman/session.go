@@ -1,0 +1,265 @@
+package wsman
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/exdiag/exdiag/checks/psrp"
+)
+
+// Limits on what one session may consume; a hostile or broken server gets
+// an error, not a hang or an unbounded allocation.
+const (
+	maxFragment  = 1 << 20  // bytes of one fragment
+	maxMessage   = 4 << 20  // bytes of one reassembled message (a command's metadata is ~100 KB)
+	maxReceives  = 5000     // Receive requests per phase
+	maxCommands  = 50000    // command names kept
+	fragmentSize = 32 << 10 // what the client sends per fragment
+)
+
+// Commands is what a GET_COMMAND_METADATA session found.
+type Commands struct {
+	Names           []string // sorted, as the server listed them
+	ServerCount     int      // the Count object the server sent first (-1: none)
+	PSVersion       string   // PSVersionTable.PSVersion from APPLICATION_PRIVATE_DATA
+	ProtocolVersion string   // the server's SESSION_CAPABILITY protocolversion
+	NoDataRetries   int      // "no data yet" faults polled through
+	Records         int      // progress/warning/information/verbose/debug records skipped
+	Errors          []string // ERROR_RECORD messages
+	ShellCreated    bool
+	ShellDeleted    bool
+	DeleteError     error
+}
+
+// SessionError is a failure of the PSRP layer (the pool or pipeline
+// reported Broken or Failed), as opposed to a WS-Management *Fault.
+type SessionError struct {
+	Phase   string // "open" or "pipeline"
+	State   int
+	Message string
+}
+
+func (e *SessionError) Error() string {
+	if e.Phase == "open" {
+		return fmt.Sprintf("the runspace pool did not open (state %d): %s", e.State, e.Message)
+	}
+	return fmt.Sprintf("the get-command pipeline failed (state %d): %s", e.State, e.Message)
+}
+
+// Clean-up budgets. After the caller's deadline the runner waits about two
+// seconds for a probe before it reports and the process may exit, so the
+// Delete made then must fit well inside that.
+const (
+	deleteTimeout     = 5 * time.Second
+	lateDeleteTimeout = 1500 * time.Millisecond
+)
+
+// cleanupBudget is how long the Signal and Delete of a session may take:
+// what is left of ctx plus the late allowance, at most deleteTimeout.
+func cleanupBudget(ctx context.Context) time.Duration {
+	if ctx.Err() != nil {
+		return lateDeleteTimeout
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		return min(time.Until(dl)+lateDeleteTimeout, deleteTimeout)
+	}
+	return deleteTimeout
+}
+
+// ListCommands opens a runspace pool in a new shell, asks for the command
+// metadata Import-PSSession asks for, and always deletes the shell, on
+// success, fault, deadline and cancellation alike: Exchange allows a user
+// few shells, and a leaked one counts against them until it times out.
+func ListCommands(ctx context.Context, c *Client, names []string, commandType int) (res *Commands, err error) {
+	res = &Commands{ServerCount: -1}
+	pool := psrp.NewGUID()
+	var (
+		shellID, commandID string
+		commandDone        bool
+	)
+	defer func() {
+		if shellID == "" {
+			return
+		}
+		// a fresh context: the caller's may be the reason we are here
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupBudget(ctx))
+		defer cancel()
+		if commandID != "" && !commandDone && ctx.Err() == nil {
+			// polite when there is time; Delete ends the command anyway
+			_ = c.Signal(dctx, shellID, commandID, SignalTerminate)
+		}
+		res.DeleteError = c.Delete(dctx, shellID)
+		res.ShellDeleted = res.DeleteError == nil
+	}()
+
+	var obj uint64
+	frags := func(m psrp.Message) [][]byte {
+		obj++
+		var out [][]byte
+		for _, f := range psrp.Split(obj, m.Encode(), fragmentSize) {
+			out = append(out, f.Append(nil))
+		}
+		return out
+	}
+	creation := append(
+		frags(psrp.Message{Destination: psrp.DestinationServer, Type: psrp.SessionCapability, RunspacePool: pool, Data: psrp.SessionCapabilityXML()}),
+		frags(psrp.Message{Destination: psrp.DestinationServer, Type: psrp.InitRunspacePool, RunspacePool: pool, Data: psrp.InitRunspacePoolXML()})...)
+	shellID, err = c.Create(ctx, pool, creation)
+	if err != nil {
+		return res, err
+	}
+	res.ShellCreated = true
+
+	asm := &psrp.Assembler{MaxMessage: maxMessage}
+	opened := false
+	err = receiveLoop(ctx, c, shellID, "", res, asm, func(m psrp.Message) (bool, error) {
+		switch m.Type {
+		case psrp.SessionCapability:
+			capa, err := psrp.ParseSessionCapability(m.Data)
+			if err != nil {
+				return false, err
+			}
+			res.ProtocolVersion = capa.ProtocolVersion
+		case psrp.ApplicationPrivateData:
+			if v, err := psrp.ParseApplicationPrivateData(m.Data); err == nil {
+				res.PSVersion = v
+			}
+		case psrp.RunspacePoolStateMsg:
+			st, err := psrp.ParseRunspacePoolState(m.Data)
+			if err != nil {
+				return false, err
+			}
+			switch st.State {
+			case psrp.PoolOpened:
+				opened = true
+				return true, nil
+			case psrp.PoolBroken, psrp.PoolClosed, psrp.PoolClosing:
+				return false, &SessionError{Phase: "open", State: st.State, Message: st.Error}
+			}
+		}
+		return false, nil
+	}, nil)
+	if err != nil {
+		return res, err
+	}
+	if !opened {
+		return res, errors.New("the server ended the shell's output before the runspace pool opened")
+	}
+
+	pipe := psrp.NewGUID()
+	args := frags(psrp.Message{Destination: psrp.DestinationServer, Type: psrp.GetCommandMetadata, RunspacePool: pool, Pipeline: pipe,
+		Data: psrp.GetCommandMetadataXML(names, commandType)})
+	commandID, err = c.Command(ctx, shellID, pipe, args)
+	if err != nil {
+		return res, err
+	}
+	seen := map[string]bool{}
+	finished := false
+	err = receiveLoop(ctx, c, shellID, commandID, res, asm, func(m psrp.Message) (bool, error) {
+		switch m.Type {
+		case psrp.PipelineOutput:
+			info, n, isCount, err := psrp.ParseCommandMetadataOutput(m.Data)
+			if err != nil {
+				return false, err
+			}
+			if isCount {
+				res.ServerCount = n
+				return false, nil
+			}
+			if info.Name == "" {
+				res.Records++
+				return false, nil
+			}
+			if !seen[info.Name] && len(res.Names) < maxCommands {
+				seen[info.Name] = true
+				res.Names = append(res.Names, info.Name)
+			}
+		case psrp.ErrorRecord:
+			if msg, err := psrp.ParseErrorRecord(m.Data); err == nil && len(res.Errors) < 20 {
+				res.Errors = append(res.Errors, msg)
+			}
+		case psrp.PipelineStateMsg:
+			st, err := psrp.ParsePipelineState(m.Data)
+			if err != nil {
+				return false, err
+			}
+			switch st.State {
+			case psrp.PipelineCompleted:
+				finished = true
+				return true, nil
+			case psrp.PipelineFailed, psrp.PipelineStopped:
+				finished = true
+				return true, &SessionError{Phase: "pipeline", State: st.State, Message: st.Error}
+			}
+		case psrp.ProgressRecord, psrp.WarningRecord, psrp.InformationRecord, psrp.VerboseRecord, psrp.DebugRecord:
+			res.Records++
+		}
+		return false, nil
+	}, &commandDone)
+	sort.Strings(res.Names)
+	if err != nil {
+		return res, err
+	}
+	if !finished {
+		return res, errors.New("the command ended without a pipeline state")
+	}
+	return res, nil
+}
+
+// receiveLoop polls Receive and hands each reassembled message to handle
+// until it says stop, retrying "no data yet". done, when non-nil, is set
+// when the server reports the command Done.
+func receiveLoop(ctx context.Context, c *Client, shellID, commandID string, res *Commands, asm *psrp.Assembler,
+	handle func(psrp.Message) (bool, error), done *bool) error {
+	for range maxReceives {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r, err := c.Receive(ctx, shellID, commandID)
+		if IsNoDataYet(err) {
+			res.NoDataRetries++
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if r.Done && done != nil {
+			*done = true
+		}
+		stop := false
+		for _, chunk := range r.Chunks {
+			frs, err := psrp.ParseFragments(chunk, maxFragment)
+			if err != nil {
+				return err
+			}
+			for _, f := range frs {
+				data, complete, err := asm.Add(f)
+				if err != nil {
+					return err
+				}
+				if !complete || stop {
+					continue
+				}
+				m, err := psrp.DecodeMessage(data)
+				if err != nil {
+					return err
+				}
+				s, err := handle(m)
+				if err != nil {
+					return err
+				}
+				stop = stop || s
+			}
+		}
+		if stop {
+			return nil
+		}
+		if r.Done {
+			return nil
+		}
+	}
+	return fmt.Errorf("no end after %d receive requests", maxReceives)
+}
