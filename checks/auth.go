@@ -1,4 +1,516 @@
 package checks
 
-// AuthCheck is a placeholder until its probe is built.
-var AuthCheck = Check{ID: "auth", Title: "PowerShell endpoint", Doc: "what /PowerShell answers, and which documented cause a 4xx/5xx stands for", Requires: []string{"tls"}}
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exdiag/exdiag/checks/httpauth"
+)
+
+// AuthCheck asks /PowerShell what a WinRM client would: unauthenticated,
+// with Basic credentials, and with an NTLM negotiate token, then maps the
+// answers to the documented causes.
+var AuthCheck = Check{
+	ID:       "auth",
+	Title:    "PowerShell endpoint",
+	Doc:      "what /PowerShell answers, and which documented cause a 4xx/5xx stands for",
+	Requires: []string{"tls"},
+	Inputs: func(c *Config) string {
+		if c.URI == nil {
+			return "no --uri given"
+		}
+		return ""
+	},
+	Codes: httpauth.Codes,
+	Run:   runAuth,
+}
+
+// authRequestBudget bounds one request inside the run's deadline, so a
+// hung backend cannot use up the time the rbac probe needs after auth.
+var authRequestBudget = 15 * time.Second
+
+const (
+	authBodyLimit   = 64 << 10 // what WinRM would ever need to read of an error page
+	authExcerptSize = 512
+	winrmUserAgent  = "Microsoft WinRM Client"
+	wsmanCT         = "application/soap+xml;charset=UTF-8"
+)
+
+// authObserved is auth.observed in the JSON report; status and challenges
+// are part of the schema scripts may rely on.
+type authObserved struct {
+	endpointObserved
+	Backends []endpointObserved `json:"backends,omitempty"`
+}
+
+type endpointObserved struct {
+	Target string `json:"target"`
+	stepObserved
+	Basic     *stepObserved `json:"basic,omitempty"`
+	Negotiate *stepObserved `json:"negotiate,omitempty"`
+}
+
+type stepObserved struct {
+	Status          int                  `json:"status"`
+	Challenges      []httpauth.Challenge `json:"challenges"`
+	ContentType     string               `json:"content_type,omitempty"`
+	AnsweredBy      *httpauth.AnsweredBy `json:"answered_by,omitempty"`
+	SubStatus       string               `json:"substatus,omitempty"`
+	WinHTTPCode     int                  `json:"winhttp_code,omitempty"`
+	HResult         string               `json:"hresult,omitempty"`
+	FailureCategory string               `json:"failure_category,omitempty"`
+	Location        string               `json:"location,omitempty"`
+	SOAP            bool                 `json:"soap,omitempty"`
+	WindowsAuth     bool                 `json:"windows_auth,omitempty"` // an NTLM challenge came back
+	BodyExcerpt     string               `json:"body_excerpt,omitempty"`
+	Error           string               `json:"error,omitempty"`
+	// Refused says why a request was deliberately not sent.
+	Refused string `json:"refused,omitempty"`
+}
+
+func runAuth(ctx context.Context, env *Env) Outcome {
+	cfg := env.Config
+	tc, err := authTLSConfig(cfg)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	var (
+		obs      authObserved
+		findings []Finding
+		frontErr error
+		wg       sync.WaitGroup
+	)
+	backends := make([]endpointObserved, len(cfg.Backends))
+	backendFindings := make([][]Finding, len(cfg.Backends))
+	for i, b := range cfg.Backends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o, fs, _ := probeEndpoint(ctx, env, tc, b, true)
+			backends[i], backendFindings[i] = o, fs
+		}()
+	}
+	obs.endpointObserved, findings, frontErr = probeEndpoint(ctx, env, tc, cfg.URI, false)
+	wg.Wait()
+	obs.Backends = backends
+	findings = refineBare502(findings, backendFindings)
+	for _, fs := range backendFindings {
+		findings = append(findings, fs...)
+	}
+	if frontErr != nil {
+		return Outcome{Observed: obs, Findings: findings, Err: frontErr}
+	}
+	return Outcome{Observed: obs, Findings: findings}
+}
+
+// refineBare502 points a detail-less 502 at what the --backend probes
+// found, since the proxy's page did not say.
+func refineBare502(front []Finding, backends [][]Finding) []Finding {
+	var hints []string
+	for _, fs := range backends {
+		for _, f := range fs {
+			if f.Code == "AUTH-PROXY-BACKEND-CERT" || f.Code == "AUTH-PROXY-BACKEND-DOWN" {
+				hints = append(hints, f.Code+" on "+f.Target)
+			}
+		}
+	}
+	if len(hints) == 0 {
+		return front
+	}
+	for i, f := range front {
+		if f.Code == "AUTH-PROXY-502" {
+			front[i].Summary += "; the --backend probes found " + strings.Join(hints, ", ")
+		}
+	}
+	return front
+}
+
+// probeEndpoint runs the three requests against one endpoint and
+// classifies them. err is set when the front could not be reached at all.
+func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, backend bool) (endpointObserved, []Finding, error) {
+	cfg := env.Config
+	obs := endpointObserved{Target: u.Redacted()}
+	tr := &http.Transport{
+		DialContext:            env.DialTarget,
+		TLSClientConfig:        tc.Clone(),
+		TLSHandshakeTimeout:    10 * time.Second,
+		MaxResponseHeaderBytes: authBodyLimit,
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      false, // WinRM speaks HTTP/1.1
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{
+		Transport: tr,
+		// WinRM does not follow redirects without -AllowRedirection, and
+		// a redirect must never carry the credentials elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	endpoint := withPSVersion(u)
+	sec := newRedactor(cfg)
+
+	var unauth, neg httpauth.Response
+	var unauthObs, negObs stepObserved
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // independent connection: NTLM is per connection
+		defer wg.Done()
+		neg, negObs = send(ctx, client, endpoint, httpauth.NegotiateHeader(), sec)
+	}()
+	unauth, unauthObs = send(ctx, client, endpoint, "", sec)
+	wg.Wait()
+	obs.stepObserved = unauthObs
+	obs.Negotiate = &negObs
+	for _, c := range neg.Challenges {
+		if httpauth.ChallengeIsNTLM(c) {
+			obs.Negotiate.WindowsAuth = true
+		}
+	}
+	in := httpauth.Input{Scheme: u.Scheme, Authentication: cfg.Authentication, Backend: backend, Unauth: unauth, Negotiate: &neg}
+
+	if unauth.Err == "" && cfg.HasCredentials() && unauth.Status != http.StatusUnauthorized {
+		// the password goes only where authentication was asked for
+		obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
+			Refused: fmt.Sprintf("not sent: the unauthenticated request was answered %d, not 401", unauth.Status)}
+	} else if unauth.Err == "" {
+		if why := basicRefusal(cfg, u); why != "" {
+			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: why}
+		} else if cfg.HasCredentials() && strings.EqualFold(cfg.Authentication, "negotiate") {
+			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
+				Refused: "not sent: --authentication negotiate (only the negotiate probe ran)"}
+		} else if cfg.HasCredentials() {
+			// the only place the password is revealed: the header of a
+			// request over https to a host the user named
+			authz := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password.Reveal()))
+			b, bObs := send(ctx, client, endpoint, authz, sec)
+			in.Basic, obs.Basic = &b, &bObs
+		}
+	}
+
+	logStep(env, u, "unauthenticated", obs.stepObserved)
+	logStep(env, u, "negotiate probe", negObs)
+	if obs.Basic != nil {
+		logStep(env, u, "basic", *obs.Basic)
+	}
+	var findings []Finding
+	for _, f := range httpauth.Classify(in) {
+		fd := Finding{Code: f.Code, Target: u.Redacted(), Summary: sec.secretsOnly(f.Summary)}
+		if f.Warn {
+			fd.Downgrade = SevWarn
+		}
+		findings = append(findings, fd)
+	}
+	if unauth.Err != "" && !backend {
+		return obs, findings, fmt.Errorf("could not reach %s: %s; run the tls check (or fix --resolve/--uri) and try again", u.Redacted(), unauth.Err)
+	}
+	return obs, findings, nil
+}
+
+// logStep tells -v what one request got: status and schemes, never a header value.
+func logStep(env *Env, u *url.URL, step string, o stepObserved) {
+	switch {
+	case o.Refused != "":
+		env.Logf("auth %s %s: %s", u.Redacted(), step, o.Refused)
+	case o.Error != "":
+		env.Logf("auth %s %s: %s", u.Redacted(), step, o.Error)
+	default:
+		env.Logf("auth %s %s: %d %v", u.Redacted(), step, o.Status, httpauth.Schemes(o.Challenges))
+	}
+}
+
+// basicRefusal says why Basic credentials must not be sent to u, or "" when
+// they may (or there are none to send).
+func basicRefusal(cfg *Config, u *url.URL) string {
+	if !cfg.HasCredentials() {
+		return ""
+	}
+	if !strings.EqualFold(u.Scheme, "https") {
+		return "basic credentials are never sent over plain http: they would travel in clear text (see HTTP-BASIC-OVER-HTTP); use an https uri"
+	}
+	if !namedHost(cfg, u.Hostname()) {
+		return fmt.Sprintf("basic credentials are only sent to hosts named by --uri or --backend, not to %s", u.Hostname())
+	}
+	return ""
+}
+
+func namedHost(cfg *Config, host string) bool {
+	if cfg.URI != nil && strings.EqualFold(cfg.URI.Hostname(), host) {
+		return true
+	}
+	for _, b := range cfg.Backends {
+		if strings.EqualFold(b.Hostname(), host) {
+			return true
+		}
+	}
+	return false
+}
+
+// withPSVersion adds ?PSVersion=5.1 as Windows PowerShell's client does.
+func withPSVersion(u *url.URL) string {
+	v := *u
+	q := v.Query()
+	if q.Get("PSVersion") == "" {
+		q.Set("PSVersion", "5.1")
+	}
+	v.RawQuery = q.Encode()
+	v.User = nil
+	v.Fragment = ""
+	return v.String()
+}
+
+// send POSTs a WS-Management Enumerate of the shell resource (what
+// Get-PSSession -ComputerName asks, harmless: it creates nothing) with
+// the given Authorization header.
+func send(ctx context.Context, c *http.Client, endpoint, authz string, sec redactor) (httpauth.Response, stepObserved) {
+	obs := stepObserved{Challenges: []httpauth.Challenge{}}
+	ctx, cancel := context.WithTimeout(ctx, authRequestBudget)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(enumerateEnvelope(endpoint)))
+	if err != nil {
+		obs.Error = err.Error()
+		return httpauth.Response{Err: obs.Error, ErrKind: httpauth.ErrOther}, obs
+	}
+	req.Header.Set("Content-Type", wsmanCT)
+	req.Header.Set("User-Agent", winrmUserAgent)
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		obs.Error = sec.clean(transportError(err))
+		return httpauth.Response{Err: obs.Error, ErrKind: errKind(err)}, obs
+	}
+	defer resp.Body.Close()
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, authBodyLimit))
+	cs, _ := httpauth.ParseChallenges(resp.Header.Values("WWW-Authenticate"))
+	if cs == nil {
+		cs = []httpauth.Challenge{}
+	}
+	pg := httpauth.ParsePage(resp.StatusCode, resp.Header, body)
+	ab := httpauth.DetectAnsweredBy(resp.Header, pg)
+	ct := resp.Header.Get("Content-Type")
+	r := httpauth.Response{
+		Status: resp.StatusCode, Challenges: cs, ContentType: ct, SOAP: isSOAP(ct, body),
+		Page: pg, Answered: ab, Location: sec.clean(redactLocation(resp.Header.Get("Location"))),
+	}
+	shown := sec.answered(ab)
+	obs = stepObserved{
+		Status: r.Status, Challenges: sec.challenges(cs), ContentType: sec.secretsOnly(ct), AnsweredBy: &shown,
+		SubStatus: pg.SubStatus, WinHTTPCode: pg.WinHTTP, HResult: pg.HResult,
+		FailureCategory: sec.clean(pg.FailureCategory), Location: r.Location, SOAP: r.SOAP,
+	}
+	if !r.SOAP && len(body) > 0 {
+		obs.BodyExcerpt = sec.excerpt(body)
+	}
+	if rerr != nil {
+		obs.Error = sec.clean("reading the body: " + rerr.Error())
+	}
+	return r, obs
+}
+
+func isSOAP(ct string, body []byte) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/soap+xml" && bytes.Contains(body, []byte("Envelope"))
+}
+
+func redactLocation(loc string) string {
+	if loc == "" {
+		return ""
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "(unparsable location)"
+	}
+	return u.Redacted()
+}
+
+func transportError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL is already in the target
+	}
+	return err.Error()
+}
+
+func errKind(err error) string {
+	var (
+		cve *tls.CertificateVerificationError
+		ua  x509.UnknownAuthorityError
+		he  x509.HostnameError
+		ci  x509.CertificateInvalidError
+		op  *net.OpError
+	)
+	switch {
+	case errors.As(err, &cve), errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci):
+		return httpauth.ErrCert
+	case errors.Is(err, context.DeadlineExceeded), os.IsTimeout(err):
+		return httpauth.ErrTimeout
+	case errors.As(err, &op) && op.Op == "dial":
+		return httpauth.ErrConnect
+	}
+	return httpauth.ErrOther
+}
+
+// authTLSConfig trusts the system roots plus --ca-file, and honours
+// --skip-ca-check / --skip-cn-check as New-PSSessionOption does.
+func authTLSConfig(cfg *Config) (*tls.Config, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, f := range cfg.CAFiles {
+		b, err := readBounded(f, 4<<20)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read --ca-file %s: %v; give a readable PEM file", f, err)
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate; give the CA certificate in PEM form", f)
+		}
+	}
+	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if cfg.SkipCACheck || cfg.SkipCNCheck {
+		tc.InsecureSkipVerify = true // replaced by the partial check below
+		skipCA, skipCN := cfg.SkipCACheck, cfg.SkipCNCheck
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the server sent no certificate")
+			}
+			leaf := cs.PeerCertificates[0]
+			if !skipCA {
+				inter := x509.NewCertPool()
+				for _, c := range cs.PeerCertificates[1:] {
+					inter.AddCert(c)
+				}
+				_, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter})
+				return err
+			}
+			if !skipCN {
+				return leaf.VerifyHostname(cs.ServerName)
+			}
+			return nil
+		}
+	}
+	return tc, nil
+}
+
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit))
+}
+
+func enumerateEnvelope(to string) []byte {
+	var id [16]byte
+	rand.Read(id[:])
+	id[6] = id[6]&0x0f | 0x40
+	id[8] = id[8]&0x3f | 0x80
+	uuid := fmt.Sprintf("%X-%X-%X-%X-%X", id[0:4], id[4:6], id[6:8], id[8:10], id[10:16])
+	return []byte(`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd">` +
+		`<s:Header>` +
+		`<a:To>` + html.EscapeString(to) + `</a:To>` +
+		`<w:ResourceURI s:mustUnderstand="true">http://schemas.microsoft.com/wbem/wsman/1/windows/shell</w:ResourceURI>` +
+		`<a:ReplyTo><a:Address s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>` +
+		`<a:Action s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</a:Action>` +
+		`<w:MaxEnvelopeSize s:mustUnderstand="true">512000</w:MaxEnvelopeSize>` +
+		`<a:MessageID>uuid:` + uuid + `</a:MessageID>` +
+		`<w:Locale xml:lang="en-US" s:mustUnderstand="false"/>` +
+		`<p:DataLocale xml:lang="en-US" s:mustUnderstand="false"/>` +
+		`<w:OperationTimeout>PT20.000S</w:OperationTimeout>` +
+		`</s:Header>` +
+		`<s:Body><n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>32000</w:MaxElements></n:Enumerate></s:Body>` +
+		`</s:Envelope>`)
+}
+
+// redactor removes the password in every form it could be echoed in
+// (plain, user:password, base64 Basic) and any Authorization-looking value
+// from text that goes into the report.
+type redactor struct{ secrets []string }
+
+func newRedactor(cfg *Config) redactor {
+	var r redactor
+	if p := cfg.Password.Reveal(); p != "" {
+		up := cfg.User + ":" + p
+		r.secrets = []string{
+			base64.StdEncoding.EncodeToString([]byte(up)),
+			base64.URLEncoding.EncodeToString([]byte(up)),
+			base64.StdEncoding.EncodeToString([]byte(p)),
+			url.QueryEscape(up), url.QueryEscape(p), html.EscapeString(p),
+			up, p,
+		}
+	}
+	return r
+}
+
+var authzRE = regexp.MustCompile(`(?i)\b(authorization\s*[:=]\s*|\b(?:basic|negotiate|ntlm|bearer)\s+)[A-Za-z0-9+/=._~-]{16,}`)
+
+// clean removes the password's forms and credential-looking tokens.
+func (r redactor) clean(s string) string {
+	for _, x := range r.secrets {
+		if x != "" {
+			s = strings.ReplaceAll(s, x, "[redacted]")
+		}
+	}
+	return authzRE.ReplaceAllString(s, "${1}[redacted]")
+}
+
+// secretsOnly removes the password's forms but leaves words such as
+// "Basic credentials" alone, for summaries exdiag wrote itself.
+func (r redactor) secretsOnly(s string) string {
+	for _, x := range r.secrets {
+		if x != "" {
+			s = strings.ReplaceAll(s, x, "[redacted]")
+		}
+	}
+	return s
+}
+
+// challenges copies cs with the password's forms removed: a hostile
+// server could echo what it was sent into a realm.
+func (r redactor) challenges(cs []httpauth.Challenge) []httpauth.Challenge {
+	out := make([]httpauth.Challenge, len(cs))
+	for i, c := range cs {
+		out[i] = httpauth.Challenge{Scheme: r.secretsOnly(c.Scheme), Token68: r.secretsOnly(c.Token68)}
+		for _, p := range c.Params {
+			out[i].Params = append(out[i].Params, httpauth.Param{Name: r.secretsOnly(p.Name), Value: r.secretsOnly(p.Value)})
+		}
+	}
+	return out
+}
+
+func (r redactor) answered(a httpauth.AnsweredBy) httpauth.AnsweredBy {
+	out := httpauth.AnsweredBy{Role: a.Role, Product: r.secretsOnly(a.Product)}
+	for _, e := range a.Evidence {
+		out.Evidence = append(out.Evidence, r.secretsOnly(e))
+	}
+	return out
+}
+
+func (r redactor) excerpt(body []byte) string {
+	// clean the whole bounded body first so a secret cut in half at the
+	// excerpt's edge cannot survive
+	s := r.clean(strings.ToValidUTF8(string(body), "\uFFFD"))
+	if len(s) > authExcerptSize {
+		s = s[:authExcerptSize]
+		s = strings.ToValidUTF8(s, "")
+	}
+	return s
+}

@@ -1,4 +1,163 @@
 package checks
 
-// TLSCheck is a placeholder until its probe is built.
-var TLSCheck = Check{ID: "tls", Title: "TLS certificate chain", Doc: "the chain a client receives is trusted, complete, valid and for this name", Requires: []string{"dns"}}
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/exdiag/exdiag/checks/tlsinspect"
+)
+
+// TLSCheck verifies the chain the client receives, and the chain each
+// --backend presents to the proxy.
+var TLSCheck = Check{
+	ID:       "tls",
+	Title:    "TLS certificate chain",
+	Doc:      "the chain a client receives is trusted, complete, valid and for this name",
+	Requires: []string{"dns"},
+	Inputs: func(c *Config) string {
+		if c.URI == nil {
+			return "no --uri given"
+		}
+		if c.URI.Scheme != "https" && len(c.Backends) == 0 {
+			return "the --uri is not https; there is no certificate to check"
+		}
+		return ""
+	},
+	Codes: []string{
+		tlsinspect.CodeConnectFailed, tlsinspect.CodeUntrustedRoot, tlsinspect.CodeIncompleteChain,
+		tlsinspect.CodeNameMismatch, tlsinspect.CodeExpired, tlsinspect.CodeNotYetValid,
+		tlsinspect.CodeExpiresSoon, tlsinspect.CodeWeak, tlsinspect.CodeBackendUntrusted,
+	},
+	Run: runTLS,
+}
+
+// TLSObserved is the tls check's evidence.
+type TLSObserved struct {
+	TLSEndpoint
+	Backends []TLSEndpoint `json:"backends,omitempty"`
+}
+
+// TLSEndpoint is what one handshake showed.
+type TLSEndpoint struct {
+	URL            string            `json:"url,omitempty"`
+	Address        string            `json:"address"`
+	TLSVersion     string            `json:"tls_version"`
+	CipherSuite    string            `json:"cipher_suite"`
+	ALPN           string            `json:"alpn"`
+	Chain          []tlsinspect.Cert `json:"chain"`
+	VerifiedChain  []tlsinspect.Cert `json:"verified_chain"`
+	LegacyAccepted string            `json:"legacy_version_accepted,omitempty"`
+	Error          string            `json:"error,omitempty"`
+}
+
+func runTLS(ctx context.Context, env *Env) Outcome {
+	cfg := env.Config
+	roots, extra, err := tlsinspect.LoadTrust(cfg.CAFiles)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	ctx, cancel := probeContext(ctx)
+	defer cancel()
+	base := tlsinspect.Options{Dial: env.DialTarget, Roots: roots, Extra: extra, Now: env.Now()}
+	if cfg.FetchAIA {
+		// AIA URLs point at the CA's servers, not the target: plain dialling.
+		base.FetchAIA = tlsinspect.AIAFetcher(tlsinspect.DialFunc(env.Dial))
+	}
+
+	var obs TLSObserved
+	var findings []Finding
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	if cfg.URI.Scheme == "https" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := base
+			o.Addr = net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+			o.ServerName, o.Legacy = cfg.Host, true
+			r := tlsinspect.Inspect(ctx, o)
+			fs := toFindings(o.Addr, tlsinspect.Classify(r, tlsinspect.Policy{Host: cfg.Host, Now: base.Now, SkipCA: cfg.SkipCACheck, SkipCN: cfg.SkipCNCheck}))
+			mu.Lock()
+			obs.TLSEndpoint = endpoint(r)
+			findings = append(fs, findings...)
+			mu.Unlock()
+		}()
+	}
+	obs.Backends = make([]TLSEndpoint, len(cfg.Backends))
+	backendFindings := make([][]Finding, len(cfg.Backends))
+	for i, b := range cfg.Backends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			port := b.Port()
+			if port == "" {
+				port = "443"
+			}
+			o := base
+			o.Addr = net.JoinHostPort(b.Hostname(), port)
+			o.ServerName = b.Hostname()
+			r := tlsinspect.Inspect(ctx, o)
+			ep := endpoint(r)
+			ep.URL = b.String()
+			obs.Backends[i] = ep
+			backendFindings[i] = toFindings(b.String(), tlsinspect.Classify(r, tlsinspect.Policy{Host: b.Hostname(), Now: base.Now, Backend: true}))
+		}()
+	}
+	wg.Wait()
+	for _, fs := range backendFindings {
+		findings = append(findings, fs...)
+	}
+	return Outcome{Observed: obs, Findings: findings}
+}
+
+func toFindings(target string, issues []tlsinspect.Issue) []Finding {
+	out := make([]Finding, 0, len(issues))
+	for _, is := range issues {
+		f := Finding{Code: is.Code, Target: target, Summary: is.Summary}
+		if is.Accepted {
+			f.Downgrade = SevInfo
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func endpoint(r *tlsinspect.Report) TLSEndpoint {
+	ep := TLSEndpoint{
+		Address:        r.Address,
+		TLSVersion:     tlsinspect.VersionName(r.Version),
+		ALPN:           r.ALPN,
+		Chain:          tlsinspect.Describe(r.Chain),
+		VerifiedChain:  tlsinspect.Describe(r.Verified),
+		LegacyAccepted: tlsinspect.VersionName(r.Legacy),
+		Error:          r.ConnReason,
+	}
+	if r.CipherSuite != 0 {
+		ep.CipherSuite = tls.CipherSuiteName(r.CipherSuite)
+	}
+	return ep
+}
+
+// exchangeBudget caps one probe's network exchanges (handshakes, plain
+// GETs): a healthy server answers in well under a second even far away,
+// and a stalled one must not eat the whole run's budget.
+const exchangeBudget = 10 * time.Second
+
+// probeContext nests the probe's deadline inside the run's: at most
+// exchangeBudget, and a margin before the run's deadline, so a server that
+// stalls still yields a finding in the report rather than a probe cut off
+// by the runner.
+func probeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	limit := time.Now().Add(exchangeBudget)
+	if dl, ok := ctx.Deadline(); ok {
+		margin := min(time.Until(dl)/10, time.Second)
+		if dl.Add(-margin).Before(limit) {
+			limit = dl.Add(-margin)
+		}
+	}
+	return context.WithDeadline(ctx, limit)
+}

@@ -24,9 +24,6 @@ func Table(d Doc, colour bool) string {
 	if colour {
 		t.Style().Color.Header = text.Colors{text.Bold}
 	}
-	t.SetColumnConfigs([]table.ColumnConfig{
-		{Number: 3, WidthMax: detailWidth, WidthMaxEnforcer: text.WrapSoft},
-	})
 	t.AppendHeader(table.Row{"CHECK", "STATUS", "RESULT"})
 	for _, c := range d.Checks {
 		var lines []string
@@ -48,7 +45,7 @@ func Table(d Doc, colour bool) string {
 				lines = append(lines, "  fix: "+f.Remediation[0])
 			}
 		}
-		t.AppendRow(table.Row{c.ID, p.status(c.Status), strings.Join(lines, "\n")})
+		t.AppendRow(table.Row{c.ID, p.status(c.Status), wrap(lines)})
 	}
 
 	var b strings.Builder
@@ -103,4 +100,23 @@ func (p palette) sev(s string) string {
 		return p.paint("!", color.FgYellow)
 	}
 	return p.paint("i", color.FgCyan)
+}
+
+// wrap folds each line at detailWidth on word boundaries, indenting the
+// continuation of a finding's line so its code stands out.
+func wrap(lines []string) string {
+	var out []string
+	for _, l := range lines {
+		indent := ""
+		if strings.HasPrefix(l, "  ") {
+			indent = "  "
+		}
+		for i, part := range strings.Split(text.WrapSoft(l, detailWidth), "\n") {
+			if i > 0 {
+				part = indent + "  " + strings.TrimLeft(part, " ")
+			}
+			out = append(out, strings.TrimRight(part, " "))
+		}
+	}
+	return strings.Join(out, "\n")
 }

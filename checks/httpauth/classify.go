@@ -1,0 +1,322 @@
+package httpauth
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Transport failure kinds, for a backend the probe could not talk to.
+const (
+	ErrCert    = "certificate"
+	ErrConnect = "connect"
+	ErrTimeout = "timeout"
+	ErrOther   = "other"
+)
+
+// Response is one request's answer as the classifier needs it.
+type Response struct {
+	Status      int
+	Challenges  []Challenge
+	ContentType string
+	// SOAP is true when the body is a SOAP envelope served as
+	// application/soap+xml: the WS-Management layer answered.
+	SOAP     bool
+	Page     Page
+	Answered AnsweredBy
+	Location string
+	// Err is set when no HTTP answer came; ErrKind says why.
+	Err     string
+	ErrKind string
+
+	afterAuth bool // the answer to a request with credentials
+}
+
+// Input is everything the auth probe learnt about one endpoint.
+type Input struct {
+	Scheme         string // https or http
+	Authentication string // basic (default) or negotiate, as the user connects
+	Backend        bool   // a --backend CAS, reached directly
+	Unauth         Response
+	Basic          *Response // nil when Basic was not sent
+	Negotiate      *Response // nil when the Negotiate probe was not sent
+}
+
+// Finding is a catalog code with its one-line summary. Warn asks the
+// caller to downgrade a catalog failure to a warning.
+type Finding struct {
+	Code    string
+	Summary string
+	Warn    bool
+	Rule    string // the rule that fired, for tests and -v
+}
+
+func (in Input) negotiateMode() bool { return strings.EqualFold(in.Authentication, "negotiate") }
+
+// answered says whether the WS-Management layer itself answered: a SOAP
+// body, even a SOAP fault on a 4xx/5xx, means authentication let the
+// request through (session-level faults are the rbac probe's business).
+func (r *Response) answered() bool { return r.SOAP }
+
+// rule maps one kind of answer to a code. Rules are tried in order and
+// the first match wins, so the specific ones come first.
+type rule struct {
+	name    string
+	code    string
+	match   func(r *Response) bool
+	summary func(r *Response) string
+}
+
+func sub(r *Response, subs ...int) bool {
+	s := r.Page.Sub()
+	for _, want := range subs {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
+
+// bareIIS403 is IIS's remote (non-detailed) 403 before any credentials:
+// no sub-status, no Exchange failure. Remote clients see no 403.4, and the
+// seed's cause for a 403 there is Require SSL on the vdir.
+func bareIIS403(r *Response) bool {
+	role := r.Answered.Role
+	return !r.afterAuth && r.Page.Sub() < 0 && r.Page.FailureCategory == "" &&
+		(role == RoleIIS || role == RoleExchange && r.Page.FailureCategory == "")
+}
+
+func textHas(r *Response, phrases ...string) bool {
+	t := strings.ToLower(r.Page.Text)
+	for _, p := range phrases {
+		if strings.Contains(t, strings.ToLower(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+func statusLine(r *Response) string {
+	s := fmt.Sprintf("%d", r.Status)
+	if r.Page.SubStatus != "" {
+		s = r.Page.SubStatus
+	}
+	return s
+}
+
+func who(r *Response) string {
+	a := r.Answered
+	if a.Role == "" || a.Role == RoleUnknown {
+		if a.Product != "" {
+			return " from " + a.Product
+		}
+		return ""
+	}
+	if strings.EqualFold(a.Product, a.Role) {
+		return " from " + a.Product
+	}
+	if a.Product != "" {
+		return fmt.Sprintf(" from %s (%s)", a.Role, a.Product)
+	}
+	return " from " + a.Role
+}
+
+func winhttp(r *Response) string {
+	var parts []string
+	if r.Page.HResult != "" {
+		parts = append(parts, "error code "+r.Page.HResult)
+	}
+	if r.Page.WinHTTP != 0 {
+		parts = append(parts, fmt.Sprintf("winhttp %d", r.Page.WinHTTP))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// responseRules classify any answer that is neither a 401 nor WS-Management.
+var responseRules = []rule{
+	{"redirect", "AUTH-REDIRECTED",
+		func(r *Response) bool { return r.Status >= 300 && r.Status < 400 },
+		func(r *Response) string {
+			return fmt.Sprintf("answered %d redirecting to %q%s", r.Status, r.Location, who(r))
+		}},
+	{"not-published", "AUTH-NOT-PUBLISHED",
+		func(r *Response) bool { return r.Status == 404 },
+		func(r *Response) string { return fmt.Sprintf("answered %s not found%s", statusLine(r), who(r)) }},
+	{"waf-page", "AUTH-NOT-WSMAN",
+		func(r *Response) bool { return r.Answered.Role == RoleWAF && r.Status < 500 },
+		func(r *Response) string {
+			return fmt.Sprintf("answered %d with a %q page%s instead of WS-Management", r.Status, r.ContentType, who(r))
+		}},
+	{"require-ssl", "AUTH-REQUIRE-SSL",
+		func(r *Response) bool {
+			return r.Status == 403 && (sub(r, 4, 5) || r.Page.Sub() <= 0 && textHas(r, "SSL is required", "secured with Secure Sockets Layer", "requires SSL", "SSL required") ||
+				bareIIS403(r))
+		},
+		func(r *Response) string {
+			if r.Page.Sub() < 0 {
+				return fmt.Sprintf("answered 403 forbidden before any credentials%s, the answer of a vdir with Require SSL", who(r))
+			}
+			return fmt.Sprintf("answered %s ssl required%s", statusLine(r), who(r))
+		}},
+	{"client-cert", "AUTH-CLIENT-CERT",
+		func(r *Response) bool {
+			return r.Status == 403 && (sub(r, 7, 12, 13, 16, 17) || r.Page.Sub() <= 0 && textHas(r, "client certificate is required", "Client certificate required"))
+		},
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s client certificate required%s", statusLine(r), who(r))
+		}},
+	{"ip-denied", "AUTH-IP-DENIED",
+		func(r *Response) bool { return r.Status == 403 && sub(r, 6, 8, 502, 503) },
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s: the caller's address is rejected%s", statusLine(r), who(r))
+		}},
+	{"forbidden", "AUTH-FORBIDDEN",
+		func(r *Response) bool { return r.Status == 403 },
+		func(r *Response) string {
+			s := fmt.Sprintf("answered %s forbidden%s", statusLine(r), who(r))
+			if r.Page.FailureCategory != "" {
+				s += ", failure category " + r.Page.FailureCategory
+			}
+			return s
+		}},
+	{"server-error", "AUTH-SERVER-ERROR",
+		func(r *Response) bool { return r.Status == 500 },
+		func(r *Response) string {
+			s := fmt.Sprintf("answered %s internal server error%s", statusLine(r), who(r))
+			if r.Page.FailureCategory != "" {
+				s += ", failure category " + r.Page.FailureCategory
+			}
+			return s
+		}},
+	{"proxy-backend-cert", "AUTH-PROXY-BACKEND-CERT",
+		func(r *Response) bool {
+			return r.Status == 502 && (CertError(r.Page.WinHTTP) || textHas(r, "certificate authority", "certificate verify failed", "certificate is invalid"))
+		},
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s bad gateway%s%s: the proxy rejected the backend's certificate", statusLine(r), who(r), winhttp(r))
+		}},
+	{"proxy-backend-down", "AUTH-PROXY-BACKEND-DOWN",
+		func(r *Response) bool {
+			return r.Status == 504 || r.Status == 502 && (DownError(r.Page.WinHTTP) || sub(r, 4) || textHas(r, "no server is available", "timed out", "timeout"))
+		},
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s%s%s: the proxy could not reach a backend in time", statusLine(r), who(r), winhttp(r))
+		}},
+	{"proxy-502", "AUTH-PROXY-502",
+		func(r *Response) bool { return r.Status == 502 },
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s bad gateway with no detail%s", statusLine(r), who(r))
+		}},
+	{"unavailable", "AUTH-UNAVAILABLE",
+		func(r *Response) bool { return r.Status == 503 },
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s service unavailable%s", statusLine(r), who(r))
+		}},
+	{"not-wsman", "AUTH-NOT-WSMAN",
+		func(r *Response) bool {
+			return (r.Status >= 200 && r.Status < 300 || r.Status >= 400 && r.Status < 500) && r.ContentType != ""
+		},
+		func(r *Response) string {
+			return fmt.Sprintf("answered %d with content type %q%s, not application/soap+xml", r.Status, r.ContentType, who(r))
+		}},
+	{"unexpected", "AUTH-UNEXPECTED",
+		func(r *Response) bool { return true },
+		func(r *Response) string {
+			ct := r.ContentType
+			if ct == "" {
+				ct = "none"
+			}
+			return fmt.Sprintf("answered %s (content type %s)%s", statusLine(r), ct, who(r))
+		}},
+}
+
+// RuleNames lists every rule Classify can fire, for coverage tests.
+func RuleNames() []string {
+	names := []string{"negotiate-http", "backend-cert-transport", "backend-down-transport", "basic-not-offered", "bad-credentials", "negotiate-400"}
+	for _, r := range responseRules {
+		names = append(names, r.name)
+	}
+	return names
+}
+
+func classifyResponse(r *Response, step string) Finding {
+	for _, ru := range responseRules {
+		if ru.match(r) {
+			return Finding{Code: ru.code, Summary: step + " " + ru.summary(r), Rule: ru.name}
+		}
+	}
+	return Finding{} // unreachable: the last rule matches everything
+}
+
+// Classify maps what the probe saw to findings. It is a pure function of
+// its input so every rule has a table test.
+func Classify(in Input) []Finding {
+	var out []Finding
+	add := func(f Finding) {
+		for _, g := range out {
+			if g.Code == f.Code {
+				return
+			}
+		}
+		out = append(out, f)
+	}
+	if strings.EqualFold(in.Scheme, "http") && in.negotiateMode() {
+		add(Finding{Code: "AUTH-NEGOTIATE-HTTP", Rule: "negotiate-http",
+			Summary: "negotiate authentication is configured over plain http; the exchange endpoint needs https for negotiate"})
+	}
+	u := &in.Unauth
+	if u.Err != "" {
+		if in.Backend {
+			if u.ErrKind == ErrCert {
+				add(Finding{Code: "AUTH-PROXY-BACKEND-CERT", Rule: "backend-cert-transport",
+					Summary: "the backend's certificate fails verification: " + u.Err})
+			} else {
+				add(Finding{Code: "AUTH-PROXY-BACKEND-DOWN", Rule: "backend-down-transport",
+					Summary: "the backend cannot be reached: " + u.Err})
+			}
+		}
+		return out
+	}
+	switch {
+	case u.Status == 401:
+		basic := Offers(u.Challenges, "Basic")
+		if !basic && !in.negotiateMode() {
+			offered := "no challenge"
+			if len(u.Challenges) > 0 {
+				offered = "only " + strings.Join(Schemes(u.Challenges), ", ")
+			}
+			add(Finding{Code: "AUTH-BASIC-NOT-OFFERED", Rule: "basic-not-offered",
+				Summary: fmt.Sprintf("unauthenticated POST answered 401 with %s, no Basic challenge%s", offered, who(u))})
+		}
+		if b := in.Basic; b != nil && b.Err == "" && !b.answered() {
+			switch {
+			case b.Status == 401 && basic:
+				add(Finding{Code: "AUTH-BAD-CREDENTIALS", Rule: "bad-credentials",
+					Summary: fmt.Sprintf("Basic credentials were refused with %s%s", statusLine(b), who(b))})
+			case b.Status == 401:
+				// already explained by the missing Basic challenge
+			default:
+				after := *b
+				after.afterAuth = true
+				add(classifyResponse(&after, "POST with Basic credentials"))
+			}
+		}
+	case !u.answered():
+		add(classifyResponse(u, "unauthenticated POST"))
+	}
+	if n := in.Negotiate; n != nil && n.Err == "" && n.Status == 400 && u.Status == 401 && !strings.EqualFold(in.Scheme, "http") {
+		add(Finding{Code: "AUTH-NEGOTIATE-400", Rule: "negotiate-400", Warn: !in.negotiateMode(),
+			Summary: fmt.Sprintf("an NTLM negotiate token was answered 400 bad request%s: windows authentication is off, so clients that omit -Authentication Basic fail", who(n))})
+	}
+	return out
+}
+
+// Codes is every catalog code Classify can raise (the auth table of the catalog).
+var Codes = []string{
+	"AUTH-BASIC-NOT-OFFERED", "AUTH-BAD-CREDENTIALS", "AUTH-REQUIRE-SSL", "AUTH-CLIENT-CERT",
+	"AUTH-IP-DENIED", "AUTH-FORBIDDEN", "AUTH-NEGOTIATE-400", "AUTH-NEGOTIATE-HTTP",
+	"AUTH-NOT-PUBLISHED", "AUTH-NOT-WSMAN", "AUTH-SERVER-ERROR", "AUTH-PROXY-BACKEND-CERT",
+	"AUTH-PROXY-BACKEND-DOWN", "AUTH-PROXY-502", "AUTH-UNAVAILABLE", "AUTH-REDIRECTED", "AUTH-UNEXPECTED",
+}
