@@ -274,10 +274,10 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		switch kerb.Classify(err) {
 		case kerb.ClassBadCredentials:
 			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
-				Summary: fmt.Sprintf("the kdc refused the logon of %s: %v", who, err)})
+				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err))})
 		case kerb.ClassUnreachable:
 			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: strings.Join(kdcs, ","),
-				Summary: fmt.Sprintf("no kdc of %s answered the logon within the deadline: %v", plan.realm, err)})
+				Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", plan.realm, err)})
 		default:
 			res.err = fmt.Errorf("kerberos logon of %s failed: %v", who, err)
 		}
@@ -302,12 +302,12 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		case kerb.Classify(err) == kerb.ClassPrincipalUnknown:
 			so.Registered = no()
 			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: n.spn,
-				Summary: fmt.Sprintf("the kdc %s has no principal %s in %s (%v), so a kerberos client gets no ticket for %s",
-					sess.KDC, n.spn, plan.realm, err, strings.TrimPrefix(n.spn, "HTTP/"))})
+				Summary: fmt.Sprintf("the kdc %s answered %s for %s in %s: a kerberos client gets no ticket for this name",
+					sess.KDC, krbText(err), n.spn, plan.realm)})
 		case kerb.Classify(err) == kerb.ClassNotUnique:
 			so.Registered = yes()
 			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: n.spn,
-				Summary: fmt.Sprintf("the kdc %s found %s on more than one account (%v); find them with setspn -X or --ldap", sess.KDC, n.spn, err)})
+				Summary: fmt.Sprintf("the kdc %s answered %s for %s: more than one account carries it; list them with setspn -X or --ldap", sess.KDC, krbText(err), n.spn)})
 		case kerb.Classify(err) == kerb.ClassUnreachable:
 			unreachable = true
 			so.Error = err.Error()
@@ -342,6 +342,15 @@ func internalDial(env *Env) func(ctx context.Context, network, addr string) (net
 		}
 		return env.Dial(ctx, network, addr)
 	}
+}
+
+// krbText names a KDC's error by its RFC 4120 name, without gokrb5's
+// wording around it.
+func krbText(err error) string {
+	if code, ok := kerb.Code(err); ok {
+		return kerb.CodeName(code)
+	}
+	return err.Error()
 }
 
 // findKDCs returns --kdc (port 88 by default) or, without it, the SRV
