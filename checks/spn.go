@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -156,7 +157,7 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 	}
 	if plan.ldap {
 		wg.Add(1)
-		go func() { defer wg.Done(); ldapRes, ldapBase = spnViaLDAP(ctx, env, names); ldapAddr = c.LDAPURL }()
+		go func() { defer wg.Done(); ldapRes, ldapBase = spnViaLDAP(ctx, env, names); ldapAddr = shownURL(c.LDAPURL) }()
 	}
 	wg.Wait()
 
@@ -436,7 +437,7 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 		var be *spnldap.BindError
 		if errors.As(err, &be) && be.InvalidCredentials() {
 			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: c.User,
-				Summary: fmt.Sprintf("the directory at %s refused the bind as %s: %v", c.LDAPURL, c.User, be.Err)})
+				Summary: fmt.Sprintf("the directory at %s refused the bind as %s: %v", shownURL(c.LDAPURL), c.User, be.Err)})
 			for _, n := range names {
 				res.spns = append(res.spns, SPNOutcome{SPN: n.spn, From: n.from, Source: "ldap", Error: "not asked: the bind failed"})
 			}
@@ -491,6 +492,17 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 		res.err = fmt.Errorf("the directory search failed: %s", strings.Join(failed, "; "))
 	}
 	return res, cl.Base()
+}
+
+// shownURL is an --ldap URL fit for a report: any user:password someone
+// put in it is dropped.
+func shownURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable url)"
+	}
+	u.User = nil
+	return u.String()
 }
 
 // spnRoots is the system pool plus --ca-file, for ldaps:// and StartTLS.

@@ -330,3 +330,9 @@ func TestSPNFindsKDCBySRV(t *testing.T) {
 		t.Fatalf("codes %v", got)
 	}
 }
+
+func TestShownURLDropsUserinfo(t *testing.T) {
+	if got := shownURL("ldaps://admin:Secret-1@dc1.contoso.test:636/?starttls"); strings.Contains(got, "Secret-1") || !strings.Contains(got, "dc1.contoso.test:636") {
+		t.Errorf("shownURL = %q", got)
+	}
+}

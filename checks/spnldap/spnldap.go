@@ -54,7 +54,8 @@ type Endpoint struct {
 func ParseURL(s string) (Endpoint, error) {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return Endpoint{}, fmt.Errorf("the directory address %q is not an ldap:// or ldaps:// URL; give --ldap ldaps://dc1.contoso.com", s)
+		// the value is not echoed: a mistyped URL may carry user:password
+		return Endpoint{}, errors.New("the directory address is not an ldap:// or ldaps:// URL; give --ldap ldaps://dc1.contoso.com")
 	}
 	e := Endpoint{Host: u.Hostname()}
 	port := u.Port()
@@ -70,7 +71,7 @@ func ParseURL(s string) (Endpoint, error) {
 		}
 		e.TLS = true
 	default:
-		return Endpoint{}, fmt.Errorf("the directory address %q has scheme %q; use ldap:// (with ?starttls) or ldaps://", s, u.Scheme)
+		return Endpoint{}, fmt.Errorf("the directory address has scheme %q; use ldap:// (with ?starttls) or ldaps://", u.Scheme)
 	}
 	e.Addr = net.JoinHostPort(e.Host, port)
 	return e, nil
