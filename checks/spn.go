@@ -157,7 +157,11 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 	}
 	if plan.ldap {
 		wg.Add(1)
-		go func() { defer wg.Done(); ldapRes, ldapBase = spnViaLDAP(ctx, env, names); ldapAddr = shownURL(c.LDAPURL) }()
+		go func() {
+			defer wg.Done()
+			ldapRes, ldapBase = spnViaLDAP(ctx, env, names)
+			ldapAddr = shownURL(c.LDAPURL)
+		}()
 	}
 	wg.Wait()
 
