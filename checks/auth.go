@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/httpauth"
+	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
 // AuthCheck asks /PowerShell what a WinRM client would: unauthenticated,
@@ -87,7 +88,7 @@ type stepObserved struct {
 
 func runAuth(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	tc, err := authTLSConfig(cfg)
+	tc, err := tlsinspect.ClientConfigFromFiles(cfg.CAFiles, cfg.SkipCACheck, cfg.SkipCNCheck)
 	if err != nil {
 		return Outcome{Err: err}
 	}
@@ -365,48 +366,6 @@ func errKind(err error) string {
 		return httpauth.ErrConnect
 	}
 	return httpauth.ErrOther
-}
-
-// authTLSConfig trusts the system roots plus --ca-file, and honours
-// --skip-ca-check / --skip-cn-check as New-PSSessionOption does.
-func authTLSConfig(cfg *Config) (*tls.Config, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	for _, f := range cfg.CAFiles {
-		b, err := readBounded(f, 4<<20)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read --ca-file %s: %v; give a readable PEM file", f, err)
-		}
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate; give the CA certificate in PEM form", f)
-		}
-	}
-	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	if cfg.SkipCACheck || cfg.SkipCNCheck {
-		tc.InsecureSkipVerify = true // replaced by the partial check below
-		skipCA, skipCN := cfg.SkipCACheck, cfg.SkipCNCheck
-		tc.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("the server sent no certificate")
-			}
-			leaf := cs.PeerCertificates[0]
-			if !skipCA {
-				inter := x509.NewCertPool()
-				for _, c := range cs.PeerCertificates[1:] {
-					inter.AddCert(c)
-				}
-				_, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter})
-				return err
-			}
-			if !skipCN {
-				return leaf.VerifyHostname(cs.ServerName)
-			}
-			return nil
-		}
-	}
-	return tc, nil
 }
 
 func readBounded(path string, limit int64) ([]byte, error) {

@@ -2,16 +2,15 @@ package checks
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/exdiag/exdiag/checks/psrp"
+	"github.com/exdiag/exdiag/checks/tlsinspect"
 	"github.com/exdiag/exdiag/checks/wsman"
 )
 
@@ -79,31 +78,13 @@ func rbacInputs(c *Config) string {
 	return ""
 }
 
-// rootPool is the system trust store plus --ca-file anchors.
-func rootPool(files []string) (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	for _, f := range files {
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read --ca-file %s: %v; check the path", f, err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate; give a PEM file", f)
-		}
-	}
-	return pool, nil
-}
-
 func runRBAC(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	roots, err := rootPool(cfg.CAFiles)
+	tc, err := tlsinspect.ClientConfigFromFiles(cfg.CAFiles, cfg.SkipCACheck, cfg.SkipCNCheck)
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	hc := wsman.NewHTTPClient(env.DialTarget, wsman.TLSOptions{ServerName: cfg.Host, Roots: roots, SkipCACheck: cfg.SkipCACheck, SkipCNCheck: cfg.SkipCNCheck})
+	hc := wsman.NewHTTPClient(env.DialTarget, tc)
 	defer hc.CloseIdleConnections()
 	resURI := wsman.ResourceURI(cfg.ConfigName)
 	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal())

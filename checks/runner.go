@@ -29,6 +29,7 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 		}
 	}
 	results := make([]Result, len(run))
+	rootCause := make([]string, len(run)) // for a gated check: which check failed, and how
 	done := make(map[string]chan struct{}, len(run))
 	index := make(map[string]int, len(run))
 	for i, c := range run {
@@ -51,9 +52,14 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 				case <-ctx.Done():
 				}
 				r := results[index[req]]
-				if r.Status == StatusFail || r.Status == StatusError {
+				cause := rootCause[index[req]]
+				if cause == "" && (r.Status == StatusFail || r.Status == StatusError) {
+					cause = fmt.Sprintf("%s did not pass (%s)", req, r.Status)
+				}
+				if cause != "" {
 					results[i] = Result{ID: c.ID, Title: c.Title, Status: StatusSkip,
-						SkipReason: fmt.Sprintf("prerequisite %s did not pass (%s)", req, r.Status), Findings: []Finding{}}
+						SkipReason: "prerequisite " + cause, Findings: []Finding{}}
+					rootCause[i] = cause
 					return
 				}
 			}

@@ -70,6 +70,7 @@ func TestRunnerPrerequisites(t *testing.T) {
 	list := []Check{
 		{ID: "base", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-EXT-NXDOMAIN")} }},
 		{ID: "dep", Requires: []string{"base"}, Run: func(context.Context, *Env) Outcome { ranDependent.Store(true); return Outcome{} }},
+		{ID: "dep-of-dep", Requires: []string{"dep"}, Run: func(context.Context, *Env) Outcome { t.Error("ran behind a failed chain"); return Outcome{} }},
 		{ID: "warned", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-CNAME")} }},
 		{ID: "dep2", Requires: []string{"warned"}, Run: func(context.Context, *Env) Outcome { return Outcome{} }},
 	}
@@ -77,8 +78,11 @@ func TestRunnerPrerequisites(t *testing.T) {
 	if ranDependent.Load() || rs[1].Status != StatusSkip || !strings.Contains(rs[1].SkipReason, "prerequisite base") {
 		t.Errorf("dependent of a failed check: %+v", rs[1])
 	}
-	if rs[3].Status != StatusPass {
-		t.Errorf("a warning must not gate: %+v", rs[3])
+	if rs[2].Status != StatusSkip || rs[2].SkipReason != "prerequisite base did not pass (fail)" {
+		t.Errorf("a failure must gate transitively: %+v", rs[2])
+	}
+	if rs[4].Status != StatusPass {
+		t.Errorf("a warning must not gate: %+v", rs[4])
 	}
 
 	// an unselected prerequisite does not gate, and is not reported

@@ -3,7 +3,6 @@ package wsman
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -49,47 +48,14 @@ func NewClient(hc *http.Client, endpoint *url.URL, resourceURI, user, password s
 		MaxBody: 4 << 20, OperationTimeout: 20 * time.Second, sessionID: psrp.NewGUID().String()}, nil
 }
 
-// TLSOptions are the trust settings of New-PSSessionOption.
-type TLSOptions struct {
-	ServerName  string
-	Roots       *x509.CertPool // nil: system roots
-	SkipCACheck bool
-	SkipCNCheck bool
-}
-
-// NewHTTPClient builds the one HTTP client of a session: TLS as the
-// options say, connections through dial, a cookie jar so a load balancer
-// keeps the shell on one server.
-func NewHTTPClient(dial func(ctx context.Context, network, addr string) (net.Conn, error), o TLSOptions) *http.Client {
+// NewHTTPClient builds the one HTTP client of a session: TLS as tc says
+// (tlsinspect.ClientConfig), connections through dial, a cookie jar so a
+// load balancer keeps the shell on one server.
+func NewHTTPClient(dial func(ctx context.Context, network, addr string) (net.Conn, error), tc *tls.Config) *http.Client {
 	jar, _ := cookiejar.New(nil)
-	cfg := &tls.Config{ServerName: o.ServerName, RootCAs: o.Roots, MinVersion: tls.VersionTLS12}
-	if o.SkipCACheck || o.SkipCNCheck {
-		// Go verifies chain and name together; when the user accepts one of
-		// the risks, verify the other by hand.
-		cfg.InsecureSkipVerify = true
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("the server sent no certificate")
-			}
-			leaf := cs.PeerCertificates[0]
-			if !o.SkipCACheck {
-				inter := x509.NewCertPool()
-				for _, c := range cs.PeerCertificates[1:] {
-					inter.AddCert(c)
-				}
-				if _, err := leaf.Verify(x509.VerifyOptions{Roots: o.Roots, Intermediates: inter}); err != nil {
-					return err
-				}
-			}
-			if !o.SkipCNCheck {
-				return leaf.VerifyHostname(o.ServerName)
-			}
-			return nil
-		}
-	}
 	tr := &http.Transport{
 		DialContext:           dial,
-		TLSClientConfig:       cfg,
+		TLSClientConfig:       tc,
 		ForceAttemptHTTP2:     false,
 		MaxIdleConnsPerHost:   1,
 		ResponseHeaderTimeout: 60 * time.Second,

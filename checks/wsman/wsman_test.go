@@ -2,6 +2,7 @@ package wsman
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -31,7 +32,7 @@ func tlsClient(t *testing.T, ts *httptest.Server, user, password string) *Client
 	var d net.Dialer
 	hc := NewHTTPClient(func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, network, addr)
-	}, TLSOptions{ServerName: "example.com", Roots: roots})
+	}, &tls.Config{RootCAs: roots})
 	t.Cleanup(hc.CloseIdleConnections)
 	u, _ := url.Parse("https://example.com:" + strings.Split(addr, ":")[1] + "/PowerShell")
 	c, err := NewClient(hc, u, ExchangeResourceURI, user, password)

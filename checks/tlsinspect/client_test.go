@@ -1,0 +1,57 @@
+package tlsinspect
+
+import (
+	"context"
+	"crypto/x509"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// New-PSSessionOption's -SkipCACheck and -SkipCNCheck each waive one
+// verification and keep the other.
+func TestClientConfig(t *testing.T) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
+	ts.StartTLS()
+	defer ts.Close()
+	trusted := x509.NewCertPool()
+	trusted.AddCert(ts.Certificate())
+	empty := x509.NewCertPool()
+	cases := []struct {
+		name           string
+		host           string
+		roots          *x509.CertPool
+		skipCA, skipCN bool
+		ok             bool
+	}{
+		{"trusted", "example.com", trusted, false, false, true},
+		{"untrusted", "example.com", empty, false, false, false},
+		{"wrong name", "mail.contoso.test", trusted, false, false, false},
+		{"skip ca keeps the name check", "mail.contoso.test", empty, true, false, false},
+		{"skip ca", "example.com", empty, true, false, true},
+		{"skip cn keeps the chain check", "mail.contoso.test", empty, false, true, false},
+		{"skip cn", "mail.contoso.test", trusted, false, true, true},
+		{"skip both", "mail.contoso.test", empty, true, true, true},
+	}
+	addr := ts.Listener.Addr().String()
+	var d net.Dialer
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, addr)
+	}
+	for _, c := range cases {
+		hc := &http.Client{Transport: &http.Transport{DialContext: dial, TLSClientConfig: ClientConfig(c.roots, nil, c.skipCA, c.skipCN)}}
+		req, _ := http.NewRequest(http.MethodGet, "https://"+c.host+"/", nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if (err == nil) != c.ok {
+			t.Errorf("%s: err %v", c.name, err)
+		}
+		hc.CloseIdleConnections()
+	}
+}
