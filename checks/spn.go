@@ -1,4 +1,531 @@
 package checks
 
-// SPNCheck is a placeholder until its probe is built.
-var SPNCheck = Check{ID: "spn", Title: "Kerberos SPN", Doc: "HTTP/<name> is registered once for every name a Kerberos client uses"}
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/exdiag/exdiag/checks/kerb"
+	"github.com/exdiag/exdiag/checks/spnldap"
+)
+
+// SPNCheck asks the KDC (a TGS request per name) and the directory (who
+// owns servicePrincipalName=HTTP/<name>) whether every name a Kerberos
+// client would use has its SPN, exactly once.
+var SPNCheck = Check{
+	ID:     "spn",
+	Title:  "Kerberos SPN",
+	Doc:    "HTTP/<name> is registered once for every name a Kerberos client uses",
+	Inputs: spnInputs,
+	Codes:  []string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-PREAUTH-FAILED", "SPN-NOT-NEEDED"},
+	Run:    runSPN,
+}
+
+// kdcAttempt caps one exchange with one KDC, so a silent KDC leaves time
+// for the next one (and for UDP after TCP) inside the run's deadline.
+const kdcAttempt = 3 * time.Second
+
+// SPNObserved is the spn check's evidence.
+type SPNObserved struct {
+	SkippedReason string   `json:"skipped_reason,omitempty"`
+	Realm         string   `json:"realm,omitempty"`
+	KDCs          []string `json:"kdcs,omitempty"`       // candidates, in the order tried
+	KDCSource     string   `json:"kdc_source,omitempty"` // "--kdc" or the SRV query that found them
+	KDC           string   `json:"kdc,omitempty"`        // the one that answered the logon
+	LDAP          string   `json:"ldap,omitempty"`
+	LDAPBase      string   `json:"ldap_base,omitempty"`
+	// IgnoredNames are names that need no SPN (IP literals).
+	IgnoredNames []string     `json:"ignored_names,omitempty"`
+	SPNs         []SPNOutcome `json:"spns"`
+}
+
+// SPNOutcome is one SPN as one source saw it.
+type SPNOutcome struct {
+	SPN    string `json:"spn"`
+	From   string `json:"from"`   // uri, cname, backend, --spn, short form
+	Source string `json:"source"` // kdc | ldap
+	// Registered is null when the source could not say.
+	Registered *bool    `json:"registered"`
+	Owners     []string `json:"owners,omitempty"`    // account names (sAMAccountName)
+	OwnerDNs   []string `json:"owner_dns,omitempty"` // their distinguished names
+	KDC        string   `json:"kdc,omitempty"`
+	Realm      string   `json:"realm,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+type spnName struct{ spn, from string }
+
+func isNegotiate(c *Config) bool {
+	a := strings.ToLower(c.Authentication)
+	return a == "negotiate" || a == "kerberos"
+}
+
+func hasKerberosInputs(c *Config) bool {
+	return c.Realm != "" || len(c.KDCs) > 0 || c.LDAPURL != "" || len(c.ExtraSPNs) > 0 || isNegotiate(c)
+}
+
+// spnNotNeeded: a Basic-over-https run with nothing Kerberos in it, the
+// helpdesk case, gets one info line instead of a login attempt.
+func spnNotNeeded(c *Config) bool {
+	basic := c.Authentication == "" || strings.EqualFold(c.Authentication, "basic")
+	return basic && !hasKerberosInputs(c) && c.URI != nil && strings.EqualFold(c.URI.Scheme, "https")
+}
+
+// splitPrincipal reads --user and --realm into the KDC's view: name and
+// realm. DOMAIN\user carries a NetBIOS domain, not a realm.
+func splitPrincipal(c *Config) (name, realm string) {
+	u := c.User
+	realm = strings.ToUpper(c.Realm)
+	if i := strings.LastIndex(u, `\`); i >= 0 {
+		return u[i+1:], realm
+	}
+	if i := strings.LastIndex(u, "@"); i >= 0 {
+		if realm == "" {
+			realm = strings.ToUpper(u[i+1:])
+		}
+		return u[:i], realm
+	}
+	return u, realm
+}
+
+type spnPlan struct {
+	kdc, ldap   bool
+	user, realm string
+}
+
+func planSPN(c *Config) spnPlan {
+	p := spnPlan{ldap: c.LDAPURL != ""}
+	p.user, p.realm = splitPrincipal(c)
+	p.kdc = p.realm != "" && (c.Realm != "" || len(c.KDCs) > 0 || isNegotiate(c) || !p.ldap)
+	return p
+}
+
+func spnInputs(c *Config) string {
+	if spnNotNeeded(c) {
+		return ""
+	}
+	if !hasKerberosInputs(c) {
+		return "no kerberos input: give --realm and --kdc, or --ldap and --ldap-base, to check SPNs"
+	}
+	if c.URI == nil && len(c.ExtraSPNs) == 0 && len(c.Backends) == 0 {
+		return "no name to check: give --uri, --backend or --spn"
+	}
+	if !c.HasCredentials() {
+		return "needs --user and a password (EXDIAG_PASSWORD) to log on to the kdc or bind to the directory"
+	}
+	if p := planSPN(c); !p.kdc && !p.ldap {
+		return fmt.Sprintf("the user name %s names no kerberos realm; give --realm or --ldap", c.User)
+	}
+	return ""
+}
+
+func runSPN(ctx context.Context, env *Env) Outcome {
+	c := env.Config
+	if spnNotNeeded(c) {
+		why := "only basic authentication over https is in use and no kerberos input (--realm, --kdc, --ldap, --spn) was given"
+		return Outcome{
+			Observed: SPNObserved{SkippedReason: why, SPNs: []SPNOutcome{}},
+			Findings: []Finding{{Code: "SPN-NOT-NEEDED", Target: c.Host, Summary: why + ": basic needs no SPN"}},
+		}
+	}
+	obs := SPNObserved{SPNs: []SPNOutcome{}}
+	names, ignored := spnNames(ctx, env)
+	obs.IgnoredNames = ignored
+	plan := planSPN(c)
+
+	var (
+		wg                 sync.WaitGroup
+		kdcRes, ldapRes    spnPathResult
+		kdcObs             SPNObserved
+		ldapBase, ldapAddr string
+	)
+	if plan.kdc {
+		wg.Add(1)
+		go func() { defer wg.Done(); kdcRes, kdcObs = spnViaKDC(ctx, env, plan, names) }()
+	}
+	if plan.ldap {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ldapRes, ldapBase = spnViaLDAP(ctx, env, names)
+			ldapAddr = shownURL(c.LDAPURL)
+		}()
+	}
+	wg.Wait()
+
+	obs.Realm, obs.KDCs, obs.KDCSource, obs.KDC = kdcObs.Realm, kdcObs.KDCs, kdcObs.KDCSource, kdcObs.KDC
+	obs.LDAP, obs.LDAPBase = ldapAddr, ldapBase
+	obs.SPNs = append(append(obs.SPNs, kdcRes.spns...), ldapRes.spns...)
+	out := Outcome{Observed: obs, Findings: append(kdcRes.findings, ldapRes.findings...)}
+	var errs []string
+	for _, r := range []spnPathResult{kdcRes, ldapRes} {
+		if r.err != nil {
+			errs = append(errs, r.err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		out.Err = fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return out
+}
+
+type spnPathResult struct {
+	spns     []SPNOutcome
+	findings []Finding
+	err      error // could not check
+}
+
+// spnNames lists the SPNs to check: the URI's host, its canonical name
+// when DNS says it is an alias (Kerberos clients ask for the canonical
+// name's ticket), every backend and every --spn.
+func spnNames(ctx context.Context, env *Env) ([]spnName, []string) {
+	c := env.Config
+	var names []spnName
+	var ignored []string
+	seen := map[string]bool{}
+	add := func(spn, from string) {
+		if i := strings.Index(spn, "/"); i >= 0 {
+			host := spn[i+1:]
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+				ignored = append(ignored, host)
+				return
+			}
+		}
+		k := strings.ToLower(spn)
+		if spn == "" || seen[k] {
+			return
+		}
+		seen[k] = true
+		names = append(names, spnName{spn: spn, from: from})
+	}
+	if c.URI != nil && c.Host != "" {
+		add("HTTP/"+strings.ToLower(c.Host), "uri")
+		if target := canonicalName(ctx, env, c.Host); target != "" {
+			add("HTTP/"+target, "cname")
+		}
+	}
+	for _, b := range c.Backends {
+		add("HTTP/"+strings.ToLower(b.Hostname()), "backend")
+	}
+	for _, s := range c.ExtraSPNs {
+		s = strings.TrimSpace(s)
+		if !strings.Contains(s, "/") {
+			s = "HTTP/" + strings.ToLower(s)
+		}
+		add(s, "--spn")
+	}
+	return names, ignored
+}
+
+// canonicalName is the end of host's CNAME chain on the internal view
+// (what a client inside sees), else the external one; "" when host is
+// not an alias or no resolver was named.
+func canonicalName(ctx context.Context, env *Env, host string) string {
+	for _, srv := range append(append([]string(nil), env.Config.InternalDNS...), env.Config.ExternalDNS...) {
+		ans := env.DNS.Lookup(ctx, srv, host)
+		if ans.Err != nil || ans.Rcode != dns.RcodeSuccess {
+			continue
+		}
+		if n := len(ans.CNAMEs); n > 0 && !strings.EqualFold(ans.CNAMEs[n-1], host) {
+			return strings.ToLower(ans.CNAMEs[n-1])
+		}
+		return ""
+	}
+	return ""
+}
+
+func yes() *bool { t := true; return &t }
+func no() *bool  { f := false; return &f }
+
+func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (spnPathResult, SPNObserved) {
+	c := env.Config
+	var res spnPathResult
+	obs := SPNObserved{Realm: plan.realm}
+	notAsked := func(why string) {
+		for _, n := range names {
+			res.spns = append(res.spns, SPNOutcome{SPN: n.spn, From: n.from, Source: "kdc", Realm: plan.realm, Error: why})
+		}
+	}
+	kdcs, source, err := findKDCs(ctx, env, plan.realm)
+	obs.KDCs, obs.KDCSource = kdcs, source
+	if err != nil || len(kdcs) == 0 {
+		if err == nil {
+			err = fmt.Errorf("%s found no kdc", source)
+		}
+		res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: plan.realm,
+			Summary: fmt.Sprintf("no kdc for realm %s: %v; give --kdc HOST", plan.realm, err)})
+		notAsked("no kdc")
+		return res, obs
+	}
+	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: kdcAttempt}
+	sess, err := kerb.Login(ctx, o)
+	who := plan.user + "@" + plan.realm
+	if err != nil {
+		switch kerb.Classify(err) {
+		case kerb.ClassBadCredentials:
+			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
+				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err))})
+		case kerb.ClassUnreachable:
+			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: strings.Join(kdcs, ","),
+				Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", plan.realm, err)})
+		default:
+			res.err = fmt.Errorf("kerberos logon of %s failed: %v", who, err)
+		}
+		notAsked("not asked: the logon failed")
+		return res, obs
+	}
+	obs.KDC = sess.KDC
+	env.Logf("spn: logged on as %s at %s", who, sess.KDC)
+	unreachable := false
+	var other []string
+	for _, n := range names {
+		so := SPNOutcome{SPN: n.spn, From: n.from, Source: "kdc", KDC: sess.KDC, Realm: plan.realm}
+		if unreachable {
+			so.Error = "not asked: the kdc stopped answering"
+			res.spns = append(res.spns, so)
+			continue
+		}
+		err := sess.Ticket(ctx, n.spn)
+		switch {
+		case err == nil:
+			so.Registered = yes()
+		case kerb.Classify(err) == kerb.ClassPrincipalUnknown:
+			so.Registered = no()
+			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: n.spn,
+				Summary: fmt.Sprintf("the kdc %s answered %s for %s in %s: a kerberos client gets no ticket for this name",
+					sess.KDC, krbText(err), n.spn, plan.realm)})
+		case kerb.Classify(err) == kerb.ClassNotUnique:
+			so.Registered = yes()
+			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: n.spn,
+				Summary: fmt.Sprintf("the kdc %s answered %s for %s: more than one account carries it; list them with setspn -X or --ldap", sess.KDC, krbText(err), n.spn)})
+		case kerb.Classify(err) == kerb.ClassUnreachable:
+			unreachable = true
+			so.Error = err.Error()
+			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: sess.KDC,
+				Summary: fmt.Sprintf("the kdc stopped answering while asked for %s: %v", n.spn, err)})
+		default:
+			so.Error = err.Error()
+			other = append(other, fmt.Sprintf("%s: %v", n.spn, err))
+		}
+		res.spns = append(res.spns, so)
+	}
+	if len(other) > 0 {
+		res.err = fmt.Errorf("the kdc gave no verdict for %s", strings.Join(other, "; "))
+	}
+	return res, obs
+}
+
+// internalDial reaches domain controllers (KDCs, the directory) by the
+// internal view's address when --internal-dns is given: their names live
+// in the internal zone, which the machine running exdiag may not use.
+func internalDial(env *Env) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err == nil && net.ParseIP(host) == nil {
+			for _, srv := range env.Config.InternalDNS {
+				if ans := env.DNS.Lookup(ctx, srv, host); len(ans.Addresses) > 0 {
+					env.Logf("spn: %s is %s in the internal view of %s", host, ans.Addresses[0], srv)
+					addr = net.JoinHostPort(ans.Addresses[0].String(), port)
+					break
+				}
+			}
+		}
+		return env.Dial(ctx, network, addr)
+	}
+}
+
+// krbText names a KDC's error by its RFC 4120 name, without gokrb5's
+// wording around it.
+func krbText(err error) string {
+	if code, ok := kerb.Code(err); ok {
+		return kerb.CodeName(code)
+	}
+	return err.Error()
+}
+
+// findKDCs returns --kdc (port 88 by default) or, without it, the SRV
+// records _kerberos._tcp and _udp of the realm on the internal resolvers,
+// the way a domain-joined client finds a domain controller.
+func findKDCs(ctx context.Context, env *Env, realm string) ([]string, string, error) {
+	c := env.Config
+	if len(c.KDCs) > 0 {
+		var out []string
+		for _, k := range c.KDCs {
+			if _, _, err := net.SplitHostPort(k); err != nil {
+				k = net.JoinHostPort(strings.Trim(k, "[]"), kerb.DefaultPort)
+			}
+			out = append(out, k)
+		}
+		return out, "--kdc", nil
+	}
+	domain := strings.ToLower(realm)
+	if len(c.InternalDNS) == 0 {
+		source := "srv _kerberos._tcp." + domain + " on the system resolver"
+		_, srvs, err := net.DefaultResolver.LookupSRV(ctx, "kerberos", "tcp", domain)
+		if err != nil {
+			return nil, source, fmt.Errorf("%s failed (%v)", source, err)
+		}
+		var out []string
+		for _, s := range srvs {
+			out = append(out, net.JoinHostPort(strings.TrimSuffix(s.Target, "."), strconv.Itoa(int(s.Port))))
+		}
+		return out, source, nil
+	}
+	var lastErr error
+	for _, srv := range c.InternalDNS {
+		source := "srv _kerberos._tcp/_udp." + domain + " on " + srv
+		var recs []*dns.SRV
+		answered := false
+		for _, proto := range []string{"_tcp", "_udp"} {
+			m, err := env.DNS.Client.Exchange(ctx, srv, "_kerberos."+proto+"."+domain, dns.TypeSRV)
+			if err != nil {
+				lastErr = fmt.Errorf("%s failed (%v)", source, err)
+				continue
+			}
+			answered = true
+			for _, rr := range m.Answer {
+				if s, ok := rr.(*dns.SRV); ok && s.Target != "." {
+					recs = append(recs, s)
+				}
+			}
+		}
+		if !answered {
+			continue
+		}
+		// RFC 2782: lower priority first, then higher weight.
+		sort.SliceStable(recs, func(i, j int) bool {
+			if recs[i].Priority != recs[j].Priority {
+				return recs[i].Priority < recs[j].Priority
+			}
+			return recs[i].Weight > recs[j].Weight
+		})
+		var out []string
+		seen := map[string]bool{}
+		for _, s := range recs {
+			a := net.JoinHostPort(strings.TrimSuffix(s.Target, "."), strconv.Itoa(int(s.Port)))
+			if !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+		return out, source, nil
+	}
+	return nil, "srv _kerberos._tcp." + domain, lastErr
+}
+
+func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, string) {
+	c := env.Config
+	var res spnPathResult
+	pool, err := spnRoots(c.CAFiles)
+	if err != nil {
+		res.err = err
+		return res, c.LDAPBase
+	}
+	cl, err := spnldap.Open(ctx, spnldap.Options{URL: c.LDAPURL, Base: c.LDAPBase, BindName: c.User, Password: c.Password.Reveal(), Dial: internalDial(env), RootCAs: pool})
+	if err != nil {
+		var be *spnldap.BindError
+		if errors.As(err, &be) && be.InvalidCredentials() {
+			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: c.User,
+				Summary: fmt.Sprintf("the directory at %s refused the bind as %s: %v", shownURL(c.LDAPURL), c.User, be.Err)})
+			for _, n := range names {
+				res.spns = append(res.spns, SPNOutcome{SPN: n.spn, From: n.from, Source: "ldap", Error: "not asked: the bind failed"})
+			}
+			return res, c.LDAPBase
+		}
+		res.err = err
+		return res, c.LDAPBase
+	}
+	defer cl.Close()
+	var failed []string
+	check := func(spn, from string, mustExist bool) {
+		so := SPNOutcome{SPN: spn, From: from, Source: "ldap"}
+		owners, err := cl.Owners(ctx, spn)
+		if err != nil {
+			so.Error = err.Error()
+			failed = append(failed, err.Error())
+			res.spns = append(res.spns, so)
+			return
+		}
+		var names []string
+		for _, o := range owners {
+			names = append(names, o.Account)
+			so.OwnerDNs = append(so.OwnerDNs, o.DN)
+		}
+		so.Owners = names
+		so.Registered = no()
+		if len(owners) > 0 {
+			so.Registered = yes()
+		}
+		switch {
+		case len(owners) == 0 && mustExist:
+			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: spn,
+				Summary: fmt.Sprintf("no account under %s has servicePrincipalName %s", cl.Base(), spn)})
+		case len(owners) > 1:
+			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: spn,
+				Summary: fmt.Sprintf("%s is registered on %d accounts: %s", spn, len(owners), strings.Join(names, ", "))})
+		}
+		res.spns = append(res.spns, so)
+	}
+	for _, n := range names {
+		check(n.spn, n.from, true)
+		// setspn registers the short form too, and a duplicate there
+		// breaks clients that use the short name; its absence does not.
+		if i := strings.Index(n.spn, "/"); i >= 0 {
+			host := n.spn[i+1:]
+			if dot := strings.Index(host, "."); dot > 0 {
+				check(n.spn[:i+1]+host[:dot], "short form of "+n.spn, false)
+			}
+		}
+	}
+	if len(failed) > 0 {
+		res.err = fmt.Errorf("the directory search failed: %s", strings.Join(failed, "; "))
+	}
+	return res, cl.Base()
+}
+
+// shownURL is an --ldap URL fit for a report: any user:password someone
+// put in it is dropped.
+func shownURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable url)"
+	}
+	u.User = nil
+	return u.String()
+}
+
+// spnRoots is the system pool plus --ca-file, for ldaps:// and StartTLS.
+func spnRoots(files []string) (*x509.CertPool, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read --ca-file %s: %v", f, err)
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate; give a PEM file", f)
+		}
+	}
+	return pool, nil
+}

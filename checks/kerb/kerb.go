@@ -1,0 +1,475 @@
+// Package kerb asks a KDC whether service principals exist: an AS exchange
+// with pre-authentication for the user's TGT, then one TGS exchange per SPN.
+//
+// It builds and parses the messages with gokrb5 but carries them itself,
+// because gokrb5's client dials with net.DialTimeout (a fixed 5 s, no
+// context) and trusts the KDC's 4-byte length prefix for its allocation.
+// Here every exchange goes through the injected dialer, under the caller's
+// context, and every reply is bounded in size.
+package kerb
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/credentials"
+	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
+	"github.com/jcmturner/gokrb5/v8/iana/nametype"
+	"github.com/jcmturner/gokrb5/v8/iana/patype"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// maxReply bounds a KDC reply. AD tickets carry a PAC that grows with group
+// membership; 1 MiB is far above any real one and far below harm.
+const maxReply = 1 << 20
+
+// DefaultPort is the Kerberos port a KDC address without one gets.
+const DefaultPort = "88"
+
+// DialFunc opens a connection; tests inject fakes.
+type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Options says whom to ask and as whom.
+type Options struct {
+	Realm    string   // upper-case realm
+	User     string   // principal name without the realm, e.g. "administrator"
+	Password string   // sent only as key material, never in clear
+	KDCs     []string // host:port, tried in order
+	Dial     DialFunc
+	// AttemptTimeout caps one exchange with one KDC inside the caller's
+	// deadline, so a silent first KDC leaves time for the next.
+	AttemptTimeout time.Duration
+}
+
+// KDCError is a KRB-ERROR the KDC sent back.
+type KDCError struct {
+	Code  int32
+	EText string
+	KDC   string
+	edata []byte // pre-authentication hints of KDC_ERR_PREAUTH_REQUIRED
+}
+
+func (e *KDCError) Error() string {
+	s := "the kdc answered " + CodeName(e.Code)
+	if e.EText != "" {
+		s += " (" + e.EText + ")"
+	}
+	return s
+}
+
+// CodeName is the RFC 4120 name of a KRB-ERROR code with its number.
+func CodeName(code int32) string {
+	s := errorcode.Lookup(code) // "(7) KDC_ERR_S_PRINCIPAL_UNKNOWN Server not found…"
+	if i := strings.Index(s, ") "); i > 0 {
+		if f := strings.Fields(s[i+2:]); len(f) > 0 {
+			return fmt.Sprintf("%s (%d)", f[0], code)
+		}
+	}
+	return fmt.Sprintf("error code %d", code)
+}
+
+// UnreachableError says no KDC answered.
+type UnreachableError struct{ Attempts []string }
+
+func (e *UnreachableError) Error() string {
+	if len(e.Attempts) == 0 {
+		return "no kdc to ask"
+	}
+	return "no kdc answered: " + strings.Join(e.Attempts, "; ")
+}
+
+// ErrBadPassword is returned when a KDC that does not require
+// pre-authentication hands out a TGT that the password cannot decrypt: the
+// same verdict as KDC_ERR_PREAUTH_FAILED, found on the client side.
+var ErrBadPassword = errors.New("the password does not decrypt the kdc's reply")
+
+// Class is what an error means for the spn probe.
+type Class int
+
+const (
+	ClassOther            Class = iota // some other failure: the probe could not decide
+	ClassPrincipalUnknown              // KDC_ERR_S_PRINCIPAL_UNKNOWN: the SPN is not registered
+	ClassBadCredentials                // KDC_ERR_PREAUTH_FAILED, KDC_ERR_C_PRINCIPAL_UNKNOWN or ErrBadPassword
+	ClassUnreachable                   // no KDC answered in time
+	// ClassNotUnique is KDC_ERR_PRINCIPAL_NOT_UNIQUE: AD's KDC found the
+	// SPN on more than one account (what setspn -X lists).
+	ClassNotUnique
+)
+
+// krbCodeRE finds the code in gokrb5's text form "KRB Error: (24) KDC_ERR_…",
+// for errors that arrive wrapped in gokrb5's Krberror, which keeps only text.
+var krbCodeRE = regexp.MustCompile(`KRB Error: \((\d+)\)`)
+
+// Code finds the KRB-ERROR code in err's chain: a *KDCError, a gokrb5
+// messages.KRBError value, or gokrb5's flattened text.
+func Code(err error) (int32, bool) {
+	var ke *KDCError
+	if errors.As(err, &ke) {
+		return ke.Code, true
+	}
+	var me messages.KRBError
+	if errors.As(err, &me) {
+		return me.ErrorCode, true
+	}
+	var mp *messages.KRBError
+	if errors.As(err, &mp) && mp != nil {
+		return mp.ErrorCode, true
+	}
+	if err != nil {
+		if m := krbCodeRE.FindStringSubmatch(err.Error()); m != nil {
+			if n, perr := strconv.ParseInt(m[1], 10, 32); perr == nil {
+				return int32(n), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// Classify maps an error from Login or Ticket to what it means.
+func Classify(err error) Class {
+	if err == nil {
+		return ClassOther
+	}
+	if code, ok := Code(err); ok {
+		switch code {
+		case errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN:
+			return ClassPrincipalUnknown
+		case errorcode.KDC_ERR_PREAUTH_FAILED, errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN:
+			return ClassBadCredentials
+		case errorcode.KDC_ERR_PRINCIPAL_NOT_UNIQUE:
+			return ClassNotUnique
+		}
+		return ClassOther
+	}
+	if errors.Is(err, ErrBadPassword) {
+		return ClassBadCredentials
+	}
+	var ue *UnreachableError
+	if errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) {
+		return ClassUnreachable
+	}
+	return ClassOther
+}
+
+// Config is the in-memory krb5 configuration gokrb5's message builders
+// read: no krb5.conf on disk is consulted.
+func Config(realm string, kdcs []string) (*config.Config, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[libdefaults]\n default_realm = %s\n udp_preference_limit = 1\n dns_lookup_kdc = false\n dns_lookup_realm = false\n noaddresses = true\n", realm)
+	fmt.Fprintf(&b, "[realms]\n %s = {\n", realm)
+	for _, k := range kdcs {
+		fmt.Fprintf(&b, "  kdc = %s\n", k)
+	}
+	b.WriteString(" }\n")
+	return config.NewFromString(b.String())
+}
+
+// Session is a logged-in user: a TGT and its session key, and the KDC that
+// issued it (asked first for service tickets).
+type Session struct {
+	opts  Options
+	cfg   *config.Config
+	cname types.PrincipalName
+	tgt   messages.Ticket
+	key   types.EncryptionKey
+	KDC   string // the KDC that answered the login
+}
+
+// Login performs the AS exchange with encrypted-timestamp pre-authentication.
+func Login(ctx context.Context, o Options) (*Session, error) {
+	if o.Realm == "" || o.User == "" {
+		return nil, errors.New("kerberos login needs a realm and a user name")
+	}
+	cfg, err := Config(o.Realm, o.KDCs)
+	if err != nil {
+		return nil, fmt.Errorf("building the kerberos configuration: %v", err)
+	}
+	s := &Session{opts: o, cfg: cfg, cname: types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, o.User)}
+	req, err := messages.NewASReqForTGT(o.Realm, cfg, s.cname)
+	if err != nil {
+		return nil, fmt.Errorf("building the AS-REQ: %v", err)
+	}
+	b, err := req.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encoding the AS-REQ: %v", err)
+	}
+	reply, kdc, err := s.send(ctx, b, o.KDCs)
+	var preauthKey *types.EncryptionKey
+	if err != nil {
+		var ke *KDCError
+		if !errors.As(err, &ke) || ke.Code != errorcode.KDC_ERR_PREAUTH_REQUIRED {
+			return nil, err
+		}
+		// The usual path (AD always, MIT with +requires_preauth): answer
+		// with a timestamp encrypted in the key the KDC's hints describe.
+		key, err := addEncTimestamp(&req, ke.edata, o)
+		if err != nil {
+			return nil, err
+		}
+		preauthKey = &key
+		if b, err = req.Marshal(); err != nil {
+			return nil, fmt.Errorf("encoding the AS-REQ: %v", err)
+		}
+		if reply, kdc, err = s.send(ctx, b, []string{kdc}); err != nil {
+			return nil, err
+		}
+	}
+	var rep messages.ASRep
+	if err := safely(func() error { return rep.Unmarshal(reply) }); err != nil {
+		return nil, fmt.Errorf("the kdc %s sent an AS-REP that does not parse: %v", kdc, err)
+	}
+	if err := decryptASRep(&rep, preauthKey, o); err != nil {
+		return nil, ErrBadPassword
+	}
+	if rep.DecryptedEncPart.Nonce != req.ReqBody.Nonce {
+		return nil, fmt.Errorf("the kdc %s answered with a nonce that does not match the request", kdc)
+	}
+	s.tgt, s.key, s.KDC = rep.Ticket, rep.DecryptedEncPart.Key, kdc
+	return s, nil
+}
+
+// decryptASRep opens the AS-REP with the key already derived for
+// pre-authentication (same salt, and string-to-key is slow), or derives
+// one from the reply's own hints.
+func decryptASRep(rep *messages.ASRep, key *types.EncryptionKey, o Options) error {
+	return safely(func() error {
+		if key != nil && key.KeyType == rep.EncPart.EType {
+			b, err := crypto.DecryptEncPart(rep.EncPart, *key, keyusage.AS_REP_ENCPART)
+			if err != nil {
+				return err
+			}
+			return rep.DecryptedEncPart.Unmarshal(b)
+		}
+		_, err := rep.DecryptEncPart(credentials.New(o.User, o.Realm).WithPassword(o.Password))
+		return err
+	})
+}
+
+// addEncTimestamp adds PA-ENC-TIMESTAMP using the etype and salt from the
+// PREAUTH_REQUIRED error's e-data (ETYPE-INFO2) and returns the key.
+func addEncTimestamp(req *messages.ASReq, edata []byte, o Options) (types.EncryptionKey, error) {
+	var none types.EncryptionKey
+	var pas types.PADataSequence
+	if err := pas.Unmarshal(edata); err != nil {
+		return none, fmt.Errorf("the kdc's pre-authentication hints do not parse: %v", err)
+	}
+	etypeID := int32(0)
+	for _, pa := range pas {
+		switch pa.PADataType {
+		case patype.PA_ETYPE_INFO2:
+			if info, err := pa.GetETypeInfo2(); err == nil && len(info) > 0 {
+				etypeID = info[0].EType
+			}
+		case patype.PA_ETYPE_INFO:
+			if info, err := pa.GetETypeInfo(); err == nil && len(info) > 0 && etypeID == 0 {
+				etypeID = info[0].EType
+			}
+		}
+		if pa.PADataType == patype.PA_ETYPE_INFO2 && etypeID != 0 {
+			break
+		}
+	}
+	if etypeID == 0 {
+		return none, errors.New("the kdc asked for pre-authentication without naming an encryption type")
+	}
+	var key types.EncryptionKey
+	err := safely(func() (err error) {
+		key, _, err = crypto.GetKeyFromPassword(o.Password, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, o.User), o.Realm, etypeID, pas)
+		return err
+	})
+	if err != nil {
+		return none, fmt.Errorf("deriving the key for encryption type %d: %v", etypeID, err)
+	}
+	ts, err := types.GetPAEncTSEncAsnMarshalled()
+	if err != nil {
+		return none, err
+	}
+	enc, err := crypto.GetEncryptedData(ts, key, keyusage.AS_REQ_PA_ENC_TIMESTAMP, 0)
+	if err != nil {
+		return none, fmt.Errorf("encrypting the pre-authentication timestamp: %v", err)
+	}
+	pb, err := enc.Marshal()
+	if err != nil {
+		return none, err
+	}
+	req.PAData = append(req.PAData, types.PAData{PADataType: patype.PA_ENC_TIMESTAMP, PADataValue: pb})
+	return key, nil
+}
+
+// Ticket asks for a service ticket for spn ("HTTP/host"). nil means the
+// KDC issued one, so the principal exists.
+func (s *Session) Ticket(ctx context.Context, spn string) error {
+	sname := types.NewPrincipalName(nametype.KRB_NT_SRV_INST, spn)
+	req, err := messages.NewTGSReq(s.cname, s.opts.Realm, s.cfg, s.tgt, s.key, sname, false)
+	if err != nil {
+		return fmt.Errorf("building the TGS-REQ: %v", err)
+	}
+	b, err := req.Marshal()
+	if err != nil {
+		return fmt.Errorf("encoding the TGS-REQ: %v", err)
+	}
+	kdcs := append([]string{s.KDC}, without(s.opts.KDCs, s.KDC)...)
+	reply, kdc, err := s.send(ctx, b, kdcs)
+	if err != nil {
+		return err
+	}
+	var rep messages.TGSRep
+	if err := safely(func() error { return rep.Unmarshal(reply) }); err != nil {
+		return fmt.Errorf("the kdc %s sent a TGS-REP that does not parse: %v", kdc, err)
+	}
+	if err := safely(func() error { return rep.DecryptEncPart(s.key) }); err != nil {
+		return fmt.Errorf("the kdc %s sent a TGS-REP that the session key does not decrypt: %v", kdc, err)
+	}
+	if rep.DecryptedEncPart.Nonce != req.ReqBody.Nonce {
+		return fmt.Errorf("the kdc %s answered with a nonce that does not match the request", kdc)
+	}
+	if got := rep.Ticket.SName; len(got.NameString) > 0 && got.NameString[0] == "krbtgt" {
+		// A referral: the principal lives in another realm (a forest
+		// trust). Following it is beyond this probe; say so.
+		return fmt.Errorf("the kdc referred %s to realm %s; check it there", spn, got.NameString[len(got.NameString)-1])
+	}
+	return nil
+}
+
+func without(list []string, s string) []string {
+	var out []string
+	for _, v := range list {
+		if v != s {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// send carries one request to the first KDC that answers, TCP first (the
+// replies carry tickets that outgrow a datagram), then UDP. A KRB-ERROR is
+// an answer: it comes back as *KDCError without trying further KDCs.
+func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, string, error) {
+	var attempts []string
+	for _, kdc := range kdcs {
+		for _, network := range []string{"tcp", "udp"} {
+			if ctx.Err() != nil {
+				attempts = append(attempts, "deadline reached")
+				return nil, "", &UnreachableError{Attempts: attempts}
+			}
+			reply, err := exchange(ctx, s.opts, network, kdc, req)
+			if err != nil {
+				attempts = append(attempts, fmt.Sprintf("%s %s: %v", network, kdc, err))
+				continue
+			}
+			ke, err := decodeReply(reply)
+			if err != nil {
+				return nil, kdc, fmt.Errorf("the kdc %s sent an answer that does not decode: %v", kdc, err)
+			}
+			if ke != nil {
+				if ke.ErrorCode == errorcode.KRB_ERR_RESPONSE_TOO_BIG && network == "udp" {
+					attempts = append(attempts, fmt.Sprintf("udp %s: reply too big", kdc))
+					continue
+				}
+				return nil, kdc, &KDCError{Code: ke.ErrorCode, EText: ke.EText, KDC: kdc, edata: ke.EData}
+			}
+			return reply, kdc, nil
+		}
+	}
+	return nil, "", &UnreachableError{Attempts: attempts}
+}
+
+// decodeReply tells a KRB-ERROR from anything else. gokrb5's ASN.1
+// decoder was written for well-formed KDCs; a panic on hostile bytes
+// becomes an error here rather than a crashed probe.
+func decodeReply(b []byte) (ke *messages.KRBError, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ke, err = nil, fmt.Errorf("malformed kerberos message: %v", p)
+		}
+	}()
+	var e messages.KRBError
+	if e.Unmarshal(b) == nil {
+		return &e, nil
+	}
+	return nil, nil
+}
+
+// safely runs a gokrb5 decoder on KDC bytes, turning a panic into an error.
+func safely(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed kerberos message: %v", p)
+		}
+	}()
+	return f()
+}
+
+// exchange sends one framed request and reads one bounded reply.
+func exchange(ctx context.Context, o Options, network, kdc string, req []byte) ([]byte, error) {
+	if o.AttemptTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.AttemptTimeout)
+		defer cancel()
+	}
+	dial := o.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	conn, err := dial(ctx, network, kdc)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	if network == "udp" {
+		if _, err := conn.Write(req); err != nil {
+			return nil, ctxErr(ctx, err)
+		}
+		buf := make([]byte, 65535)
+		n, err := conn.Read(buf)
+		if err != nil {
+			return nil, ctxErr(ctx, err)
+		}
+		return buf[:n], nil
+	}
+	// RFC 4120 7.2.2: a 4-byte big-endian length, then the message.
+	framed := make([]byte, 4+len(req))
+	binary.BigEndian.PutUint32(framed, uint32(len(req)))
+	copy(framed[4:], req)
+	if _, err := conn.Write(framed); err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 || n > maxReply {
+		return nil, fmt.Errorf("reply length %d is outside 1..%d bytes", n, maxReply)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(conn, body); err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	return body, nil
+}
+
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
