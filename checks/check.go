@@ -67,6 +67,9 @@ type Outcome struct {
 	// (e.g. "692 commands, shell deleted").
 	Summary  string
 	Findings []Finding
+	// Skip, when set, reports the check as skipped with this reason
+	// while keeping its (info) findings: "not needed here, and why".
+	Skip string
 	// Err means the probe could not complete for a reason that is not a
 	// finding (a bug, bad local input); the check's status becomes error.
 	Err error

@@ -103,7 +103,11 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 	}
 	res.Duration = time.Since(start)
 	res.Observed, res.Summary = o.Observed, o.Summary
-	return Resolve(res, o)
+	res = Resolve(res, o)
+	if o.Skip != "" && res.Status != StatusError {
+		res.Status, res.SkipReason = StatusSkip, o.Skip
+	}
+	return res
 }
 
 // afterDeadline fires overrun after ctx is done.

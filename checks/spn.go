@@ -136,6 +136,7 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 	if spnNotNeeded(c) {
 		why := "only basic authentication over https is in use and no kerberos input (--realm, --kdc, --ldap, --spn) was given"
 		return Outcome{
+			Skip:     why,
 			Observed: SPNObserved{SkippedReason: why, SPNs: []SPNOutcome{}},
 			Findings: []Finding{{Code: "SPN-NOT-NEEDED", Target: c.Host, Summary: why + ": basic needs no SPN"}},
 		}
@@ -168,7 +169,7 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 	obs.Realm, obs.KDCs, obs.KDCSource, obs.KDC = kdcObs.Realm, kdcObs.KDCs, kdcObs.KDCSource, kdcObs.KDC
 	obs.LDAP, obs.LDAPBase = ldapAddr, ldapBase
 	obs.SPNs = append(append(obs.SPNs, kdcRes.spns...), ldapRes.spns...)
-	out := Outcome{Observed: obs, Findings: append(kdcRes.findings, ldapRes.findings...)}
+	out := Outcome{Observed: obs, Summary: spnSummary(obs.SPNs), Findings: append(kdcRes.findings, ldapRes.findings...)}
 	var errs []string
 	for _, r := range []spnPathResult{kdcRes, ldapRes} {
 		if r.err != nil {
@@ -528,4 +529,46 @@ func spnRoots(files []string) (*x509.CertPool, error) {
 		}
 	}
 	return pool, nil
+}
+
+// spnSummary says, per SPN, who owns it or that it is missing, and which
+// sources said so.
+func spnSummary(spns []SPNOutcome) string {
+	type seen struct {
+		owners  []string
+		sources []string
+		state   string
+	}
+	var order []string
+	by := map[string]*seen{}
+	for _, o := range spns {
+		s, ok := by[o.SPN]
+		if !ok {
+			s = &seen{}
+			by[o.SPN] = s
+			order = append(order, o.SPN)
+		}
+		s.sources = append(s.sources, o.Source)
+		switch {
+		case o.Registered == nil:
+			if s.state == "" {
+				s.state = "unknown"
+			}
+		case *o.Registered:
+			s.state = "registered"
+			s.owners = append(s.owners, o.Owners...)
+		case s.state != "registered":
+			s.state = "missing"
+		}
+	}
+	var parts []string
+	for _, spn := range order {
+		s := by[spn]
+		p := spn + " " + s.state
+		if len(s.owners) > 0 {
+			p += " on " + strings.Join(s.owners, ", ")
+		}
+		parts = append(parts, p+" ("+strings.Join(s.sources, ", ")+")")
+	}
+	return strings.Join(parts, "; ")
 }
