@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"flag"
 	"os"
 	"os/exec"
@@ -124,8 +125,26 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Fatalf("no golden file %s (run go test ./cmd/exdiag -run TestLabScenarios -update): %v", path, err)
 	}
 	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs from the golden file (rerun with -update if the change is intended):\n--- got\n%s", path, got)
+		t.Errorf("%s differs from the golden file (rerun with -update if the change is intended): %s", path, firstDiff(want, got))
 	}
+}
+
+// firstDiff shows the first line where want and got part.
+func firstDiff(want, got []byte) string {
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d\nwant: %s\n got: %s", i+1, wl, gl)
+		}
+	}
+	return "same lines, different bytes"
 }
 
 var maskers = []struct {
@@ -140,7 +159,7 @@ var maskers = []struct {
 	{regexp.MustCompile(`\b\d+(\.\d+)?\s?(ms|µs|s)\b`), "N ms"},
 }
 
-var volatileKeys = regexp.MustCompile(`(_ms|serial|fingerprint|sha256|not_before|not_after|shell_id|rtt)$`)
+var volatileKeys = regexp.MustCompile(`(_ms|serial|fingerprint|sha256|not_before|not_after|shell_id|rtt|token68)$`)
 
 // mask replaces every value that changes from run to run (ports, times,
 // fresh certificates, ids) so golden files compare what matters.
@@ -154,6 +173,7 @@ func mask(d *report.Doc) {
 		c := &d.Checks[i]
 		c.DurationMS = 0
 		c.SkipReason = maskString(c.SkipReason)
+		c.Summary = maskString(c.Summary)
 		c.Error = maskString(c.Error)
 		c.Observed = maskValue("", c.Observed)
 		for j := range c.Findings {
