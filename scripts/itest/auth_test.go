@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -121,45 +120,10 @@ func casBackendDelay(t *testing.T, cert tls.Certificate, name, user, password st
 // listener; nginx is killed as a process group when the test ends.
 func startAuthNginx(t *testing.T, dir string, ports []int) {
 	t.Helper()
-	cmd := exec.Command("bash", Script("nginx-auth-proxy.sh"), dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("nginx said:\n%s", out.String())
-		}
-	})
+	srv := StartServer(t, "nginx-auth-proxy.sh", nil, dir)
 	for _, p := range ports {
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			select {
-			case <-exited:
-				t.Fatalf("nginx exited:\n%s", out.String())
-			default:
-			}
-			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), 200*time.Millisecond)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("nginx does not listen on %d:\n%s", p, out.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		addr := fmt.Sprintf("127.0.0.1:%d", p)
+		srv.WaitReady(t, "listener on "+addr, 15*time.Second, func() bool { return Accepts(addr) })
 	}
 }
 

@@ -1,7 +1,6 @@
 package itest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -9,31 +8,11 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 )
-
-// lockedBuffer collects a server's output while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startBIND runs scripts/servers/bind.sh for one view and waits until
 // named answers for contoso.test. The instance and its children are
@@ -42,45 +21,16 @@ func startBIND(t *testing.T, dir, view string) string {
 	t.Helper()
 	port := FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command("bash", Script("bind.sh"), dir, view, strconv.Itoa(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("named (%s view) said:\n%s", view, out.String())
-		}
-	})
+	srv := StartServer(t, "bind.sh", nil, dir, view, strconv.Itoa(port))
 
 	c := &dns.Client{Timeout: 300 * time.Millisecond}
 	q := new(dns.Msg)
 	q.SetQuestion("contoso.test.", dns.TypeSOA)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			t.Fatalf("named (%s view) exited:\n%s", view, out.String())
-		default:
-		}
-		if m, _, err := c.Exchange(q, addr); err == nil && m.Rcode == dns.RcodeSuccess && len(m.Answer) > 0 {
-			return addr
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("named (%s view) does not answer on %s after 20s:\n%s", view, addr, out.String())
-	return ""
+	srv.WaitReady(t, "answer for contoso.test on "+addr, 20*time.Second, func() bool {
+		m, _, err := c.Exchange(q, addr)
+		return err == nil && m.Rcode == dns.RcodeSuccess && len(m.Answer) > 0
+	})
+	return addr
 }
 
 // report is the part of the JSON report these tests read.

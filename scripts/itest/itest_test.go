@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -131,4 +133,106 @@ func WaitPort(t *testing.T, network, addr string, timeout time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on %s after %v", addr, timeout)
+}
+
+// Server is a real server started by a scripts/servers script in its own
+// process group, so stopping it stops every child (named, nginx workers).
+type Server struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	out  *lockedBuffer
+}
+
+// StartServer runs `bash scripts/servers/SCRIPT ARGS…` with extra
+// environment, stops it when the test ends, and logs what it printed
+// when the test failed.
+func StartServer(t *testing.T, script string, env []string, args ...string) *Server {
+	t.Helper()
+	cmd := exec.Command("bash", append([]string{Script(script)}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	s := &Server{name: script, cmd: cmd, done: make(chan struct{}), out: &lockedBuffer{}}
+	cmd.Stdout, cmd.Stderr = s.out, s.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("%s said:\n%s", script, s.out.String())
+		}
+	})
+	return s
+}
+
+// Stop ends the server's process group: TERM, then KILL after 5 s.
+func (s *Server) Stop() {
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// Exited reports whether the server has stopped by itself.
+func (s *Server) Exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Output is what the server printed so far.
+func (s *Server) Output() string { return s.out.String() }
+
+// WaitReady polls ready until it is true, failing the test when the
+// server exits first or timeout passes.
+func (s *Server) WaitReady(t *testing.T, what string, timeout time.Duration, ready func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if s.Exited() {
+			t.Fatalf("%s exited before %s:\n%s", s.name, what, s.Output())
+		}
+		if ready() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %s after %v:\n%s", s.name, what, timeout, s.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Accepts reports whether something accepts TCP connections on addr.
+func Accepts(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
+}
+
+// lockedBuffer collects a server's output while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

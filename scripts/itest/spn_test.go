@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -20,44 +18,6 @@ const (
 	spnPassword = "Lab-Admin-Pass1"
 	slapdBindDN = "cn=Administrator,ou=Users,dc=contoso,dc=test"
 )
-
-// server runs a scripts/servers script in its own process group and
-// stops the whole group when the test ends (or when stop is called).
-type server struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startServer(t *testing.T, script string, env ...string) *server {
-	t.Helper()
-	cmd := exec.Command("bash", Script(script))
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", script, logs.String())
-		}
-	})
-	return s
-}
-
-func (s *server) stop() {
-	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-}
 
 // serverDir is a folder the server may own: the scripts hand it to user
 // nobody, who cannot enter t.TempDir()'s root-only parent.
@@ -132,7 +92,7 @@ func TestSPNAgainstMITKDC(t *testing.T) {
 	NeedBinaries(t, "krb5kdc", "kdb5_util", "kadmin.local")
 	port := FreePort(t)
 	kdc := fmt.Sprintf("127.0.0.1:%d", port)
-	srv := startServer(t, "kdc.sh", fmt.Sprintf("KDC_PORT=%d", port), "KDC_DIR="+serverDir(t, "exdiag-kdc-"))
+	srv := StartServer(t, "kdc.sh", []string{fmt.Sprintf("KDC_PORT=%d", port), "KDC_DIR=" + serverDir(t, "exdiag-kdc-")})
 	WaitPort(t, "tcp", kdc, 30*time.Second)
 	base := []string{"--realm", spnRealm, "--kdc", kdc, "--user", "administrator@" + spnRealm}
 
@@ -187,7 +147,7 @@ func TestSPNAgainstMITKDC(t *testing.T) {
 		wantCodes(t, rep, "SPN-KDC-UNREACHABLE")
 	})
 	t.Run("kdc stopped", func(t *testing.T) {
-		srv.stop()
+		srv.Stop()
 		rep, r := runSPN(t, spnPassword, append(base, "--uri", "https://mail.contoso.test/PowerShell")...)
 		wantCodes(t, rep, "SPN-KDC-UNREACHABLE")
 		if r.Code != 2 {
@@ -203,7 +163,7 @@ func TestSPNAgainstOpenLDAP(t *testing.T) {
 		tlsPort = FreePort(t)
 	}
 	dir := serverDir(t, "exdiag-slapd-")
-	startServer(t, "slapd.sh", fmt.Sprintf("SLAPD_PORT=%d", port), fmt.Sprintf("SLAPD_TLS_PORT=%d", tlsPort), "SLAPD_DIR="+dir)
+	StartServer(t, "slapd.sh", []string{fmt.Sprintf("SLAPD_PORT=%d", port), fmt.Sprintf("SLAPD_TLS_PORT=%d", tlsPort), "SLAPD_DIR=" + dir})
 	WaitPort(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), 30*time.Second)
 	WaitPort(t, "tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort), 30*time.Second)
 	base := []string{"--ldap", fmt.Sprintf("ldap://127.0.0.1:%d", port), "--ldap-base", "dc=contoso,dc=test", "--user", slapdBindDN}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -55,7 +54,7 @@ func startNginx(t *testing.T) (string, map[string]int) {
 		t.Fatal(err)
 	}
 	ports := map[string]int{}
-	args := []string{Script("nginx.sh"), prefix, Script("nginx-tls.conf")}
+	args := []string{"nginx.sh", prefix, Script("nginx-tls.conf")}
 	for _, p := range nginxPorts {
 		ports[p] = FreePort(t)
 		args = append(args, "PORT_"+p+"="+strconv.Itoa(ports[p]))
@@ -66,34 +65,10 @@ func startNginx(t *testing.T) (string, map[string]int) {
 		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
 	}
 	args = append(args, "CERTS="+certs)
-	cmd := exec.Command("bash", args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("nginx said:\n%s", out.String())
-		}
-	})
+	srv := StartServer(t, "nginx.sh", nil, args[1:]...)
 	for _, p := range nginxPorts {
-		select {
-		case <-exited:
-			t.Fatalf("nginx exited:\n%s", out.String())
-		default:
-		}
-		WaitPort(t, "tcp", "127.0.0.1:"+strconv.Itoa(ports[p]), 20*time.Second)
+		addr := "127.0.0.1:" + strconv.Itoa(ports[p])
+		srv.WaitReady(t, "listener on "+addr, 20*time.Second, func() bool { return Accepts(addr) })
 	}
 	return certs, ports
 }
