@@ -235,6 +235,9 @@ func TestSPNNotNeeded(t *testing.T) {
 	if obs := r.Observed.(SPNObserved); obs.SkippedReason == "" {
 		t.Error("no skipped_reason in observed")
 	}
+	if r.Status != StatusSkip || r.SkipReason == "" || r.Findings[0].Severity != SevInfo {
+		t.Errorf("status %s (%q), severity %s: want skip with the info finding", r.Status, r.SkipReason, r.Findings[0].Severity)
+	}
 }
 
 // replayKDC answers framed TCP requests with captured KRB-ERROR bytes from
