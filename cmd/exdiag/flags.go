@@ -58,7 +58,7 @@ func newRunFlagSet(f *runFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.IntVar(&f.httpPort, "http-port", 80, "port of the plain-http listener for the redirect check")
 	fs.StringVar(&f.realm, "realm", "", "Kerberos realm (default from --user)")
 	fs.StringArrayVar(&f.kdcs, "kdc", nil, "KDC HOST[:PORT] (default from DNS SRV _kerberos._tcp on the internal resolver)")
-	fs.StringVar(&f.ldapURL, "ldap", "", "directory to search for servicePrincipalName, ldap://… or ldaps://…")
+	fs.StringVar(&f.ldapURL, "ldap", "", "directory to search for servicePrincipalName: ldaps://host, or ldap://host/?starttls")
 	fs.StringVar(&f.ldapBase, "ldap-base", "", "search base DN, e.g. DC=contoso,DC=com")
 	fs.StringArrayVar(&f.spns, "spn", nil, "an extra name to check as HTTP/<name> (repeatable)")
 	fs.StringVar(&f.configName, "configuration-name", "Microsoft.Exchange", "PowerShell session configuration, as New-PSSession -ConfigurationName")
