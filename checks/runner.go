@@ -98,8 +98,13 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 	var o Outcome
 	select {
 	case o = <-out:
-	case <-afterDeadline(ctx):
-		o = Outcome{Err: fmt.Errorf("the %s probe did not stop at the deadline; raise --timeout or report it", c.ID)}
+	case <-ctx.Done():
+		// give the probe a moment to report what the deadline cut short
+		select {
+		case o = <-out:
+		case <-time.After(overrun):
+			o = Outcome{Err: fmt.Errorf("the %s probe did not stop at the deadline; raise --timeout or report it", c.ID)}
+		}
 	}
 	res.Duration = time.Since(start)
 	res.Observed, res.Summary = o.Observed, o.Summary
@@ -108,17 +113,6 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 		res.Status, res.SkipReason = StatusSkip, o.Skip
 	}
 	return res
-}
-
-// afterDeadline fires overrun after ctx is done.
-func afterDeadline(ctx context.Context) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	go func() {
-		<-ctx.Done()
-		time.Sleep(overrun)
-		ch <- time.Now()
-	}()
-	return ch
 }
 
 // Resolve fills each finding from the catalog and derives the status.
