@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log"
@@ -259,7 +260,8 @@ func TestLoadTrust(t *testing.T) {
 	}
 
 	bad := filepath.Join(dir, "bad.pem")
-	os.WriteFile(bad, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o644)
+	// a PEM file with no certificate in it (a key block of junk bytes)
+	os.WriteFile(bad, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{0, 0, 0}}), 0o644)
 	for _, f := range []string{bad, filepath.Join(dir, "missing.pem")} {
 		if _, _, err := tlsinspect.LoadTrust([]string{f}); err == nil || !strings.Contains(err.Error(), "--ca-file "+f) {
 			t.Errorf("LoadTrust(%s) error = %v, want one naming the file", f, err)
