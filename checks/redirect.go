@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/exdiag/exdiag/checks/netx"
 )
 
 // RedirectCheck asks whether plain http is sent to https, and whether the
@@ -97,7 +99,7 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 	}
 	target := cfg.Host + ":" + strconv.Itoa(httpPort)
 	var op *net.OpError
-	if plain.err != nil && !plain.connected && !(errors.As(plain.err, &op) && op.Op == "dial") && !isTimeout(plain.err) {
+	if plain.err != nil && !plain.connected && !(errors.As(plain.err, &op) && op.Op == "dial") && !netx.IsTimeout(plain.err) {
 		// No address to connect to (the dns check says why): nothing was
 		// learnt about the plain-http port.
 		return Outcome{Observed: obs, Err: fmt.Errorf("cannot check plain http on %s: %v", target, plain.err)}
@@ -261,13 +263,8 @@ func port(u *url.URL) string {
 	return "443"
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT) || (errors.As(err, &ne) && ne.Timeout())
-}
-
 func shortErr(err error) string {
-	if isTimeout(err) {
+	if netx.IsTimeout(err) {
 		return "no answer within the deadline"
 	}
 	return clip(err.Error(), 160)

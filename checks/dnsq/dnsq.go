@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/miekg/dns"
 )
 
@@ -47,7 +48,7 @@ func (a Answer) RcodeName() string {
 }
 
 // Timeout reports whether the resolver failed to answer in time.
-func (a Answer) Timeout() bool { return a.Err != nil && isTimeout(a.Err) }
+func (a Answer) Timeout() bool { return a.Err != nil && netx.IsTimeout(a.Err) }
 
 // ErrMalformed marks an answer that did not parse or did not match the query.
 var ErrMalformed = errors.New("malformed answer")
@@ -194,7 +195,7 @@ func (c *Client) Exchange(ctx context.Context, server, name string, qtype uint16
 	var err error
 	for try := 1; ; try++ {
 		m, err = c.exchange(ctx, "udp", server, q)
-		if err == nil || try >= udpTries || ctx.Err() != nil || !isTimeout(err) {
+		if err == nil || try >= udpTries || ctx.Err() != nil || !netx.IsTimeout(err) {
 			break
 		}
 	}
@@ -205,37 +206,25 @@ func (c *Client) Exchange(ctx context.Context, server, name string, qtype uint16
 }
 
 func (c *Client) exchange(ctx context.Context, network, server string, q *dns.Msg) (*dns.Msg, error) {
-	if c.QueryTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.QueryTimeout)
-		defer cancel()
-	}
-	dial := c.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	conn, err := dial(ctx, network, server)
+	ctx, cancel := netx.Attempt(ctx, c.QueryTimeout)
+	defer cancel()
+	conn, release, err := netx.DialBound(ctx, netx.DialFunc(c.Dial), network, server)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer release()
 
 	dc := &dns.Conn{Conn: conn, UDPSize: maxMsgSize}
 	q.Id = dns.Id()
 	if err := dc.WriteMsg(q); err != nil {
-		return nil, ctxErr(ctx, err)
+		return nil, netx.CtxErr(ctx, err)
 	}
 	for {
 		m, err := dc.ReadMsg()
 		if err != nil {
 			// the conn deadline and the context fire together; say the
 			// same thing whichever won, so reports do not flicker
-			if ctx.Err() != nil || isTimeout(err) {
+			if ctx.Err() != nil || netx.IsTimeout(err) {
 				return nil, fmt.Errorf("no answer over %s: %w", network, context.DeadlineExceeded)
 			}
 			var ne net.Error
@@ -266,18 +255,6 @@ func sameQuestion(m, q *dns.Msg) bool {
 	}
 	a, b := m.Question[0], q.Question[0]
 	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
-}
-
-func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
 }
 
 // Cache memoizes Lookup per resolver and host so the dns probe and the

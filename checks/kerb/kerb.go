@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/crypto"
@@ -414,34 +415,22 @@ func safely(f func() error) (err error) {
 
 // exchange sends one framed request and reads one bounded reply.
 func exchange(ctx context.Context, o Options, network, kdc string, req []byte) ([]byte, error) {
-	if o.AttemptTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.AttemptTimeout)
-		defer cancel()
-	}
-	dial := o.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	conn, err := dial(ctx, network, kdc)
+	ctx, cancel := netx.Attempt(ctx, o.AttemptTimeout)
+	defer cancel()
+	conn, release, err := netx.DialBound(ctx, netx.DialFunc(o.Dial), network, kdc)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer release()
 
 	if network == "udp" {
 		if _, err := conn.Write(req); err != nil {
-			return nil, ctxErr(ctx, err)
+			return nil, netx.CtxErr(ctx, err)
 		}
 		buf := make([]byte, 65535)
 		n, err := conn.Read(buf)
 		if err != nil {
-			return nil, ctxErr(ctx, err)
+			return nil, netx.CtxErr(ctx, err)
 		}
 		return buf[:n], nil
 	}
@@ -450,11 +439,11 @@ func exchange(ctx context.Context, o Options, network, kdc string, req []byte) (
 	binary.BigEndian.PutUint32(framed, uint32(len(req)))
 	copy(framed[4:], req)
 	if _, err := conn.Write(framed); err != nil {
-		return nil, ctxErr(ctx, err)
+		return nil, netx.CtxErr(ctx, err)
 	}
 	var hdr [4]byte
 	if _, err := io.ReadFull(conn, hdr[:]); err != nil {
-		return nil, ctxErr(ctx, err)
+		return nil, netx.CtxErr(ctx, err)
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n == 0 || n > maxReply {
@@ -462,14 +451,7 @@ func exchange(ctx context.Context, o Options, network, kdc string, req []byte) (
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(conn, body); err != nil {
-		return nil, ctxErr(ctx, err)
+		return nil, netx.CtxErr(ctx, err)
 	}
 	return body, nil
-}
-
-func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
 }

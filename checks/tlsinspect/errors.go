@@ -8,6 +8,8 @@ import (
 	"net"
 	"strings"
 	"syscall"
+
+	"github.com/exdiag/exdiag/checks/netx"
 )
 
 // phaseError remembers whether the TCP connect or the TLS handshake failed,
@@ -21,9 +23,7 @@ func (e *phaseError) Error() string { return e.phase + ": " + e.err.Error() }
 func (e *phaseError) Unwrap() error { return e.err }
 
 func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
-		errors.Is(err, syscall.ETIMEDOUT) || (errors.As(err, &ne) && ne.Timeout())
+	return netx.IsTimeout(err) || errors.Is(err, context.Canceled)
 }
 
 // describe says in words why a connection to addr failed; the raw error
