@@ -15,6 +15,10 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// labDefault is --lab's value when no scenario follows it with "=":
+// the scenario may then come as the next argument, else the default one.
+const labDefault = "default"
+
 // runFlags holds the raw values of `exdiag run`; toConfig validates them.
 type runFlags struct {
 	uri, user, passwordFile, authentication string
@@ -69,8 +73,8 @@ func newRunFlagSet(f *runFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "the whole run's budget")
 	fs.BoolVar(&f.noColour, "no-color", false, "no colour even on a terminal (NO_COLOR is honoured too)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "progress on stderr")
-	fs.StringVar(&f.lab, "lab", "", "run against the built-in simulated deployment SCENARIO")
-	fs.Lookup("lab").NoOptDefVal = " default"
+	fs.StringVar(&f.lab, "lab", "", "run against the built-in simulated deployment `SCENARIO` (exdiag lab list)")
+	fs.Lookup("lab").NoOptDefVal = labDefault
 	_ = stderr
 	return fs
 }

@@ -110,7 +110,7 @@ func startLab(flagValue string, positional, userArgs []string, getenv func(strin
 		return nil, nil, err
 	}
 	name := strings.TrimSpace(flagValue)
-	if name == "default" && flagValue == " default" {
+	if name == labDefault {
 		name = fixtures.DefaultScenario
 		if len(positional) > 0 {
 			name = positional[0]
