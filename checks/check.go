@@ -83,6 +83,9 @@ type Check struct {
 	// Requires names checks that must not fail for this one to be
 	// meaningful; they gate only when they are themselves selected.
 	Requires []string
+	// Gates, when set, says whether this check's failure should stop the
+	// checks that require it; nil means it always does.
+	Gates func(*Config) bool
 	// Inputs returns a non-empty reason when the configuration lacks what
 	// this probe needs; the check is then skipped with that reason.
 	Inputs func(*Config) string

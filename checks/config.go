@@ -63,6 +63,17 @@ func (c *Config) Selected(id string) bool {
 	return false
 }
 
+// ResolvesURIHost is true when a --resolve entry gives the URI host's
+// address on the URI's port, so connections to it skip DNS.
+func (c *Config) ResolvesURIHost() bool {
+	for _, r := range c.Resolve {
+		if r.Host == c.Host && (r.Port == c.Port || r.Port == 0) {
+			return true
+		}
+	}
+	return false
+}
+
 // HasCredentials is true when a user name and a password were given.
 func (c *Config) HasCredentials() bool { return c.User != "" && !c.Password.Empty() }
 

@@ -22,6 +22,10 @@ var DNSCheck = Check{
 	ID:    "dns",
 	Title: "DNS split view",
 	Doc:   "the name resolves to the proxy outside and to the CAS inside",
+	// The other probes need DNS only for the address to connect to;
+	// --resolve gives that address, so a DNS fault is then reported
+	// without hiding what the endpoint itself answers.
+	Gates: func(c *Config) bool { return !c.ResolvesURIHost() },
 	Inputs: func(c *Config) string {
 		if c.Host == "" {
 			return "no --uri given"

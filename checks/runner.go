@@ -32,9 +32,11 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 	rootCause := make([]string, len(run)) // for a gated check: which check failed, and how
 	done := make(map[string]chan struct{}, len(run))
 	index := make(map[string]int, len(run))
+	gates := make(map[string]bool, len(run))
 	for i, c := range run {
 		done[c.ID] = make(chan struct{})
 		index[c.ID] = i
+		gates[c.ID] = c.Gates == nil || c.Gates(cfg)
 	}
 
 	var wg sync.WaitGroup
@@ -53,7 +55,7 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 				}
 				r := results[index[req]]
 				cause := rootCause[index[req]]
-				if cause == "" && (r.Status == StatusFail || r.Status == StatusError) {
+				if cause == "" && gates[req] && (r.Status == StatusFail || r.Status == StatusError) {
 					cause = fmt.Sprintf("%s did not pass (%s)", req, r.Status)
 				}
 				if cause != "" {

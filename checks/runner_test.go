@@ -85,6 +85,15 @@ func TestRunnerPrerequisites(t *testing.T) {
 		t.Errorf("a warning must not gate: %+v", rs[4])
 	}
 
+	// a check whose Gates says no reports its failure without gating
+	soft := append([]Check(nil), list[:2]...)
+	soft[0].Gates = func(*Config) bool { return false }
+	ranDependent.Store(false)
+	rs = Run(context.Background(), testEnv(), soft)
+	if !ranDependent.Load() || rs[0].Status != StatusFail || rs[1].Status != StatusPass {
+		t.Errorf("non-gating failure: %+v", rs[:2])
+	}
+
 	// an unselected prerequisite does not gate, and is not reported
 	ranDependent.Store(false)
 	rs = Run(context.Background(), testEnv("dep"), list)

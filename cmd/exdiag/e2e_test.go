@@ -56,10 +56,15 @@ func runBinary(t *testing.T, bin string, args ...string) (int, []byte, string) {
 // masked before rendering, so column widths do not move).
 func TestLabScenarios(t *testing.T) {
 	bin := buildBinary(t)
+	// a few labs at a time: each is a whole deployment, and 40 of them on
+	// two cores measure the scheduler, not exdiag
+	slots := make(chan struct{}, 4)
 	for _, s := range fixtures.Scenarios() {
 		t.Run(s.Name, func(t *testing.T) {
 			t.Parallel()
+			slots <- struct{}{}
 			code, out, stderr := runBinary(t, bin, "run", "--lab="+s.Name, "--format", "json")
+			<-slots
 			var doc report.Doc
 			if err := json.Unmarshal(out, &doc); err != nil {
 				t.Fatalf("exit %d, stdout is not the JSON report: %v\n%s\nstderr: %s", code, err, out, stderr)
@@ -125,7 +130,8 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Fatalf("no golden file %s (run go test ./cmd/exdiag -run TestLabScenarios -update): %v", path, err)
 	}
 	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs from the golden file (rerun with -update if the change is intended): %s", path, firstDiff(want, got))
+		os.WriteFile(path+".got", got, 0o644) // for diff(1); ignored by git
+		t.Errorf("%s differs from the golden file (diff it with %s.got; rerun with -update if the change is intended): %s", path, path, firstDiff(want, got))
 	}
 }
 
