@@ -161,7 +161,7 @@ type authReport struct {
 func TestAuthAgainstNginx(t *testing.T) {
 	if _, err := exec.LookPath("nginx"); err != nil && os.Geteuid() == 0 {
 		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
-			t.Fatal("nginx is not installed; run scripts/install-auth.sh (scripts/test.sh does)")
+			t.Fatal("nginx is not installed; run scripts/install-nginx.sh (scripts/test.sh does)")
 		}
 	}
 	NeedBinaries(t, "nginx")

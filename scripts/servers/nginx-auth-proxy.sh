@@ -25,7 +25,7 @@ fi
 dir=$(cd "$1" && pwd)
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 if [ ! -x "$nginx" ]; then
-	echo "nginx-auth-proxy.sh: nginx is not installed; run scripts/install-auth.sh" >&2
+	echo "nginx-auth-proxy.sh: nginx is not installed; run scripts/install-nginx.sh" >&2
 	exit 1
 fi
 

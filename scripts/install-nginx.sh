@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# nginx (the light build is enough: ssl, rewrite, auth_basic, proxy) and
-# openssl for the tls/redirect integration tests (scripts/itest/tls_test.go).
+# nginx (the light build is enough: ssl, rewrite, auth_basic, proxy with
+# proxy_ssl_verify) and openssl, for the tls/redirect and auth integration
+# tests (scripts/itest/tls_test.go, auth_test.go).
 set -euo pipefail
 here=$(dirname "$0")
 bash "$here/apt-install.sh" openssl
