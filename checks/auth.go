@@ -390,15 +390,6 @@ func errKind(err error) string {
 	return httpauth.ErrOther
 }
 
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, limit))
-}
-
 func enumerateEnvelope(to string) []byte {
 	var id [16]byte
 	rand.Read(id[:])
