@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: installs the real servers the integration tests
 # use (BIND 9, nginx, MIT Kerberos, OpenLDAP) when missing, then runs
-# formatting and vet checks and the whole Go test suite with the race
+# formatting, vet and staticcheck, and the whole Go test suite with the race
 # detector, integration tests included (scripts/itest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +20,7 @@ if [ -n "$unformatted" ]; then
 fi
 echo "== go vet" >&2
 go vet ./...
+echo "== staticcheck" >&2
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test" >&2
 go test -race -count=1 -timeout 20m "$@" ./...
