@@ -2,28 +2,17 @@ package netx
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
+
+	"github.com/exdiag/exdiag/fixtures/hostile"
 )
 
 // A read from a silent server must end when the context is cancelled,
 // well before any deadline.
 func TestDialBoundUnblocksOnCancel(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			defer c.Close()
-			time.Sleep(time.Minute) // never answers
-		}
-	}()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-	conn, release, err := DialBound(ctx, nil, "tcp", ln.Addr().String())
+	conn, release, err := DialBound(ctx, nil, "tcp", hostile.Silent(t))
 	if err != nil {
 		t.Fatal(err)
 	}

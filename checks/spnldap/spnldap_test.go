@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exdiag/exdiag/fixtures/hostile"
 	"github.com/exdiag/exdiag/fixtures/ldapserver"
 )
 
@@ -107,25 +108,12 @@ func TestPlainBindToRemoteRefused(t *testing.T) {
 }
 
 func TestSilentDirectoryHonoursDeadline(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // hold it open, never answer
-		}
-	}()
+	addr := hostile.Silent(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Open(ctx, Options{URL: "ldap://" + ln.Addr().String(), Base: base, BindName: "u", Password: "p"})
+		_, err := Open(ctx, Options{URL: "ldap://" + addr, Base: base, BindName: "u", Password: "p"})
 		done <- err
 	}()
 	select {

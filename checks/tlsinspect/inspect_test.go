@@ -18,6 +18,7 @@ import (
 
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 	"github.com/exdiag/exdiag/fixtures"
+	"github.com/exdiag/exdiag/fixtures/hostile"
 )
 
 var dialer = &net.Dialer{}
@@ -217,23 +218,10 @@ func TestInspectConnectFailures(t *testing.T) {
 // A hostile server accepts and never answers the ClientHello: the probe
 // must end with a finding when its deadline passes.
 func TestInspectStalledHandshake(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // held open, silent, until the test ends
-		}
-	}()
+	addr := hostile.Silent(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	r := tlsinspect.Inspect(ctx, tlsinspect.Options{Dial: dialer.DialContext, Addr: ln.Addr().String(), ServerName: "x", Legacy: true, Now: time.Now()})
+	r := tlsinspect.Inspect(ctx, tlsinspect.Options{Dial: dialer.DialContext, Addr: addr, ServerName: "x", Legacy: true, Now: time.Now()})
 	if !strings.Contains(r.ConnReason, "did not complete the TLS handshake within the deadline") {
 		t.Fatalf("reason %q", r.ConnReason)
 	}

@@ -3,11 +3,12 @@ package itest
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exdiag/exdiag/fixtures/hostile"
 )
 
 // The spn probe against a real MIT Kerberos KDC (scripts/servers/kdc.sh)
@@ -128,21 +129,7 @@ func TestSPNAgainstMITKDC(t *testing.T) {
 	t.Run("silent kdc", func(t *testing.T) {
 		// accepts and never answers: the probe must give up at the deadline
 		// with a finding, not be cut off by the runner
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
-			}
-		}()
-		rep, _ := runSPN(t, spnPassword, "--realm", spnRealm, "--kdc", ln.Addr().String(), "--user", "administrator@"+spnRealm,
+		rep, _ := runSPN(t, spnPassword, "--realm", spnRealm, "--kdc", hostile.Silent(t), "--user", "administrator@"+spnRealm,
 			"--uri", "https://mail.contoso.test/PowerShell", "--timeout", "2s")
 		wantCodes(t, rep, "SPN-KDC-UNREACHABLE")
 	})
