@@ -38,7 +38,7 @@ type runFlags struct {
 	password                                string // only to refuse it
 }
 
-func newRunFlagSet(f *runFlags, stderr io.Writer) *pflag.FlagSet {
+func newRunFlagSet(f *runFlags) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported once, as one line, by Main
 	fs.SortFlags = false
@@ -75,12 +75,11 @@ func newRunFlagSet(f *runFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "progress on stderr")
 	fs.StringVar(&f.lab, "lab", "", "run against the built-in simulated deployment `SCENARIO` (exdiag lab list)")
 	fs.Lookup("lab").NoOptDefVal = labDefault
-	_ = stderr
 	return fs
 }
 
 // toConfig validates every value; each error says what to do.
-func (f *runFlags) toConfig(getenv func(string) string) (*checks.Config, error) {
+func (f *runFlags) toConfig() (*checks.Config, error) {
 	if f.password != "" {
 		return nil, usagef("passwords are never taken from a flag value; set EXDIAG_PASSWORD, use --password-file, or answer the prompt")
 	}

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,7 +21,7 @@ import (
 
 func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) string) (int, error) {
 	var f runFlags
-	fs := newRunFlagSet(&f, nil)
+	fs := newRunFlagSet(&f)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			io := newIO(true)
@@ -40,7 +40,7 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 		}
 		defer lab.Close()
 		f = runFlags{}
-		fs = newRunFlagSet(&f, nil)
+		fs = newRunFlagSet(&f)
 		if err := fs.Parse(labArgs); err != nil {
 			return 0, usagef("%v; run `exdiag run --help` for the flags", err)
 		}
@@ -52,7 +52,7 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 		return 0, usagef("unexpected argument %q; run takes flags only (a scenario name goes with --lab)", fs.Args()[0])
 	}
 
-	cfg, err := f.toConfig(getenv)
+	cfg, err := f.toConfig()
 	if err != nil {
 		return 0, err
 	}
@@ -149,9 +149,12 @@ func startLab(flagValue string, positional, userArgs []string, getenv func(strin
 	return lab, append(lab.Args(), rest...), nil
 }
 
+// maxPasswordFile bounds what is read of --password-file.
+const maxPasswordFile = 64 << 10
+
 // readPassword takes the password from EXDIAG_PASSWORD, --password-file or
 // a no-echo prompt, never from a flag value.
-func readPassword(user, file string, io *report.IO, getenv func(string) string) (checks.Secret, error) {
+func readPassword(user, file string, streams *report.IO, getenv func(string) string) (checks.Secret, error) {
 	if p := getenv("EXDIAG_PASSWORD"); p != "" {
 		return checks.NewSecret(p), nil
 	}
@@ -161,20 +164,24 @@ func readPassword(user, file string, io *report.IO, getenv func(string) string) 
 			return checks.Secret{}, usagef("cannot read --password-file %s: %v; give a readable file", file, unwrapPathErr(err))
 		}
 		defer fh.Close()
-		line, err := bufio.NewReader(fh).ReadString('\n')
-		line = strings.TrimRight(line, "\r\n")
+		// the first line only; a password is short, so read a bounded prefix
+		head, err := io.ReadAll(io.LimitReader(fh, maxPasswordFile))
+		if err != nil {
+			return checks.Secret{}, usagef("cannot read --password-file %s: %v; give a readable file", file, err)
+		}
+		line, _, _ := strings.Cut(string(head), "\n")
+		line = strings.TrimRight(line, "\r")
 		if line == "" {
 			return checks.Secret{}, usagef("--password-file %s is empty; put the password on its first line", file)
 		}
-		_ = err
 		return checks.NewSecret(line), nil
 	}
-	if !io.InTTY {
+	if !streams.InTTY {
 		return checks.Secret{}, usagef("no password for %s: set EXDIAG_PASSWORD or use --password-file (there is no terminal to prompt on)", user)
 	}
-	fmt.Fprintf(io.Err, "password for %s: ", user)
+	fmt.Fprintf(streams.Err, "password for %s: ", user)
 	b, err := term.ReadPassword(int(os.Stdin.Fd()))
-	fmt.Fprintln(io.Err)
+	fmt.Fprintln(streams.Err)
 	if err != nil || len(b) == 0 {
 		return checks.Secret{}, usagef("no password read for %s; set EXDIAG_PASSWORD or use --password-file", user)
 	}
