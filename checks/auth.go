@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/httpauth"
-	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
 // AuthCheck asks /PowerShell what a WinRM client would: unauthenticated,
@@ -88,7 +87,7 @@ type stepObserved struct {
 
 func runAuth(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	tc, err := tlsinspect.ClientConfigFromFiles(cfg.CAFiles, cfg.SkipCACheck, cfg.SkipCNCheck)
+	tc, err := env.ClientTLS()
 	if err != nil {
 		return Outcome{Err: err}
 	}

@@ -2,6 +2,8 @@ package checks
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/dnsq"
+	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
 // Env is what a probe may use: the configuration and the network seams.
@@ -35,6 +38,33 @@ type Env struct {
 	systemOnce  sync.Once
 	systemAddrs []netip.Addr
 	systemErr   error
+	trustOnce   sync.Once
+	trust       trust
+}
+
+type trust struct {
+	roots *x509.CertPool
+	extra []*x509.Certificate
+	err   error
+}
+
+// Trust loads the system roots and every --ca-file once per run, for
+// the tls probe's verification and the session probes' TLS alike.
+func (e *Env) Trust() (*x509.CertPool, []*x509.Certificate, error) {
+	e.trustOnce.Do(func() {
+		e.trust.roots, e.trust.extra, e.trust.err = tlsinspect.LoadTrust(e.Config.CAFiles)
+	})
+	return e.trust.roots, e.trust.extra, e.trust.err
+}
+
+// ClientTLS is the TLS configuration of a probe that talks to the
+// endpoint as New-PSSession would (see tlsinspect.ClientConfig).
+func (e *Env) ClientTLS() (*tls.Config, error) {
+	roots, extra, err := e.Trust()
+	if err != nil {
+		return nil, err
+	}
+	return tlsinspect.ClientConfig(roots, extra, e.Config.SkipCACheck, e.Config.SkipCNCheck), nil
 }
 
 // SystemLookup asks the system resolver for the URI's host once per run,

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/psrp"
-	"github.com/exdiag/exdiag/checks/tlsinspect"
 	"github.com/exdiag/exdiag/checks/wsman"
 )
 
@@ -80,7 +79,7 @@ func rbacInputs(c *Config) string {
 
 func runRBAC(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	tc, err := tlsinspect.ClientConfigFromFiles(cfg.CAFiles, cfg.SkipCACheck, cfg.SkipCNCheck)
+	tc, err := env.ClientTLS()
 	if err != nil {
 		return Outcome{Err: err}
 	}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -432,7 +431,7 @@ func findKDCs(ctx context.Context, env *Env, realm string) ([]string, string, er
 func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, string) {
 	c := env.Config
 	var res spnPathResult
-	pool, err := spnRoots(c.CAFiles)
+	pool, err := ldapRoots(env)
 	if err != nil {
 		res.err = err
 		return res, c.LDAPBase
@@ -510,23 +509,17 @@ func shownURL(s string) string {
 	return u.String()
 }
 
-// spnRoots is the system pool plus --ca-file, for ldaps:// and StartTLS.
-func spnRoots(files []string) (*x509.CertPool, error) {
-	if len(files) == 0 {
-		return nil, nil
+// ldapRoots trusts what the run trusts (system roots and --ca-file),
+// with every --ca-file certificate as an anchor: go-ldap has no separate
+// intermediate store.
+func ldapRoots(env *Env) (*x509.CertPool, error) {
+	roots, extra, err := env.Trust()
+	if err != nil {
+		return nil, err
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read --ca-file %s: %v", f, err)
-		}
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate; give a PEM file", f)
-		}
+	pool := roots.Clone()
+	for _, c := range extra {
+		pool.AddCert(c)
 	}
 	return pool, nil
 }

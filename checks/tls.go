@@ -57,7 +57,7 @@ type TLSEndpoint struct {
 
 func runTLS(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	roots, extra, err := tlsinspect.LoadTrust(cfg.CAFiles)
+	roots, extra, err := env.Trust()
 	if err != nil {
 		return Outcome{Err: err}
 	}

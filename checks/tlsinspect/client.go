@@ -44,12 +44,3 @@ func ClientConfig(roots *x509.CertPool, extra []*x509.Certificate, skipCA, skipC
 		},
 	}
 }
-
-// ClientConfigFromFiles loads --ca-file and returns ClientConfig.
-func ClientConfigFromFiles(files []string, skipCA, skipCN bool) (*tls.Config, error) {
-	roots, extra, err := LoadTrust(files)
-	if err != nil {
-		return nil, err
-	}
-	return ClientConfig(roots, extra, skipCA, skipCN), nil
-}
