@@ -15,7 +15,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 marker=/tmp/.exdiag-apt-updated
 if [ ! -f "$marker" ]; then
-  apt-get update -qq
+  apt-get -o DPkg::Lock::Timeout=900 update -qq
   touch "$marker"
 fi
 # policy-rc.d keeps packages such as slapd from starting system daemons:
@@ -25,5 +25,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   chmod +x /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "installed: ${missing[*]}" >&2
