@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exdiag/exdiag/checks"
 )
 
 // the issue's example, with a CA file that exists
@@ -161,4 +163,48 @@ func TestLoadErrorsPointAtTheLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Append keeps the file's text and fits the new entry to its list,
+// wherever the list sits and however it is indented.
+func TestAppendKeepsTheFile(t *testing.T) {
+	for name, orig := range map[string]string{
+		"indented, last":       "# ours\ndeployments:\n  - name: a # keep\n    uri: https://a.test\n",
+		"flush, then defaults": "deployments:\n- name: a\n  uri: https://a.test\ndefaults:\n  timeout: 5s\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "f.yaml")
+			if err := os.WriteFile(p, []byte(orig), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			e := Entry{Name: "b", Spec: checksSpec("https://b.test/PowerShell"), Password: PasswordSource{Env: "B_PW"}}
+			if err := Append(p, e); err != nil {
+				t.Fatal(err)
+			}
+			f, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs, _ := f.Runs()
+			if len(runs) != 2 || runs[1].Deployment != "b" || runs[1].Password.Env != "B_PW" || runs[1].Spec.URI != "https://b.test/PowerShell" {
+				t.Fatalf("runs %+v", runs)
+			}
+			b, _ := os.ReadFile(p)
+			for _, line := range strings.Split(strings.TrimSpace(orig), "\n") {
+				if !strings.Contains(string(b), line+"\n") {
+					t.Errorf("line %q was lost:\n%s", line, b)
+				}
+			}
+			if st, _ := os.Stat(p); st.Mode().Perm() != 0o640 {
+				t.Errorf("mode %v", st.Mode().Perm())
+			}
+			if err := Append(p, e); err == nil || !strings.Contains(err.Error(), `deployment "b" is in`) {
+				t.Errorf("a duplicate: %v", err)
+			}
+		})
+	}
+}
+
+func checksSpec(uri string) checks.Spec {
+	return checks.Spec{URI: uri, ExpectExternal: []string{"203.0.113.10"}}
 }
