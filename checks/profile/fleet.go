@@ -41,7 +41,7 @@ type Fleet struct {
 	// starts (the CLI's -v, a test's budget).
 	Prepare func(*checks.Config)
 	// NewEnv builds each run's Env; nil means checks.NewEnv.
-	NewEnv func(*checks.Config) *checks.Env
+	NewEnv func(Run, *checks.Config) *checks.Env
 	// Checks is the probe list; nil means checks.All().
 	Checks []checks.Check
 	// Done is called as each run ends, from its goroutine.
@@ -84,7 +84,7 @@ func (f *Fleet) Execute(ctx context.Context, runs []Run) []Outcome {
 	}
 	newEnv := f.NewEnv
 	if newEnv == nil {
-		newEnv = checks.NewEnv
+		newEnv = func(_ Run, c *checks.Config) *checks.Env { return checks.NewEnv(c) }
 	}
 	list := f.Checks
 	if list == nil {
@@ -130,7 +130,7 @@ func (f *Fleet) Execute(ctx context.Context, runs []Run) []Outcome {
 			o.Results, o.Err = s.run(ctx, r.Name(), cfg, func(ctx context.Context) []checks.Result {
 				rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 				defer cancel()
-				return checks.Run(rctx, newEnv(cfg), s.gated(list, cfg.User))
+				return checks.Run(rctx, newEnv(r, cfg), s.gated(list, cfg.User))
 			})
 			o.Elapsed = time.Since(o.Started)
 		}()

@@ -136,6 +136,8 @@ func TestLoadErrorsPointAtTheLine(t *testing.T) {
 		{"alias", "defaults: &d\n  timeout: 3s\ndeployments:\n  - name: a\n    uri: https://x.test\n", `anchors and aliases are not supported`},
 		{"both password sources", "deployments:\n  - name: a\n    uri: https://x.test\n    password_file: pw\n    password_env: PW\n", `:5:19: both password_file and password_env are given; keep one`},
 		{"empty", "# nothing\n", `the file is empty`},
+		{"no uri", "deployments:\n  - name: a\n    user: CONTOSO\\x\n", `:2:11: a: uri is missing; add the ConnectionUri to the deployment`},
+		{"deep", "deployments: " + strings.Repeat("[", 40) + "\n", `:1:30: nesting deeper than 16 levels`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
