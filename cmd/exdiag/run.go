@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks"
+	"github.com/exdiag/exdiag/checks/profile"
 	"github.com/exdiag/exdiag/fixtures"
 	"github.com/exdiag/exdiag/report"
 	"github.com/spf13/pflag"
@@ -160,9 +160,6 @@ func startLab(flagValue string, positional, userArgs []string, getenv func(strin
 	return lab, append(lab.Args(), rest...), nil
 }
 
-// maxPasswordFile bounds what is read of --password-file.
-const maxPasswordFile = 64 << 10
-
 // readPassword takes the password from EXDIAG_PASSWORD, --password-file or
 // a no-echo prompt, never from a flag value.
 func readPassword(user, file string, streams *report.IO, getenv func(string) string) (checks.Secret, error) {
@@ -170,22 +167,12 @@ func readPassword(user, file string, streams *report.IO, getenv func(string) str
 		return checks.NewSecret(p), nil
 	}
 	if file != "" {
-		fh, err := os.Open(file)
+		// the same bounded first-line read as a profile's password_file
+		s, err := profile.PasswordSource{File: file}.Read(getenv)
 		if err != nil {
-			return checks.Secret{}, usagef("cannot read --password-file %s: %v; give a readable file", file, unwrapPathErr(err))
+			return checks.Secret{}, usageError{strings.Replace(err.Error(), "password_file", "--password-file", 1)}
 		}
-		defer fh.Close()
-		// the first line only; a password is short, so read a bounded prefix
-		head, err := io.ReadAll(io.LimitReader(fh, maxPasswordFile))
-		if err != nil {
-			return checks.Secret{}, usagef("cannot read --password-file %s: %v; give a readable file", file, err)
-		}
-		line, _, _ := strings.Cut(string(head), "\n")
-		line = strings.TrimRight(line, "\r")
-		if line == "" {
-			return checks.Secret{}, usagef("--password-file %s is empty; put the password on its first line", file)
-		}
-		return checks.NewSecret(line), nil
+		return s, nil
 	}
 	if !streams.InTTY {
 		return checks.Secret{}, usagef("no password for %s: set EXDIAG_PASSWORD or use --password-file (there is no terminal to prompt on)", user)
