@@ -113,3 +113,35 @@ func TestFleetInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// The first run of a credential holds the others back only until its
+// logons are judged: the second run's auth starts while the first run's
+// rbac session is still open.
+func TestFleetReleasesACredentialOnceJudged(t *testing.T) {
+	var starts atomic.Int32
+	second := make(chan struct{})
+	auth := checks.Check{ID: checks.AuthCheck.ID, Run: func(context.Context, *checks.Env) checks.Outcome {
+		if starts.Add(1) == 2 {
+			close(second)
+		}
+		return checks.Outcome{}
+	}}
+	var waitedOut atomic.Bool
+	rbac := checks.Check{ID: checks.RBACCheck.ID, Requires: []string{checks.AuthCheck.ID}, Run: func(context.Context, *checks.Env) checks.Outcome {
+		select {
+		case <-second:
+		case <-time.After(5 * time.Second):
+			waitedOut.Store(true)
+		}
+		return checks.Outcome{}
+	}}
+	fl := &Fleet{Parallel: 2, Getenv: getenvPW, Checks: []checks.Check{auth, rbac}}
+	for _, o := range fl.Execute(context.Background(), fleetFile(t, 2)) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+	}
+	if waitedOut.Load() {
+		t.Error("the second run waited for the whole first run")
+	}
+}
