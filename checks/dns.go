@@ -19,7 +19,7 @@ import (
 // name and compares the two views with what the deployment needs: the
 // proxy's public address outside, the CAS or load balancer inside.
 var DNSCheck = Check{
-	ID:    "dns",
+	ID:    IDDNS,
 	Title: "DNS split view",
 	Doc:   "the name resolves to the proxy outside and to the CAS inside",
 	// The other probes need DNS only for the address to connect to;

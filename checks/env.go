@@ -30,6 +30,9 @@ type Env struct {
 	Now        func() time.Time
 	// DNS memoizes queries to named resolvers, shared by every probe.
 	DNS *dnsq.Cache
+	// Budgets, when its fields are set, shortens per-exchange budgets
+	// (tests do, to reach a stalled server's finding quickly).
+	Budgets Budgets
 	// Logf writes progress to stderr when -v is given; never to stdout.
 	Logf func(format string, args ...any)
 
@@ -86,7 +89,7 @@ func NewEnv(cfg *Config) *Env {
 		Now:  time.Now,
 		Logf: func(string, ...any) {},
 	}
-	e.DNS = &dnsq.Cache{Client: &dnsq.Client{Dial: e.dial, QueryTimeout: 2 * time.Second}}
+	e.DNS = &dnsq.Cache{Client: &dnsq.Client{Dial: e.dial, QueryTimeout: DNSQueryBudget}}
 	return e
 }
 
@@ -163,3 +166,20 @@ func (e *Env) DialTarget(ctx context.Context, network, addr string) (net.Conn, e
 	}
 	return e.Dial(ctx, network, addr)
 }
+
+// Budgets overrides the consts of budgets.go for one run; a zero field
+// keeps the const.
+type Budgets struct {
+	Request  time.Duration // RequestBudget
+	Exchange time.Duration // ExchangeBudget
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+func (e *Env) requestBudget() time.Duration  { return orDefault(e.Budgets.Request, RequestBudget) }
+func (e *Env) exchangeBudget() time.Duration { return orDefault(e.Budgets.Exchange, ExchangeBudget) }

@@ -17,10 +17,10 @@ import (
 // user's RBAC roles expose (what Import-PSSession asks for), and deletes
 // the session.
 var RBACCheck = Check{
-	ID:       "rbac",
+	ID:       IDRBAC,
 	Title:    "RBAC cmdlets",
 	Doc:      "how many cmdlets this user's remote PowerShell session exposes",
-	Requires: []string{"auth"},
+	Requires: []string{IDAuth},
 	Inputs:   rbacInputs,
 	Codes:    []string{"RBAC-SESSION-FAILED", "RBAC-REMOTEPS-DISABLED", "RBAC-SHELL-QUOTA", "RBAC-LIMITED", "RBAC-MISSING-CMDLET"},
 	Run:      runRBAC,

@@ -22,10 +22,10 @@ import (
 // RedirectCheck asks whether plain http is sent to https, and whether the
 // https side asks browsers to stay there (HSTS).
 var RedirectCheck = Check{
-	ID:       "redirect",
+	ID:       IDRedirect,
 	Title:    "HTTP to HTTPS",
 	Doc:      "plain http is sent to https so no credential goes in clear",
-	Requires: []string{"dns"},
+	Requires: []string{IDDNS},
 	Inputs: func(c *Config) string {
 		if c.URI == nil {
 			return "no --uri given"
@@ -62,7 +62,7 @@ type plainAnswer struct {
 
 func runRedirect(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	ctx, cancel := probeContext(ctx)
+	ctx, cancel := probeContext(ctx, env)
 	defer cancel()
 	httpPort := cfg.HTTPPort
 	if httpPort == 0 {

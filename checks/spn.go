@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/miekg/dns"
 
@@ -24,17 +23,13 @@ import (
 // owns servicePrincipalName=HTTP/<name>) whether every name a Kerberos
 // client would use has its SPN, exactly once.
 var SPNCheck = Check{
-	ID:     "spn",
+	ID:     IDSPN,
 	Title:  "Kerberos SPN",
 	Doc:    "HTTP/<name> is registered once for every name a Kerberos client uses",
 	Inputs: spnInputs,
 	Codes:  []string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-PREAUTH-FAILED", "SPN-NOT-NEEDED"},
 	Run:    runSPN,
 }
-
-// kdcAttempt caps one exchange with one KDC, so a silent KDC leaves time
-// for the next one (and for UDP after TCP) inside the run's deadline.
-const kdcAttempt = 3 * time.Second
 
 // SPNObserved is the spn check's evidence.
 type SPNObserved struct {
@@ -272,7 +267,7 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		notAsked("no kdc")
 		return res, obs
 	}
-	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: kdcAttempt}
+	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: KDCExchangeBudget}
 	sess, err := kerb.Login(ctx, o)
 	who := plan.user + "@" + plan.realm
 	if err != nil {

@@ -200,7 +200,14 @@ func hostileConfig(httpsPort, httpPort int) *checks.Config {
 func TestHostileServersEndInFindings(t *testing.T) {
 	stall := hostile(t, silent)
 	slow := hostile(t, trickle)
-	rs := runChecks(t, hostileConfig(stall, slow), 2*time.Second, checks.TLSCheck, checks.RedirectCheck)
+	// each exchange's own budget ends well inside the run's: the stall is
+	// the server's, a finding (when the run's budget ends first, it is
+	// exdiag's limit and an error)
+	env := checks.NewEnv(hostileConfig(stall, slow))
+	env.Budgets.Exchange = 500 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rs := checks.Run(ctx, env, []checks.Check{checks.TLSCheck, checks.RedirectCheck})
 	tlsRes, red := rs[0], rs[1]
 	if tlsRes.Status != checks.StatusFail || len(tlsRes.Findings) != 1 || tlsRes.Findings[0].Code != "TLS-CONNECT-FAILED" ||
 		!strings.Contains(tlsRes.Findings[0].Summary, "did not complete the TLS handshake") {
