@@ -118,7 +118,7 @@ func runAuth(ctx context.Context, env *Env) Outcome {
 	obs.endpointObserved, findings, frontErr = probeEndpoint(ctx, env, tc, cfg.URI, false)
 	wg.Wait()
 	obs.Backends = backends
-	findings = refineBare502(findings, backendFindings)
+	findings = refineBare502(findings, backends, backendFindings)
 	for _, fs := range backendFindings {
 		findings = append(findings, fs...)
 	}
@@ -144,17 +144,36 @@ func authSummary(o authObserved) string {
 			s += " SOAP"
 		}
 	}
-	if len(o.Backends) > 0 {
-		s += fmt.Sprintf("; %d backend(s) checked", len(o.Backends))
+	checked, skipped := 0, 0
+	for _, b := range o.Backends {
+		if b.Skipped != "" {
+			skipped++
+		} else {
+			checked++
+		}
+	}
+	if checked > 0 {
+		s += fmt.Sprintf("; %d backend(s) checked", checked)
+	}
+	if skipped > 0 {
+		s += fmt.Sprintf("; %d backend(s) skipped (a prerequisite failed there)", skipped)
 	}
 	return s
 }
 
 // refineBare502 points a detail-less 502 at what the --backend probes
 // found, since the proxy's page did not say.
-func refineBare502(front []Finding, backends [][]Finding) []Finding {
-	var hints []string
-	for _, fs := range backends {
+func refineBare502(front []Finding, backends []endpointObserved, backendFindings [][]Finding) []Finding {
+	var hints, gated []string
+	for _, b := range backends {
+		if b.Skipped != "" {
+			gated = append(gated, b.Target)
+		}
+	}
+	if len(gated) > 0 {
+		hints = append(hints, "a failed prerequisite (see the checks above) on "+strings.Join(gated, ", "))
+	}
+	for _, fs := range backendFindings {
 		for _, f := range fs {
 			if f.Code == "AUTH-PROXY-BACKEND-CERT" || f.Code == "AUTH-PROXY-BACKEND-DOWN" {
 				hints = append(hints, f.Code+" on "+f.Target)

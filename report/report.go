@@ -54,6 +54,8 @@ type CheckJSON struct {
 	Summary    string           `json:"summary,omitempty"`
 	Observed   any              `json:"observed,omitempty"`
 	Findings   []checks.Finding `json:"findings"`
+	// Targets is each hop's verdict when --backend was given (see checks.Result).
+	Targets []checks.TargetResult `json:"targets,omitempty"`
 }
 
 // Build assembles the report from a run's results.
@@ -88,7 +90,7 @@ func Build(version string, started time.Time, elapsed time.Duration, t Target, r
 		}
 		d.Checks = append(d.Checks, CheckJSON{
 			ID: r.ID, Title: r.Title, Status: string(r.Status), DurationMS: r.Duration.Milliseconds(),
-			SkipReason: r.SkipReason, Error: r.Error, Summary: r.Summary, Observed: r.Observed, Findings: f,
+			SkipReason: r.SkipReason, Error: r.Error, Summary: r.Summary, Observed: r.Observed, Findings: f, Targets: r.Targets,
 		})
 	}
 	return d

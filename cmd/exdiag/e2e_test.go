@@ -187,6 +187,10 @@ func mask(d *report.Doc) {
 			f.Summary = maskString(f.Summary)
 			f.Target = maskString(f.Target)
 		}
+		for j := range c.Targets {
+			h := &c.Targets[j]
+			h.Target, h.SkipReason = maskString(h.Target), maskString(h.SkipReason)
+		}
 	}
 }
 
