@@ -15,16 +15,19 @@ const SchemaVersion = 1
 
 // Doc is the whole report.
 type Doc struct {
-	SchemaVersion int         `json:"schema_version"`
-	Tool          string      `json:"tool"`
-	Version       string      `json:"version"`
-	StartedAt     time.Time   `json:"started_at"`
-	DurationMS    int64       `json:"duration_ms"`
-	Target        Target      `json:"target"`
-	Status        string      `json:"status"`
-	ExitCode      int         `json:"exit_code"`
-	Summary       Summary     `json:"summary"`
-	Checks        []CheckJSON `json:"checks"`
+	SchemaVersion int       `json:"schema_version"`
+	Tool          string    `json:"tool"`
+	Version       string    `json:"version"`
+	StartedAt     time.Time `json:"started_at"`
+	DurationMS    int64     `json:"duration_ms"`
+	Target        Target    `json:"target"`
+	Status        string    `json:"status"`
+	ExitCode      int       `json:"exit_code"`
+	// Interrupted is set when SIGINT or SIGTERM cut the run short: the
+	// report is partial, and the checks cut short are errors.
+	Interrupted bool        `json:"interrupted,omitempty"`
+	Summary     Summary     `json:"summary"`
+	Checks      []CheckJSON `json:"checks"`
 }
 
 // Target is what the run diagnosed.
