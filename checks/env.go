@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/dnsq"
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
@@ -24,10 +25,13 @@ type Env struct {
 	// Dial opens raw connections (tests inject fakes). Probes that talk
 	// to the target use DialTarget, which applies --resolve and the
 	// external DNS view on top of it.
-	Dial dnsq.DialFunc
+	Dial netx.DialFunc
 	// LookupHost is the system resolver, used when no --external-dns is given.
 	LookupHost func(ctx context.Context, host string) ([]netip.Addr, error)
-	Now        func() time.Time
+	// LookupSRV is the system resolver's SRV lookup (net.Resolver's
+	// signature), used for the KDC of a realm when no --internal-dns is given.
+	LookupSRV func(ctx context.Context, service, proto, name string) (string, []*net.SRV, error)
+	Now       func() time.Time
 	// DNS memoizes queries to named resolvers, shared by every probe.
 	DNS *dnsq.Cache
 	// Budgets, when its fields are set, shortens per-exchange budgets
@@ -86,8 +90,9 @@ func NewEnv(cfg *Config) *Env {
 		LookupHost: func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		},
-		Now:  time.Now,
-		Logf: func(string, ...any) {},
+		LookupSRV: net.DefaultResolver.LookupSRV,
+		Now:       time.Now,
+		Logf:      func(string, ...any) {},
 	}
 	e.DNS = &dnsq.Cache{Client: &dnsq.Client{Dial: e.dial, QueryTimeout: DNSQueryBudget}}
 	return e

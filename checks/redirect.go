@@ -118,7 +118,7 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 // ctx's deadline: the Transport finishes dials and handshakes in the
 // background even after a request is cancelled, so without it a silent
 // server would hold a goroutine forever.
-func noCredentialsClient(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+func noCredentialsClient(ctx context.Context, dial netx.DialFunc) *http.Client {
 	deadline, bounded := ctx.Deadline()
 	bound := func(dctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)

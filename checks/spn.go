@@ -13,10 +13,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/miekg/dns"
-
 	"github.com/exdiag/exdiag/checks/kerb"
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/spnldap"
+	"github.com/miekg/dns"
 )
 
 // SPNCheck asks the KDC (a TGS request per name) and the directory (who
@@ -328,7 +328,7 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 // internalDial reaches domain controllers (KDCs, the directory) by the
 // internal view's address when --internal-dns is given: their names live
 // in the internal zone, which the machine running exdiag may not use.
-func internalDial(env *Env) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func internalDial(env *Env) netx.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
 		if err == nil && net.ParseIP(host) == nil {
@@ -371,7 +371,7 @@ func findKDCs(ctx context.Context, env *Env, realm string) ([]string, string, er
 	domain := strings.ToLower(realm)
 	if len(c.InternalDNS) == 0 {
 		source := "srv _kerberos._tcp." + domain + " on the system resolver"
-		_, srvs, err := net.DefaultResolver.LookupSRV(ctx, "kerberos", "tcp", domain)
+		_, srvs, err := env.LookupSRV(ctx, "kerberos", "tcp", domain)
 		if err != nil {
 			return nil, source, fmt.Errorf("%s failed (%v)", source, err)
 		}

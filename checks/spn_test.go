@@ -339,3 +339,19 @@ func TestShownURLDropsUserinfo(t *testing.T) {
 		t.Errorf("shownURL = %q", got)
 	}
 }
+
+// TestKDCSRVLookupGoesThroughEnv: without --kdc or --internal-dns, the
+// realm's KDCs come from the Env's SRV seam, so a test (or a service with
+// its own resolver) decides the answer, not the machine's resolver.
+func TestKDCSRVLookupGoesThroughEnv(t *testing.T) {
+	env := NewEnv(&Config{Realm: "CONTOSO.TEST"})
+	var asked string
+	env.LookupSRV = func(_ context.Context, service, proto, name string) (string, []*net.SRV, error) {
+		asked = service + "/" + proto + "/" + name
+		return "", []*net.SRV{{Target: "dc1.contoso.test.", Port: 88}}, nil
+	}
+	kdcs, source, err := findKDCs(context.Background(), env, "CONTOSO.TEST")
+	if err != nil || len(kdcs) != 1 || kdcs[0] != "dc1.contoso.test:88" || asked != "kerberos/tcp/contoso.test" {
+		t.Fatalf("kdcs %v from %q (asked %q): %v", kdcs, source, asked, err)
+	}
+}

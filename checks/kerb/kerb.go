@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,16 +38,13 @@ const maxReply = 1 << 20
 // DefaultPort is the Kerberos port a KDC address without one gets.
 const DefaultPort = "88"
 
-// DialFunc opens a connection; tests inject fakes.
-type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
-
 // Options says whom to ask and as whom.
 type Options struct {
 	Realm    string   // upper-case realm
 	User     string   // principal name without the realm, e.g. "administrator"
 	Password string   // sent only as key material, never in clear
 	KDCs     []string // host:port, tried in order
-	Dial     DialFunc
+	Dial     netx.DialFunc
 	// AttemptTimeout caps one exchange with one KDC inside the caller's
 	// deadline, so a silent first KDC leaves time for the next.
 	AttemptTimeout time.Duration
@@ -417,7 +413,7 @@ func safely(f func() error) (err error) {
 func exchange(ctx context.Context, o Options, network, kdc string, req []byte) ([]byte, error) {
 	ctx, cancel := netx.Attempt(ctx, o.AttemptTimeout)
 	defer cancel()
-	conn, release, err := netx.DialBound(ctx, netx.DialFunc(o.Dial), network, kdc)
+	conn, release, err := netx.DialBound(ctx, o.Dial, network, kdc)
 	if err != nil {
 		return nil, err
 	}

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/psrp"
 )
 
@@ -51,7 +51,7 @@ func NewClient(hc *http.Client, endpoint *url.URL, resourceURI, user, password s
 // NewHTTPClient builds the one HTTP client of a session: TLS as tc says
 // (tlsinspect.ClientConfig), connections through dial, a cookie jar so a
 // load balancer keeps the shell on one server.
-func NewHTTPClient(dial func(ctx context.Context, network, addr string) (net.Conn, error), tc *tls.Config) *http.Client {
+func NewHTTPClient(dial netx.DialFunc, tc *tls.Config) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	tr := &http.Transport{
 		DialContext:           dial,
