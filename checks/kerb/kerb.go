@@ -38,6 +38,12 @@ const maxReply = 1 << 20
 // DefaultPort is the Kerberos port a KDC address without one gets.
 const DefaultPort = "88"
 
+// maxS2KIterations bounds the PBKDF2 iterations of an AES string-to-key
+// that a KDC may ask for (ETYPE-INFO2 s2kparams; 0 means 2^32). AD and
+// MIT use 4096; a hostile KDC asking for billions would pin a core for
+// hours in a derivation no context can interrupt.
+const maxS2KIterations = 1 << 18
+
 // Options says whom to ask and as whom.
 type Options struct {
 	Realm    string   // upper-case realm
@@ -211,6 +217,9 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 		}
 		// The usual path (AD always, MIT with +requires_preauth): answer
 		// with a timestamp encrypted in the key the KDC's hints describe.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		key, err := addEncTimestamp(&req, ke.edata, o)
 		if err != nil {
 			return nil, err
@@ -226,6 +235,12 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 	var rep messages.ASRep
 	if err := safely(func() error { return rep.Unmarshal(reply) }); err != nil {
 		return nil, fmt.Errorf("the kdc %s sent an AS-REP that does not parse: %v", kdc, err)
+	}
+	if err := checkS2K(rep.PAData); err != nil {
+		return nil, fmt.Errorf("the kdc %s: %v", kdc, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if err := decryptASRep(&rep, preauthKey, o); err != nil {
 		return nil, ErrBadPassword
@@ -254,6 +269,33 @@ func decryptASRep(rep *messages.ASRep, key *types.EncryptionKey, o Options) erro
 	})
 }
 
+// checkS2K refuses string-to-key parameters whose derivation would cost
+// more than maxS2KIterations, before gokrb5 runs it.
+func checkS2K(pas types.PADataSequence) error {
+	for _, pa := range pas {
+		if pa.PADataType != patype.PA_ETYPE_INFO2 {
+			continue
+		}
+		var info types.ETypeInfo2
+		if err := info.Unmarshal(pa.PADataValue); err != nil {
+			continue // the derivation reports it
+		}
+		for _, e := range info {
+			if len(e.S2KParams) != 4 {
+				continue
+			}
+			n := uint64(binary.BigEndian.Uint32(e.S2KParams))
+			if n == 0 {
+				n = 1 << 32
+			}
+			if n > maxS2KIterations {
+				return fmt.Errorf("asks for %d string-to-key iterations, more than the %d exdiag computes; a kdc should ask for 4096, check that --kdc is a domain controller", n, maxS2KIterations)
+			}
+		}
+	}
+	return nil
+}
+
 // addEncTimestamp adds PA-ENC-TIMESTAMP using the etype and salt from the
 // PREAUTH_REQUIRED error's e-data (ETYPE-INFO2) and returns the key.
 func addEncTimestamp(req *messages.ASReq, edata []byte, o Options) (types.EncryptionKey, error) {
@@ -261,6 +303,9 @@ func addEncTimestamp(req *messages.ASReq, edata []byte, o Options) (types.Encryp
 	var pas types.PADataSequence
 	if err := pas.Unmarshal(edata); err != nil {
 		return none, fmt.Errorf("the kdc's pre-authentication hints do not parse: %v", err)
+	}
+	if err := checkS2K(pas); err != nil {
+		return none, err
 	}
 	etypeID := int32(0)
 	for _, pa := range pas {
