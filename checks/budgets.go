@@ -34,3 +34,9 @@ const (
 	OverrunGrace          = 2 * time.Second
 	LateShellDeleteBudget = 1500 * time.Millisecond
 )
+
+// DeadlineSlack is how close to the run's deadline a probe may return and
+// still count as finished: a connection's deadline timer and the
+// context's fire apart, so a read cut by the run's deadline can return a
+// hair before ctx reports it. Within the slack, the run's budget ran out.
+const DeadlineSlack = 10 * time.Millisecond

@@ -15,6 +15,7 @@ import (
 	"github.com/exdiag/exdiag/checks/dnsq"
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
+	"github.com/exdiag/exdiag/checks/wsman"
 )
 
 // Env is what a probe may use: the configuration and the network seams.
@@ -175,8 +176,11 @@ func (e *Env) DialTarget(ctx context.Context, network, addr string) (net.Conn, e
 // Budgets overrides the consts of budgets.go for one run; a zero field
 // keeps the const.
 type Budgets struct {
-	Request  time.Duration // RequestBudget
-	Exchange time.Duration // ExchangeBudget
+	Request     time.Duration // RequestBudget
+	Exchange    time.Duration // ExchangeBudget
+	KDCExchange time.Duration // KDCExchangeBudget
+	LDAP        time.Duration // LDAPBudget
+	Session     time.Duration // SessionRequestBudget
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -188,3 +192,10 @@ func orDefault(d, def time.Duration) time.Duration {
 
 func (e *Env) requestBudget() time.Duration  { return orDefault(e.Budgets.Request, RequestBudget) }
 func (e *Env) exchangeBudget() time.Duration { return orDefault(e.Budgets.Exchange, ExchangeBudget) }
+func (e *Env) kdcBudget() time.Duration      { return orDefault(e.Budgets.KDCExchange, KDCExchangeBudget) }
+func (e *Env) ldapBudget() time.Duration     { return orDefault(e.Budgets.LDAP, LDAPBudget) }
+
+func (e *Env) sessionBudgets() wsman.Budgets {
+	return wsman.Budgets{Request: orDefault(e.Budgets.Session, SessionRequestBudget), ReceiveWait: ReceiveWait,
+		Delete: ShellDeleteBudget, LateDelete: LateShellDeleteBudget}
+}

@@ -86,7 +86,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	hc := wsman.NewHTTPClient(env.DialTarget, tc)
 	defer hc.CloseIdleConnections()
 	resURI := wsman.ResourceURI(cfg.ConfigName)
-	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal())
+	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal(), env.sessionBudgets())
 	if err != nil {
 		return Outcome{Err: err}
 	}
@@ -196,7 +196,7 @@ func classifySession(target string, err error) Finding {
 	case errors.As(err, &se):
 		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: oneLine(err)}
 	case errors.Is(err, context.DeadlineExceeded):
-		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the session did not complete within the run's timeout; raise --timeout or check the server's load"}
+		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the server did not answer a session request within its budget; check the server's load and event log"}
 	case errors.Is(err, context.Canceled):
 		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the session was cancelled before it completed"}
 	}

@@ -209,10 +209,20 @@ func runNode(ctx context.Context, env *Env, c Check, reqs []*node) (Result, map[
 	return res, cause
 }
 
+// runEnded reports whether the run's context is done, or its deadline is
+// within DeadlineSlack.
+func runEnded(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < DeadlineSlack
+}
+
 // endAdvice says whose limit ended the run: an interrupt, or exdiag's
 // own time budget (never the server's fault).
 func endAdvice(ctx context.Context) string {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if !errors.Is(ctx.Err(), context.Canceled) {
 		return "the run's time budget ran out on this side (not a fault of the server); raise --timeout"
 	}
 	return "the run was interrupted"
@@ -248,6 +258,10 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 			return res
 		}
 	}
+	if runEnded(ctx) {
+		res.Status, res.Error = StatusError, fmt.Sprintf("the %s probe did not start: %s", c.ID, endAdvice(ctx))
+		return res
+	}
 	start := time.Now()
 	out := make(chan Outcome, 1)
 	cctx, cancel := context.WithCancel(ctx)
@@ -278,7 +292,7 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 	}
 	res.Duration = time.Since(start)
 	res.Observed, res.Summary = o.Observed, o.Summary
-	if ctx.Err() != nil {
+	if runEnded(ctx) {
 		// cut short by the run's end: what it found so far is not a
 		// verdict on the server
 		res.Status, res.Error = StatusError, fmt.Sprintf("the %s probe did not finish: %s", c.ID, endAdvice(ctx))

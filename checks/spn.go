@@ -267,7 +267,7 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		notAsked("no kdc")
 		return res, obs
 	}
-	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: KDCExchangeBudget}
+	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: env.kdcBudget()}
 	sess, err := kerb.Login(ctx, o)
 	who := plan.user + "@" + plan.realm
 	if err != nil {
@@ -425,6 +425,10 @@ func findKDCs(ctx context.Context, env *Env, realm string) ([]string, string, er
 
 func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, string) {
 	c := env.Config
+	// the bind and every search share one budget: a silent directory
+	// must leave the KDC path its time
+	ctx, cancel := context.WithTimeout(ctx, env.ldapBudget())
+	defer cancel()
 	var res spnPathResult
 	pool, err := ldapRoots(env)
 	if err != nil {
