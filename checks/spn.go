@@ -271,11 +271,15 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 	sess, err := kerb.Login(ctx, o)
 	who := plan.user + "@" + plan.realm
 	if err != nil {
-		switch kerb.Classify(err) {
-		case kerb.ClassBadCredentials:
+		switch class := kerb.Classify(err); {
+		case class == kerb.ClassBadCredentials:
 			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
 				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err))})
-		case kerb.ClassUnreachable:
+		case vantageFault(c, err):
+			// the user named the kdc and this machine has no route to it:
+			// exdiag's vantage point, not the deployment, is at fault
+			res.err = fmt.Errorf("this machine has no route to --kdc %s (%v); this is the probe host's network, not the kdc: run exdiag where the kdc is reachable, or fix its route", strings.Join(kdcs, ","), err)
+		case class == kerb.ClassUnreachable:
 			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: strings.Join(kdcs, ","),
 				Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", plan.realm, err)})
 		default:
@@ -342,6 +346,13 @@ func internalDial(env *Env) netx.DialFunc {
 		}
 		return env.Dial(ctx, network, addr)
 	}
+}
+
+// vantageFault is true when the user named the KDCs and none could even
+// be sent to from here.
+func vantageFault(c *Config, err error) bool {
+	var ue *kerb.UnreachableError
+	return len(c.KDCs) > 0 && errors.As(err, &ue) && ue.Local
 }
 
 // krbText names a KDC's error by its RFC 4120 name, without gokrb5's

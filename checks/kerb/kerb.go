@@ -83,8 +83,13 @@ func CodeName(code int32) string {
 	return fmt.Sprintf("error code %d", code)
 }
 
-// UnreachableError says no KDC answered.
-type UnreachableError struct{ Attempts []string }
+// UnreachableError says no KDC answered. Local is set when every attempt
+// failed before leaving this machine (no route, network unreachable), so
+// the fault is the vantage point's, not the KDC's.
+type UnreachableError struct {
+	Attempts []string
+	Local    bool
+}
 
 func (e *UnreachableError) Error() string {
 	if len(e.Attempts) == 0 {
@@ -400,6 +405,7 @@ func without(list []string, s string) []string {
 // an answer: it comes back as *KDCError without trying further KDCs.
 func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, string, error) {
 	var attempts []string
+	local := true
 	for _, kdc := range kdcs {
 		for _, network := range []string{"tcp", "udp"} {
 			if ctx.Err() != nil {
@@ -409,8 +415,10 @@ func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, 
 			reply, err := exchange(ctx, s.opts, network, kdc, req)
 			if err != nil {
 				attempts = append(attempts, fmt.Sprintf("%s %s: %v", network, kdc, err))
+				local = local && netx.VantageUnreachable(err)
 				continue
 			}
+			local = false
 			ke, err := decodeReply(reply)
 			if err != nil {
 				return nil, kdc, fmt.Errorf("the kdc %s sent an answer that does not decode: %v", kdc, err)
@@ -425,7 +433,7 @@ func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, 
 			return reply, kdc, nil
 		}
 	}
-	return nil, "", &UnreachableError{Attempts: attempts}
+	return nil, "", &UnreachableError{Attempts: attempts, Local: local && len(attempts) > 0}
 }
 
 // decodeReply tells a KRB-ERROR from anything else. gokrb5's ASN.1

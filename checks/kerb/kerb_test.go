@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -286,5 +288,26 @@ func TestHugeStringToKeyRefused(t *testing.T) {
 		if _, err := addEncTimestamp(&req, edata, o); err == nil || !strings.Contains(err.Error(), "string-to-key iterations") {
 			t.Errorf("s2kparams %x: %v, want the derivation refused", iters, err)
 		}
+	}
+}
+
+// TestUnroutableKDCIsLocal: when no attempt could leave this machine, the
+// error says so, so the spn probe can blame the vantage point instead.
+func TestUnroutableKDCIsLocal(t *testing.T) {
+	o := opts("kdc.contoso.test:88")
+	o.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}
+	}
+	_, err := Login(context.Background(), o)
+	var ue *UnreachableError
+	if !errors.As(err, &ue) || !ue.Local {
+		t.Fatalf("got %#v, want a local UnreachableError", err)
+	}
+	silent := newFakeKDC(t)
+	o = opts(silent.addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := Login(ctx, o); errors.As(err, &ue) && ue.Local {
+		t.Fatalf("a silent kdc is not the vantage point's fault: %v", err)
 	}
 }
