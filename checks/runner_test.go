@@ -317,6 +317,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"no id", []Check{{Doc: "d", Run: run}}, "has no id"},
 		{"no doc", []Check{{ID: "a", Run: run}}, "has no doc"},
+		{"bad id", []Check{{ID: "DNS,tls", Doc: "d", Run: run}}, "not lowercase"},
 		{"no run", []Check{{ID: "a", Doc: "d"}}, "has no Run"},
 		{"twice", []Check{{ID: "a", Doc: "d", Run: run}, {ID: "a", Doc: "d", Run: run}}, "listed twice"},
 		{"typo", []Check{{ID: "a", Doc: "d", Run: run, Requires: []string{"dsn"}}}, `requires "dsn"`},

@@ -15,6 +15,15 @@ import (
 // instead of silently not gating.
 func Validate(list []Check) error { return validate(list, nil) }
 
+func validID(id string) bool {
+	for i, r := range id {
+		if !(r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '-')) {
+			return false
+		}
+	}
+	return id != ""
+}
+
 // validate is Validate with extra checks a prerequisite may also name
 // (they are not validated themselves).
 func validate(list []Check, also []Check) error {
@@ -24,6 +33,8 @@ func validate(list []Check, also []Check) error {
 		switch {
 		case c.ID == "":
 			return fmt.Errorf("check %d has no id", i)
+		case !validID(c.ID):
+			return fmt.Errorf("check id %q is not lowercase letters, digits and dashes (it is typed in --checks)", c.ID)
 		case byID[c.ID] != nil:
 			return fmt.Errorf("check %s is listed twice", c.ID)
 		case strings.TrimSpace(c.Doc) == "":
