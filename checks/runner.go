@@ -16,8 +16,8 @@ import (
 //
 // The contract:
 //   - list is validated first (see Validate; a prerequisite may also be
-//     one of All); an invalid set yields one
-//     error result per check and runs nothing.
+//     one of All); an invalid set yields one error result per check and
+//     runs nothing.
 //   - ctx without a deadline gets RunBudget; Run returns at most
 //     OverrunGrace after ctx ends, whatever a probe does.
 //   - A check starts once every selected check it requires is final, and
@@ -130,10 +130,12 @@ func (n *node) hopStatus(h string) Status {
 
 // gateOn is why prerequisite r stops hop h of a dependent, or "".
 func (r *node) gateOn(cfg *Config, h string) string {
-	if c := r.cause[h]; c != "" {
+	// a prerequisite skipped as a whole stops every hop; one skipped on
+	// hop h stops h
+	if c := r.cause[FrontHop]; c != "" {
 		return c
 	}
-	if c := r.cause[FrontHop]; c != "" && !r.check.Backends {
+	if c := r.cause[h]; c != "" {
 		return c
 	}
 	if !r.gates {

@@ -273,7 +273,15 @@ func TestRunnerGatesPerHop(t *testing.T) {
 		return Outcome{}
 	}}
 	front2 := Check{ID: "front-only", Requires: []string{"dep"}, Run: func(context.Context, *Env) Outcome { return Outcome{} }}
-	rs := runList(context.Background(), env, []Check{base, dep, front2})
+	// a hop skipped in dep stays skipped, for the same root cause, in
+	// what requires dep
+	dep2 := Check{ID: "dep2", Backends: true, Requires: []string{"dep"}, Run: func(ctx context.Context, env *Env) Outcome {
+		if hopGate(ctx, cas2.String()) == "" {
+			t.Error("dep2 probed cas2 behind dep's skip")
+		}
+		return Outcome{}
+	}}
+	rs := runList(context.Background(), env, []Check{base, dep, front2, dep2})
 	if _, ok := probed.Load(cas1.String()); !ok {
 		t.Error("cas1 passed base, yet dep did not probe it")
 	}
@@ -290,6 +298,9 @@ func TestRunnerGatesPerHop(t *testing.T) {
 	}
 	if !reflect.DeepEqual(rs[1].Targets, want) {
 		t.Errorf("targets:\n got %+v\nwant %+v", rs[1].Targets, want)
+	}
+	if !reflect.DeepEqual(rs[3].Targets, want) {
+		t.Errorf("transitive targets:\n got %+v\nwant %+v", rs[3].Targets, want)
 	}
 	if rs[0].Targets[2].Status != StatusFail {
 		t.Errorf("base's own targets: %+v", rs[0].Targets)
