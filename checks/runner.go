@@ -248,12 +248,11 @@ func hopGate(ctx context.Context, hop string) string {
 
 func runOne(ctx context.Context, env *Env, c Check) Result {
 	res := Result{ID: c.ID, Title: c.Title, Findings: []Finding{}}
+	named := len(env.Config.Checks) > 0
 	if c.Inputs != nil {
 		if why := c.Inputs(env.Config); why != "" {
-			if len(env.Config.Checks) > 0 {
-				// named on purpose: a monitor must not stay green when its
-				// credentials or inputs went missing
-				res.Status, res.Error = StatusError, fmt.Sprintf("%s was named in --checks but cannot run: %s; give what it needs or leave it out of --checks", c.ID, why)
+			if named {
+				res.Status, res.Error = StatusError, namedButSkipped(c.ID, why)
 			} else {
 				res.Status, res.SkipReason = StatusSkip, why
 			}
@@ -302,9 +301,20 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 	}
 	res = Resolve(res, o)
 	if o.Skip != "" && res.Status != StatusError {
-		res.Status, res.SkipReason = StatusSkip, o.Skip
+		if named {
+			res.Status, res.Error = StatusError, namedButSkipped(c.ID, o.Skip)
+		} else {
+			res.Status, res.SkipReason = StatusSkip, o.Skip
+		}
 	}
 	return res
+}
+
+// namedButSkipped is the error of a check the user named in --checks that
+// has nothing to run on: a monitor must not stay green when its
+// credentials or inputs went missing.
+func namedButSkipped(id, why string) string {
+	return fmt.Sprintf("%s was named in --checks but cannot run: %s; give what it needs or leave it out of --checks", id, why)
 }
 
 // Resolve fills each finding from the catalog and derives the status.

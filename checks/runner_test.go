@@ -238,6 +238,15 @@ func TestRunnerNamedCheckWithoutInputsIsAnError(t *testing.T) {
 	if rs[0].Status != StatusSkip || ExitCode(rs) != 0 {
 		t.Errorf("default selection: %+v", rs[0])
 	}
+	// a probe that finds it has nothing to check ("not needed here") is
+	// the same: an error when named, a quiet skip otherwise
+	notNeeded := []Check{{ID: "a", Run: func(context.Context, *Env) Outcome { return Outcome{Skip: "not needed here"} }}}
+	if rs = runList(context.Background(), testEnv("a"), notNeeded); rs[0].Status != StatusError {
+		t.Errorf("named, not needed: %+v", rs[0])
+	}
+	if rs = runList(context.Background(), testEnv(), notNeeded); rs[0].Status != StatusSkip {
+		t.Errorf("default, not needed: %+v", rs[0])
+	}
 }
 
 func TestRunnerInterruptBlamesNothingOnTheServer(t *testing.T) {
