@@ -54,6 +54,12 @@ type Finding struct {
 	Remediation []string `json:"remediation"`
 	References  []string `json:"references"`
 
+	// Params are the evidence the remediation templates name ({host},
+	// {server}, {sans}…, see catalog.Vocabulary): set by the probe, merged
+	// with the run's own values by the runner. Not part of the report: the
+	// filled remediation is.
+	Params map[string]string `json:"-"`
+
 	// Downgrade, when set by a probe, replaces the catalog severity with a
 	// milder one (never a harsher one): the user asked to accept the risk.
 	Downgrade Severity `json:"-"`

@@ -110,6 +110,7 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 	}
 	res.Duration = time.Since(start)
 	res.Observed, res.Summary = o.Observed, o.Summary
+	withRunParams(env.Config, o.Findings)
 	res = Resolve(res, o)
 	if o.Skip != "" && res.Status != StatusError {
 		res.Status, res.SkipReason = StatusSkip, o.Skip
@@ -148,8 +149,7 @@ func fill(f Finding) Finding {
 	if f.Downgrade != "" && sevStatus(f.Downgrade).Rank() < sevStatus(f.Severity).Rank() {
 		f.Severity = f.Downgrade
 	}
-	f.Remediation = append([]string(nil), e.Remediation...)
-	f.References = append([]string(nil), e.References...)
+	f.Remediation, f.References = catalog.Render(f.Code, f.Params)
 	return f
 }
 
