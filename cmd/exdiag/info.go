@@ -129,7 +129,7 @@ func ServeInstructions(l *fixtures.Lab) string {
 	for i := 0; i+1 < len(args); i++ {
 		if args[i] == "--external-dns" || args[i] == "--internal-dns" {
 			host, port, _ := strings.Cut(args[i+1], ":")
-			fmt.Fprintf(&b, "  dig @%s -p %s %s A   # %s view\n", host, port, fixtures.Namespace, strings.TrimSuffix(strings.TrimPrefix(args[i], "--"), "-dns"))
+			fmt.Fprintf(&b, "  dig @%s -p %s %s A   # %s view\n", host, port, l.Names().Namespace, strings.TrimSuffix(strings.TrimPrefix(args[i], "--"), "-dns"))
 		}
 	}
 	return b.String()
