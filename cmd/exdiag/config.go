@@ -29,18 +29,14 @@ func cmdConfig(args []string, io *report.IO) error {
 		var es profile.Errors
 		if errors.As(err, &es) {
 			// each problem with the line it is on, as a compiler shows it
-			var b strings.Builder
-			for i, e := range es {
-				if i > 0 {
-					b.WriteString("\nexdiag: ")
-				}
-				b.WriteString(e.Error())
+			for _, e := range es {
+				fmt.Fprintf(io.Err, "exdiag: %s\n", e)
 				var pe *profile.Error
 				if errors.As(e, &pe) && pe.Source != "" {
-					fmt.Fprintf(&b, "\n    %s\n    %s^", pe.Source, strings.Repeat(" ", max(pe.Col-1, 0)))
+					fmt.Fprintf(io.Err, "    %s\n    %s^\n", pe.Source, strings.Repeat(" ", max(pe.Col-1, 0)))
 				}
 			}
-			return usageError{b.String()}
+			return reported{}
 		}
 		return usageError{err.Error()}
 	}

@@ -28,6 +28,11 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// reported is bad input whose lines were written to stderr already.
+type reported struct{}
+
+func (reported) Error() string { return "reported" }
+
 // errInterrupted ends a run (or the password prompt) that SIGINT or
 // SIGTERM cut short: "interrupted" on stderr and exit 130, as a shell
 // reports a command killed by ^C.
@@ -67,6 +72,9 @@ func Main(args []string, newIO func(noColour bool) *report.IO, getenv func(strin
 	if errors.Is(err, errInterrupted) {
 		fmt.Fprintln(newIO(true).Err, "exdiag: interrupted")
 		return exitInterrupted
+	}
+	if errors.As(err, new(reported)) {
+		return 3
 	}
 	if err != nil {
 		var ue usageError
