@@ -84,6 +84,9 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 			return res
 		}
 	}
+	if env.Progress != nil {
+		env.Progress(c.ID, "running")
+	}
 	start := time.Now()
 	out := make(chan Outcome, 1)
 	cctx, cancel := context.WithCancel(ctx)
@@ -113,6 +116,9 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 	res = Resolve(res, o)
 	if o.Skip != "" && res.Status != StatusError {
 		res.Status, res.SkipReason = StatusSkip, o.Skip
+	}
+	if env.Progress != nil {
+		env.Progress(c.ID, string(res.Status))
 	}
 	return res
 }
