@@ -79,8 +79,8 @@ func newRunFlagSet(f *runFlags) *pflag.FlagSet {
 	fs.StringVar(&s.ConfigName, "configuration-name", "Microsoft.Exchange", "PowerShell session configuration, as New-PSSession -ConfigurationName")
 	fs.IntVar(&s.MinCmdlets, "min-cmdlets", 0, "warn when the session exposes fewer commands")
 	fs.StringArrayVar(&s.RequireCmdlets, "require-cmdlet", nil, "a cmdlet the session must expose (repeatable)")
-	fs.StringVarP(&f.format, "format", "f", "table", "the screen's format: "+formatHelp())
-	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "also write [FORMAT=]FILE, whole or not at all (repeatable); a bare FILE takes --format, else its extension: "+report.Extensions())
+	fs.StringVarP(&f.format, "format", "f", "table", "the screen's format: "+strings.Join(report.Names(), ", ")+" (see formats below)")
+	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "also write [FORMAT=]FILE, whole or not at all (repeatable); a bare FILE takes --format when given, else the format of its extension")
 	fs.StringVar(&f.colour, "color", report.ColourAuto, "auto, always or never (auto: on a terminal, unless NO_COLOR is set)")
 	fs.BoolVar(&f.noColour, "no-color", false, "same as --color never")
 	fs.BoolVar(&f.ascii, "ascii", false, "no box drawing or arrows, for ticket systems that mangle them")
@@ -90,14 +90,6 @@ func newRunFlagSet(f *runFlags) *pflag.FlagSet {
 	fs.StringVar(&f.lab, "lab", "", "run against the built-in simulated deployment `SCENARIO` (exdiag lab list)")
 	fs.Lookup("lab").NoOptDefVal = labDefault
 	return fs
-}
-
-func formatHelp() string {
-	var parts []string
-	for _, f := range report.Formats() {
-		parts = append(parts, f.Name+" ("+f.Doc+")")
-	}
-	return strings.Join(parts, ", ")
 }
 
 func checkIDs() []string {

@@ -100,6 +100,9 @@ func dispatch(args []string, streams *report.IO, getenv func(string) string) (in
 			fmt.Fprint(streams.Out, usage(width))
 			return 0, nil
 		}
+		if args[1] == "-h" || args[1] == "--help" {
+			args[1] = "help"
+		}
 		c, ok := findCommand(args[1])
 		if !ok {
 			return 0, usagef("no command %q%s; run `exdiag help` for the commands", args[1], didYouMean(args[1], commandNames()))
@@ -139,8 +142,13 @@ func staticHelp(text string) func(int) string {
 func wrapText(text string, width int) string {
 	var b strings.Builder
 	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		// an indented line (an example, a list item) continues further in;
+		// prose continues at its margin
 		indent := l[:len(l)-len(strings.TrimLeft(l, " "))]
-		for _, w := range report.Fold(l, width, indent+"  ") {
+		if indent != "" {
+			indent += "  "
+		}
+		for _, w := range report.Fold(l, width, indent) {
 			b.WriteString(w)
 			b.WriteByte('\n')
 		}
