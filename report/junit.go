@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -74,14 +75,22 @@ func renderJUnit(w io.Writer, d Doc, _ Options) error {
 		},
 	}
 	for _, c := range d.Checks {
-		// one case for the check itself, then one per backend target
+		// one case for the check itself, then one per backend it checked
 		byTarget := map[string][]int{}
 		var targets []string
-		for i, f := range c.Findings {
-			t := ""
-			if isBackendTarget(d, f.Target) {
-				t = f.Target
+		var per struct {
+			Backends []json.RawMessage `json:"backends"`
+		}
+		if c.Status != "skip" && observed(&c, &per) && len(per.Backends) > 0 {
+			for _, h := range d.Path {
+				if h.Hop == "backend" && h.Target != "" {
+					targets = append(targets, h.Target)
+					byTarget[h.Target] = nil
+				}
 			}
+		}
+		for i, f := range c.Findings {
+			t := backendTarget(d, f.Target)
 			if _, ok := byTarget[t]; !ok && t != "" {
 				targets = append(targets, t)
 			}
@@ -150,18 +159,18 @@ func renderJUnit(w io.Writer, d Doc, _ Options) error {
 	return err
 }
 
-// isBackendTarget says whether a finding's target is one of the backends
-// on the path, which gets its own testcase.
-func isBackendTarget(d Doc, target string) bool {
+// backendTarget is the backend on the path a finding's target names,
+// which gets its own testcase, or "".
+func backendTarget(d Doc, target string) string {
 	if target == "" {
-		return false
+		return ""
 	}
 	for _, h := range d.Path {
 		if h.Hop == "backend" && h.Target != "" && (target == h.Target || strings.Contains(target, hostOf(h.Target))) {
-			return true
+			return h.Target
 		}
 	}
-	return false
+	return ""
 }
 
 func seconds(ms int64) string { return fmt.Sprintf("%d.%03d", ms/1000, ms%1000) }
