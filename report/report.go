@@ -6,6 +6,7 @@ package report
 
 import (
 	"encoding/json"
+	"math"
 	"sort"
 	"time"
 
@@ -244,11 +245,9 @@ func certificates(d Doc) []Certificate {
 		for i, c := range e.Chain {
 			cert := Certificate{Target: target, Position: i, Subject: c.Subject, NotAfter: c.NotAfter}
 			if t, err := time.Parse(time.RFC3339, c.NotAfter); err == nil {
-				// whole days left, rounded down: 0 means it expires within a day
-				cert.DaysRemaining = int(t.Sub(d.StartedAt).Hours() / 24)
-				if t.Before(d.StartedAt) {
-					cert.DaysRemaining = -int(d.StartedAt.Sub(t).Hours()/24) - 1
-				}
+				// whole days left, rounded down: 0 means it expires within a
+				// day, -1 that it expired within the last one
+				cert.DaysRemaining = int(math.Floor(t.Sub(d.StartedAt).Hours() / 24))
 			}
 			out = append(out, cert)
 		}

@@ -205,6 +205,18 @@ func TestTableColourOnlyWhenAsked(t *testing.T) {
 	}
 }
 
+func TestDaysRemainingRoundsDown(t *testing.T) {
+	for notAfter, want := range map[string]int{
+		"2026-11-26T13:00:00Z": 0, "2026-11-27T12:00:00Z": 1, "2026-11-26T11:00:00Z": -1,
+		"2026-11-25T12:00:00Z": -1, "2026-11-25T11:59:59Z": -2, "not a time": 0,
+	} {
+		d := Doc{StartedAt: started, Checks: []CheckJSON{{ID: "tls", Observed: map[string]any{"address": "a:443", "chain": chain("CN=x", notAfter)}}}}
+		if got := certificates(d)[0].DaysRemaining; got != want {
+			t.Errorf("not_after %s: %d days, want %d", notAfter, got, want)
+		}
+	}
+}
+
 func TestFindingsFoldByCode(t *testing.T) {
 	d := caseBroken()
 	d.Checks[3].Findings = append(d.Checks[3].Findings, basicNotOffered(cas1, "Exchange"))

@@ -127,7 +127,8 @@ func pathLine(path []Hop, p palette) string {
 		for _, h := range stage {
 			s := p.mark(h.Status) + " " + h.Text()
 			if i == first {
-				s = p.highlight(s)
+				// the mark unpainted: its reset would end the highlight
+				s = p.highlight(palette{ascii: p.ascii}.mark(h.Status) + " " + h.Text())
 			}
 			alts = append(alts, s)
 			i++
@@ -272,7 +273,7 @@ func (p palette) mark(s string) string {
 
 func (p palette) highlight(s string) string {
 	if p.colour {
-		return p.paint(s, color.ReverseVideo, color.Bold)
+		return p.paint(s, color.FgRed, color.ReverseVideo, color.Bold)
 	}
 	return ">>" + s + "<<"
 }

@@ -85,7 +85,10 @@ func cmdRun(args []string, streams *report.IO, getenv func(string) string) (int,
 
 	env := checks.NewEnv(cfg)
 	if cfg.Verbose {
-		env.Logf = func(format string, a ...any) { fmt.Fprintf(streams.Err, "exdiag: "+format+"\n", a...) }
+		// log lines quote server text too: no raw control character may reach the terminal
+		env.Logf = func(format string, a ...any) {
+			fmt.Fprintf(streams.Err, "exdiag: %s\n", report.Sanitize(fmt.Sprintf(format, a...)))
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
