@@ -17,22 +17,13 @@ func renderMarkdown(w io.Writer, d Doc, o Options) error {
 	fmt.Fprintf(&b, "- **endpoint:** %s\n", md(d.Target.URI))
 	fmt.Fprintf(&b, "- **status:** %s (exit %d): %d pass, %d warn, %d fail, %d skip, %d error\n",
 		strings.ToUpper(d.Status), d.ExitCode, d.Summary.Pass, d.Summary.Warn, d.Summary.Fail, d.Summary.Skip, d.Summary.Error)
-	first := FirstFailing(d.Path)
-	var parts []string
-	i := 0
-	for _, stage := range Stages(d.Path) {
-		var alts []string
-		for _, h := range stage {
-			s := p.mark(h.Status) + " " + md(h.Text())
-			if i == first {
-				s = "**" + s + "**"
-			}
-			alts = append(alts, s)
-			i++
+	fmt.Fprintf(&b, "- **path:** %s\n", drawPath(d.Path, p.arrow(), func(h Hop, first bool) string {
+		s := p.mark(h.Status) + " " + md(h.Text())
+		if first {
+			return "**" + s + "**"
 		}
-		parts = append(parts, strings.Join(alts, " / "))
-	}
-	fmt.Fprintf(&b, "- **path:** %s\n", strings.Join(parts, p.arrow()))
+		return s
+	}))
 
 	groups := Grouped(d)
 	var info []string

@@ -119,23 +119,30 @@ func checkLine(c CheckJSON) string {
 // pathLine draws the hops with a mark each; the first failing one is
 // highlighted (reverse video in colour, >>…<< without).
 func pathLine(path []Hop, p palette) string {
+	return "path: " + drawPath(path, p.arrow(), func(h Hop, first bool) string {
+		if first {
+			// the mark unpainted: its reset would end the highlight
+			return p.highlight(palette{ascii: p.ascii}.mark(h.Status) + " " + h.Text())
+		}
+		return p.mark(h.Status) + " " + h.Text()
+	})
+}
+
+// drawPath joins the hops stage by stage, backends of one stage with
+// " / "; hop draws one and is told whether it is the first failing one.
+func drawPath(path []Hop, arrow string, hop func(h Hop, first bool) string) string {
 	first := FirstFailing(path)
 	var parts []string
 	i := 0
 	for _, stage := range Stages(path) {
 		var alts []string
 		for _, h := range stage {
-			s := p.mark(h.Status) + " " + h.Text()
-			if i == first {
-				// the mark unpainted: its reset would end the highlight
-				s = p.highlight(palette{ascii: p.ascii}.mark(h.Status) + " " + h.Text())
-			}
-			alts = append(alts, s)
+			alts = append(alts, hop(h, i == first))
 			i++
 		}
 		parts = append(parts, strings.Join(alts, " / "))
 	}
-	return "path: " + strings.Join(parts, p.arrow())
+	return strings.Join(parts, arrow)
 }
 
 // onTargets writes a code's targets as " on cas1.contoso.com, cas2…",
