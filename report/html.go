@@ -137,8 +137,14 @@ func renderHTML(w io.Writer, d Doc, o Options) error {
 	for _, c := range d.Checks {
 		hc := htmlCheck{C: c, Line: checkLine(c)}
 		if c.Observed != nil {
-			if b, err := json.MarshalIndent(c.Observed, "", "  "); err == nil {
-				hc.Evidence = string(b)
+			// html/template escapes the evidence; JSON's own \u003c would
+			// only make it harder to read
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(c.Observed); err == nil {
+				hc.Evidence = strings.TrimSuffix(b.String(), "\n")
 			}
 		}
 		data.Checks = append(data.Checks, hc)
