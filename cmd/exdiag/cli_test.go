@@ -97,7 +97,7 @@ func TestOutputMistakes(t *testing.T) {
 		"unknown format": {[]string{"--output", "jsn=" + filepath.Join(dir, "r")}, "did you mean json?"},
 		"bad --format":   {[]string{"--format", "markdwn"}, "did you mean markdown?"},
 		"bad --color":    {[]string{"--color", "sometimes"}, "auto, always or never"},
-		"same file":      {[]string{"--output", filepath.Join(dir, "a.json"), "--output", "md=" + filepath.Join(dir, "a.json")}, ""},
+		"same file":      {[]string{"--output", filepath.Join(dir, "a.json"), "--output", "markdown=" + filepath.Join(dir, "a.json")}, "given twice"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, out, errs := run(t, nil, append(append([]string{}, offline...), c.args...)...)

@@ -123,12 +123,7 @@ func (s *seconds) Set(v string) error {
 // PowerShell-style parameters get exdiag's flag names, a misspelt flag
 // gets the closest one.
 func parseErr(fs *pflag.FlagSet, args []string, cmd string, err error) error {
-	var names []string
-	fs.VisitAll(func(f *pflag.Flag) {
-		if !f.Hidden {
-			names = append(names, f.Name)
-		}
-	})
+	names := flagNames(fs)
 	if msg := powershellStyle(args, names); msg != "" {
 		return usageError{msg}
 	}
@@ -137,6 +132,16 @@ func parseErr(fs *pflag.FlagSet, args []string, cmd string, err error) error {
 		return usagef("unknown flag --%s%s; run `exdiag %s --help` for the flags", name, dashed(closest(name, names)), cmd)
 	}
 	return usagef("%v; run `exdiag %s --help` for the flags", msg, cmd)
+}
+
+func flagNames(fs *pflag.FlagSet) []string {
+	var names []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			names = append(names, f.Name)
+		}
+	})
+	return names
 }
 
 func dashed(name string) string {

@@ -111,6 +111,12 @@ func dispatch(args []string, streams *report.IO, getenv func(string) string) (in
 		return 0, nil
 	}
 	c, ok := findCommand(name)
+	if !ok && strings.HasPrefix(name, "-") {
+		var f runFlags
+		if msg := powershellStyle(args, flagNames(newRunFlagSet(&f))); msg != "" {
+			return 0, usagef("%s, after the command: exdiag run --uri …", strings.TrimSuffix(msg, "?"))
+		}
+	}
 	if !ok {
 		return 0, usagef("unknown command %q%s; run `exdiag help` for the commands", name, didYouMean(name, commandNames()))
 	}
