@@ -225,3 +225,20 @@ func TestFindingsFoldByCode(t *testing.T) {
 		t.Errorf("groups: %+v", g)
 	}
 }
+
+// BenchmarkRender renders the broken case in every format: go test
+// ./report -run '^$' -bench Render -benchmem
+func BenchmarkRender(b *testing.B) {
+	d := caseBroken()
+	for _, f := range Formats() {
+		b.Run(f.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var w bytes.Buffer
+				if err := f.Render(&w, d, Options{Width: 120}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
