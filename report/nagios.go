@@ -44,10 +44,9 @@ func renderNagios(w io.Writer, d Doc, _ Options) error {
 	}
 
 	perf := []string{perfdata("duration", seconds(d.DurationMS), "s", "0")}
+	// every check, skipped ones at 0, so a graph keeps its series
 	for _, c := range d.Checks {
-		if c.Status != "skip" {
-			perf = append(perf, perfdata(c.ID+"_duration", seconds(c.DurationMS), "s", "0"))
-		}
+		perf = append(perf, perfdata(c.ID+"_duration", seconds(c.DurationMS), "s", "0"))
 	}
 	for _, c := range d.Certificates {
 		if c.Position == 0 && c.NotAfter != "" {
