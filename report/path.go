@@ -206,6 +206,17 @@ func Path(d Doc) []Hop {
 				default:
 					note(&router, f)
 				}
+			case "spn":
+				// an SPN is checked by the CAS that takes the Kerberos
+				// ticket: a backend's own name marks that backend, the
+				// published name every backend (or the one CAS hop)
+				if i := backendOf(strings.TrimPrefix(f.Target, "HTTP/")); i >= 0 {
+					note(&backends[i], f)
+				} else {
+					for i := range backends {
+						note(&backends[i], f)
+					}
+				}
 			case "rbac":
 				note(&runspace, f)
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/exdiag/exdiag/checks"
 	"github.com/jedib0t/go-pretty/v6/text"
 )
 
@@ -120,6 +121,23 @@ func TestPathMarksTheFailingBackend(t *testing.T) {
 	}
 	if p[2].Target != "203.0.113.10:443" {
 		t.Errorf("proxy hop target %q", p[2].Target)
+	}
+	// an SPN of the published name concerns every CAS; a backend's own, that one
+	d := caseHealthy()
+	d.Checks[4].Findings = []checks.Finding{{Code: "SPN-MISSING", Severity: checks.SevFail, Target: "HTTP/mail.contoso.test"}}
+	d.Checks[4].Status = "fail"
+	var marked []string
+	for _, h := range Path(d) {
+		if h.Status == "fail" {
+			marked = append(marked, h.Label)
+		}
+	}
+	if strings.Join(marked, ",") != "cas1,cas2" {
+		t.Errorf("SPN-MISSING for the published name marks %v, want cas1,cas2", marked)
+	}
+	d.Checks[4].Findings[0].Target = "HTTP/cas2.contoso.test"
+	if p := Path(d); p[FirstFailing(p)].Label != "cas2" {
+		t.Errorf("a backend's SPN marks that backend: %+v", p)
 	}
 	// a proxy's own error page marks the proxy, not a backend
 	h := caseHostile().Path

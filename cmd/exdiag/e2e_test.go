@@ -104,6 +104,12 @@ func TestLabScenarios(t *testing.T) {
 			if code != 3 && code != worst {
 				t.Errorf("exit %d, want %d from the worst finding", code, worst)
 			}
+			// a broken deployment shows where on the path it breaks
+			if i := report.FirstFailing(doc.Path); code == 2 && i < 0 {
+				t.Errorf("exit 2 but no hop of the path failed: %+v", doc.Path)
+			} else if code == 0 && i >= 0 {
+				t.Errorf("exit 0 but hop %+v failed", doc.Path[i])
+			}
 			if !goldenScenarios[s.Name] {
 				return
 			}
