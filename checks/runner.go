@@ -263,6 +263,9 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 		res.Status, res.Error = StatusError, fmt.Sprintf("the %s probe did not start: %s", c.ID, endAdvice(ctx))
 		return res
 	}
+	if env.Progress != nil {
+		env.Progress(c.ID, "running")
+	}
 	start := time.Now()
 	out := make(chan Outcome, 1)
 	cctx, cancel := context.WithCancel(ctx)
@@ -307,6 +310,9 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 		} else {
 			res.Status, res.SkipReason = StatusSkip, o.Skip
 		}
+	}
+	if env.Progress != nil {
+		env.Progress(c.ID, string(res.Status))
 	}
 	return res
 }
