@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/psrp"
 	"github.com/exdiag/exdiag/checks/wsman"
 )
@@ -115,7 +116,9 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 				obs.Fault.CodeHex = fmt.Sprintf("0x%08X", f.Code)
 			}
 		}
-		return Outcome{Observed: obs, Findings: []Finding{classifySession(cfg.URI.String(), err)}}
+		fd := classifySession(cfg.URI.String(), err)
+		fd.Params = faultParams(obs.Fault)
+		return Outcome{Observed: obs, Findings: []Finding{fd}}
 	}
 	obs.CommandCount = len(obs.Commands)
 	obs.ImportCount = importCount(obs.Commands)
@@ -126,7 +129,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 			Summary: fmt.Sprintf("the session of %s lists %d commands, fewer than --min-cmdlets %d; the user's rbac roles expose only part of exchange", cfg.User, obs.CommandCount, cfg.MinCmdlets)})
 	}
 	for _, m := range obs.MissingCmdlets {
-		fs = append(fs, Finding{Code: "RBAC-MISSING-CMDLET", Target: m,
+		fs = append(fs, Finding{Code: "RBAC-MISSING-CMDLET", Target: m, Params: map[string]string{catalog.ParamCmdlet: m},
 			Summary: fmt.Sprintf("%s is not among the %d commands the session of %s lists", m, obs.CommandCount, cfg.User)})
 	}
 	sum := fmt.Sprintf("%d commands (%d to import) for %s in %d round trips", obs.CommandCount, obs.ImportCount, cfg.User, obs.RoundTrips)
@@ -134,6 +137,19 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		sum += ", shell deleted"
 	}
 	return Outcome{Observed: obs, Summary: sum, Findings: fs}
+}
+
+// faultParams are a failed session's evidence: the fault code, Exchange's
+// failure category and the server that answered.
+func faultParams(f *RBACFault) map[string]string {
+	if f == nil {
+		return nil
+	}
+	p := map[string]string{catalog.ParamFaultCode: f.CodeHex, catalog.ParamFailureCategory: f.FailureCategory}
+	if f.Machine != "" {
+		p[catalog.ParamServer] = shortName(f.Machine)
+	}
+	return p
 }
 
 func importCount(cmds []string) int {

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/netx"
 )
 
@@ -105,6 +106,9 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 		return Outcome{Observed: obs, Err: fmt.Errorf("cannot check plain http on %s: %v", target, plain.err)}
 	}
 	findings := classifyPlain(plain, plainURL, cfg.URI, target)
+	for i := range findings {
+		findings[i].Params = map[string]string{catalog.ParamHost: plainURL.Hostname(), catalog.ParamHTTPPort: plainURL.Port(), catalog.ParamLocation: plain.location}
+	}
 	if checkedHSTS && hstsErr == nil && hsts == "" {
 		findings = append(findings, Finding{Code: "HTTP-NO-HSTS", Target: cfg.URI.String(),
 			Summary: "the https answer carries no Strict-Transport-Security header, so browsers may try plain http first"})
