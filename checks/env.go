@@ -184,6 +184,7 @@ type Budgets struct {
 	KDCExchange time.Duration // KDCExchangeBudget
 	LDAP        time.Duration // LDAPBudget
 	Session     time.Duration // SessionRequestBudget
+	Overrun     time.Duration // OverrunGrace
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -197,6 +198,7 @@ func (e *Env) requestBudget() time.Duration  { return orDefault(e.Budgets.Reques
 func (e *Env) exchangeBudget() time.Duration { return orDefault(e.Budgets.Exchange, ExchangeBudget) }
 func (e *Env) kdcBudget() time.Duration      { return orDefault(e.Budgets.KDCExchange, KDCExchangeBudget) }
 func (e *Env) ldapBudget() time.Duration     { return orDefault(e.Budgets.LDAP, LDAPBudget) }
+func (e *Env) overrunGrace() time.Duration   { return orDefault(e.Budgets.Overrun, OverrunGrace) }
 
 func (e *Env) sessionBudgets() wsman.Budgets {
 	return wsman.Budgets{Request: orDefault(e.Budgets.Session, SessionRequestBudget), ReceiveWait: ReceiveWait,

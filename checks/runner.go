@@ -284,7 +284,7 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 	case o = <-out:
 	case <-ctx.Done():
 		// every probe stops at its context; this is the backstop for a bug
-		t := time.NewTimer(OverrunGrace)
+		t := time.NewTimer(env.overrunGrace())
 		select {
 		case o = <-out:
 		case <-t.C:
