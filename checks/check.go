@@ -57,6 +57,9 @@ type Finding struct {
 	// Downgrade, when set by a probe, replaces the catalog severity with a
 	// milder one (never a harsher one): the user asked to accept the risk.
 	Downgrade Severity `json:"-"`
+	// Params are evidence values the probe observed, keyed by the small
+	// vocabulary the catalog's remediation templates use (host, user, …).
+	Params map[string]string `json:"-"`
 }
 
 // Outcome is what a probe's Run returns.
@@ -83,6 +86,10 @@ type Check struct {
 	// Requires names checks that must not fail for this one to be
 	// meaningful; they gate only when they are themselves selected.
 	Requires []string
+	// LeadsLogon marks the check whose logon goes before every other's
+	// (auth: what New-PSSession does); the runner ends its turn when the
+	// check ends, should the check not end it sooner.
+	LeadsLogon bool
 	// Gates, when set, says whether this check's failure should stop the
 	// checks that require it; nil means it always does.
 	Gates func(*Config) bool

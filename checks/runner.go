@@ -39,12 +39,20 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 		gates[c.ID] = c.Gates == nil || c.Gates(cfg)
 	}
 
+	for _, c := range run {
+		if c.LeadsLogon {
+			env.cred.expectLead()
+		}
+	}
 	var wg sync.WaitGroup
 	for i, c := range run {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer close(done[c.ID])
+			if c.LeadsLogon {
+				defer env.LeadDone()
+			}
 			for _, req := range c.Requires {
 				if !selected[req] {
 					continue // an unnamed prerequisite does not gate

@@ -33,11 +33,13 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 	io := newIO(f.noColour)
 
 	var password checks.Secret
+	var lab *fixtures.Lab
 	if f.lab != "" {
-		lab, labArgs, err := startLab(f.lab, fs.Args(), args, getenv)
+		l, labArgs, err := startLab(f.lab, fs.Args(), args, getenv)
 		if err != nil {
 			return 0, err
 		}
+		lab = l
 		defer lab.Close()
 		f = runFlags{}
 		fs = newRunFlagSet(&f)
@@ -98,6 +100,10 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 	}
 	if err := out.write(b, io); err != nil {
 		return 0, err
+	}
+	if lab != nil && lab.FailedLogons() > 0 {
+		// what a domain controller's lockout policy would have counted
+		fmt.Fprintf(io.Err, "lab %s: the domain counted %d failed logon(s) for this run\n", lab.Scenario.Name, lab.FailedLogons())
 	}
 	return doc.ExitCode, nil
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/exdiag/exdiag/report"
+)
+
+// TestBadPasswordOneFailedLogon: one run with a wrong password, two
+// backends and Kerberos inputs (KDC and directory) costs the account one
+// failed logon, as the lab's domain counts them, and the probes that did
+// not send the password say why.
+func TestBadPasswordOneFailedLogon(t *testing.T) {
+	bin := buildBinary(t)
+	code, out, stderr := runBinary(t, bin, "run", "--lab=bad-password", "--format", "json")
+	var doc report.Doc
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("exit %d, stdout is not the JSON report: %v\n%s\nstderr: %s", code, err, out, stderr)
+	}
+	m := regexp.MustCompile(`the domain counted (\d+) failed logon`).FindStringSubmatch(stderr)
+	if m == nil || m[1] != "1" {
+		t.Fatalf("want exactly one failed logon, stderr says: %s", stderr)
+	}
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	var refusedBy []string
+	for _, c := range doc.Checks {
+		for _, f := range c.Findings {
+			if f.Code == "AUTH-BAD-CREDENTIALS" || f.Code == "SPN-PREAUTH-FAILED" {
+				refusedBy = append(refusedBy, f.Code)
+			}
+		}
+	}
+	if len(refusedBy) != 1 || refusedBy[0] != "AUTH-BAD-CREDENTIALS" {
+		t.Errorf("the refusal must be reported once, by the lead logon (auth on the uri); got %v", refusedBy)
+	}
+	// both backends, the kdc and the directory say why they did not try
+	const why = "not tried: the password was refused by the server at https://mail.contoso.test"
+	var auth struct {
+		Backends []struct {
+			Target string
+			Basic  struct{ Refused string }
+		}
+	}
+	var spn struct {
+		SPNs []struct{ SPN, Source, Error string }
+	}
+	for _, c := range doc.Checks {
+		b, _ := json.Marshal(c.Observed)
+		switch c.ID {
+		case "auth":
+			json.Unmarshal(b, &auth)
+		case "spn":
+			json.Unmarshal(b, &spn)
+		}
+	}
+	if len(auth.Backends) != 2 {
+		t.Fatalf("want the lab's two backends checked, got %d", len(auth.Backends))
+	}
+	for _, b := range auth.Backends {
+		if !strings.HasPrefix(b.Basic.Refused, why) {
+			t.Errorf("backend %s: basic %q, want %q…", b.Target, b.Basic.Refused, why)
+		}
+	}
+	sources := map[string]bool{}
+	for _, o := range spn.SPNs {
+		if !strings.HasPrefix(o.Error, why) {
+			t.Errorf("%s via %s: %q, want %q…", o.SPN, o.Source, o.Error, why)
+		}
+		sources[o.Source] = true
+	}
+	if !sources["kdc"] || !sources["ldap"] {
+		t.Errorf("want the kdc and the directory among the spn sources, got %v", sources)
+	}
+}
