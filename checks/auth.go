@@ -38,8 +38,9 @@ var AuthCheck = Check{
 		}
 		return ""
 	},
-	Codes: httpauth.Codes,
-	Run:   runAuth,
+	Codes:      httpauth.Codes,
+	Run:        runAuth,
+	LeadsLogon: true,
 }
 
 // authRequestBudget bounds one request inside the run's deadline, so a
@@ -135,6 +136,8 @@ func authSummary(o authObserved) string {
 		if b.SOAP {
 			s += " SOAP"
 		}
+	} else if b != nil && strings.HasPrefix(b.Refused, "not tried:") {
+		s += "; basic " + b.Refused
 	}
 	if len(o.Backends) > 0 {
 		s += fmt.Sprintf("; %d backend(s) checked", len(o.Backends))
@@ -168,6 +171,11 @@ func refineBare502(front []Finding, backends [][]Finding) []Finding {
 // classifies them. err is set when the front could not be reached at all.
 func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, backend bool) (endpointObserved, []Finding, error) {
 	cfg := env.Config
+	if !backend {
+		// the URI's logon is the lead: once it was made (or will not
+		// be), the other probes' logons may go
+		defer env.LeadDone()
+	}
 	obs := endpointObserved{Target: u.Redacted()}
 	tr := &http.Transport{
 		DialContext:            env.DialTarget,
@@ -217,11 +225,17 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
 				Refused: "not sent: --authentication negotiate (only the negotiate probe ran)"}
 		} else if cfg.HasCredentials() {
-			// the only place the password is revealed: the header of a
-			// request over https to a host the user named
-			authz := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password.Reveal()))
-			b, bObs := send(ctx, client, endpoint, authz, sec)
-			in.Basic, obs.Basic = &b, &bObs
+			if logon, err := env.Credential(ctx, !backend); err != nil {
+				obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: err.Error()}
+			} else {
+				// the only place the password is revealed: the header of a
+				// request over https to a host the user named
+				authz := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password.Reveal()))
+				b, bObs := send(ctx, client, endpoint, authz, sec)
+				in.Basic, obs.Basic = &b, &bObs
+				v, why := basicVerdict(unauth, b)
+				logon.Done(v, fmt.Sprintf("the server at %s (%s)", u.Redacted(), why))
+			}
 		}
 	}
 
@@ -242,6 +256,18 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 		return obs, findings, fmt.Errorf("could not reach %s: %s; run the tls check (or fix --resolve/--uri) and try again", u.Redacted(), unauth.Err)
 	}
 	return obs, findings, nil
+}
+
+// basicVerdict is what the answer to Basic credentials says about the
+// password, for the run's credential guard.
+func basicVerdict(unauth, b httpauth.Response) (Verdict, string) {
+	switch v, why := httpauth.BasicVerdict(unauth, b); v {
+	case httpauth.PasswordAccepted:
+		return Accepted, why
+	case httpauth.PasswordRefused:
+		return Refused, why
+	}
+	return Inconclusive, ""
 }
 
 // logStep tells -v what one request got: status and schemes, never a header value.

@@ -16,6 +16,10 @@ type Entry struct {
 	References  []string // URLs or document names
 }
 
+// entries is the whole catalog: the base list and the slices kept in
+// their own files.
+var entries = append(append([]Entry(nil), baseEntries...), logonEntries...)
+
 var byCode = func() map[string]Entry {
 	m := make(map[string]Entry, len(entries))
 	for _, e := range entries {

@@ -42,7 +42,7 @@ const (
 // exact cmdlets, appcmd lines and console steps, in the order to follow.
 // EXCH1, NAME, ACCOUNT and mail.contoso.com are placeholders for the
 // admin's own server, user, service account and namespace.
-var entries = []Entry{
+var baseEntries = []Entry{
 	// dns
 	{
 		Code: "DNS-EXT-NXDOMAIN", Check: "dns", Severity: "fail",
@@ -339,9 +339,9 @@ var entries = []Entry{
 		Title: "the credentials were rejected",
 		Cause: "Basic was offered and the credentials were sent, but the server answered 401 again (IIS 401.1, logon failed): wrong user name format or password, or the account is locked, disabled or its password expired. WinRM reports Access is denied.",
 		Remediation: []string{
+			"retype the password, and check that EXDIAG_PASSWORD or the --password-file holds exactly that password",
 			"give the user as DOMAIN\\username or as the UPN (user@contoso.com), not the bare user name",
 			"check the account: Get-ADUser NAME -Properties LockedOut,Enabled,PasswordExpired; unlock with Unlock-ADAccount NAME if needed",
-			"retype the password, and check that EXDIAG_PASSWORD or the --password-file holds exactly that password",
 			"if users log on without a domain, set the default domain on the vdir: IIS Manager, Default Web Site, PowerShell, Authentication, Basic Authentication, Edit, Default domain",
 		},
 		References: []string{refSeed, refIISStatus, refIISBasic},
@@ -557,9 +557,9 @@ var entries = []Entry{
 		Title: "the KDC rejected the user's credentials",
 		Cause: "The KDC answered KDC_ERR_PREAUTH_FAILED (wrong password) or KDC_ERR_C_PRINCIPAL_UNKNOWN (no such user in this realm).",
 		Remediation: []string{
+			"retype the password and run exdiag again",
 			"check the user name and realm: user@CONTOSO.COM, with the realm being the Active Directory DNS domain in upper case",
 			"check the account: Get-ADUser NAME -Properties LockedOut,Enabled,PasswordExpired, and unlock it with Unlock-ADAccount NAME if needed",
-			"retype the password and run exdiag again",
 		},
 		References: []string{refRFC4120},
 	},
