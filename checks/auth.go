@@ -245,8 +245,19 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 		logStep(env, u, "basic", *obs.Basic)
 	}
 	var findings []Finding
+	params := map[string]string{"uri": u.Redacted(), "host": u.Hostname(), "port": u.Port()}
+	if params["port"] == "" {
+		params["port"] = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	if backend {
+		params["backend_url"], params["server"] = u.Redacted(), u.Hostname()
+	}
+	if cfg.User != "" {
+		params["user"] = cfg.User
+		params["account"], _ = splitPrincipal(cfg)
+	}
 	for _, f := range httpauth.Classify(in) {
-		fd := Finding{Code: f.Code, Target: u.Redacted(), Summary: sec.secretsOnly(f.Summary)}
+		fd := Finding{Code: f.Code, Target: u.Redacted(), Summary: sec.secretsOnly(f.Summary), Params: params}
 		if f.Warn {
 			fd.Downgrade = SevWarn
 		}

@@ -113,9 +113,10 @@ var logonEntries = append(logonStateEntries(),
 	Entry{
 		Code: "AUTH-PROXY-NO-BACKEND", Check: "auth", Severity: "fail",
 		Title: "the proxy has no backend up",
-		Cause: "The reverse proxy answered 503 in its own words (HAProxy \"No server is available to handle this request\", Apache mod_proxy \"Service Unavailable\" for a balancer whose members are all in error): its health checks mark every CAS down. That is the proxy's pool, not the Exchange application pool.",
+		Cause: "The reverse proxy answered 503 in its own words (HAProxy \"No server is available to handle this request\", Apache mod_proxy \"Service Unavailable\" for a balancer whose members are all in error): its health checks mark every CAS down, or every connection to them fails (HAProxy answers the same when it does not trust the CAS certificate under verify required, or the port is closed). That is the proxy's pool, not the Exchange application pool.",
 		Remediation: []string{
-			"on the proxy, see which backends its health checks mark down (HAProxy: the stats page or show servers state; Apache: balancer-manager)",
+			"on the proxy, see which backends it marks down and why (HAProxy: the log's SC/ssl handshake lines, the stats page or show servers state; Apache: the error log's AH00957 lines, balancer-manager)",
+			"if the proxy verifies the CAS certificate, give it the internal CA's root (HAProxy: ca-file on the server line; Apache: SSLProxyCACertificateFile)",
 			"from the proxy, reach each CAS: run exdiag there with --backend https://CAS/PowerShell for each server of the pool",
 			"fix the health check if it asks for a path Exchange answers with 401 (use /owa/healthcheck.htm)",
 		},

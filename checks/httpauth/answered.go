@@ -82,7 +82,8 @@ func DetectAnsweredBy(h http.Header, pg Page) AnsweredBy {
 		return AnsweredBy{Role: RoleIIS, Product: server, Evidence: []string{"Server: " + server}}
 	}
 	if strings.Contains(pg.Text, "No server is available to handle this request") ||
-		strings.Contains(pg.Text, "The server returned an invalid or incomplete response") {
+		strings.Contains(pg.Text, "The server returned an invalid or incomplete response") ||
+		strings.Contains(pg.Text, "The server didn't respond in time") {
 		// HAProxy's own error page; it sends no Server header
 		return AnsweredBy{Role: RoleProxy, Product: "HAProxy", Evidence: []string{"body: HAProxy's error page"}}
 	}

@@ -253,12 +253,18 @@ var responseRules = []rule{
 		}},
 	{"proxy-backend-down", "AUTH-PROXY-BACKEND-DOWN",
 		func(r *Response) bool {
-			return r.Status == 504 || r.Status == 502 && (DownError(r.Page.WinHTTP) || sub(r, 4) || textHas(r, "no server is available", "timed out", "timeout"))
+			return r.Status == 504 || r.Status == 502 && (DownError(r.Page.WinHTTP) || sub(r, 4) ||
+				textHas(r, "no server is available", "timed out", "timeout", "Error reading from remote server"))
 		},
 		func(r *Response) string {
 			why := downCause(r.Page.WinHTTP)
-			if r.Status == 504 {
+			switch {
+			case r.Status == 504:
 				why = "the proxy's gateway timed out waiting for a backend"
+			case textHas(r, "Error reading from remote server"):
+				// Apache mod_proxy's words for ProxyTimeout and for a
+				// backend that closed the connection alike
+				why = "the proxy got no answer from the backend (\"Error reading from remote server\": it timed out or closed the connection)"
 			}
 			return fmt.Sprintf("answered %s%s%s: %s", statusLine(r), who(r), winhttp(r), why)
 		}},
@@ -284,9 +290,16 @@ var responseRules = []rule{
 		}},
 	{"not-wsman", "AUTH-NOT-WSMAN",
 		func(r *Response) bool {
-			return (r.Status >= 200 && r.Status < 300 || r.Status >= 400 && r.Status < 500) && r.ContentType != ""
+			// WinRM: "the content type is absent or invalid"; a 2xx with
+			// none is a backend that is not WS-Management (Apache passes
+			// an HTTP/0.9 answer on as 200)
+			return (r.Status >= 200 && r.Status < 300 || r.Status >= 400 && r.Status < 500) && r.ContentType != "" ||
+				r.Status >= 200 && r.Status < 300 && r.ContentType == ""
 		},
 		func(r *Response) string {
+			if r.ContentType == "" {
+				return fmt.Sprintf("answered %d with no content type%s, not application/soap+xml", r.Status, who(r))
+			}
 			if mt, _, err := mime.ParseMediaType(r.ContentType); err == nil && mt == "application/soap+xml" {
 				return fmt.Sprintf("answered %d with content type %q%s but a body that is not a soap envelope", r.Status, r.ContentType, who(r))
 			}

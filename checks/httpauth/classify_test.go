@@ -112,7 +112,7 @@ func TestClassify(t *testing.T) {
 			want: []string{"AUTH-BASIC-HTTP"}, rule: []string{"basic-http"}},
 		{name: "basic over http to a backend is the proxy's hop", in: Input{Scheme: "http", Authentication: "basic", Backend: true,
 			Unauth: resp(t, 401, basicNeg, "", "")}},
-		{name: "apache ssl handshake", in: Input{Scheme: "https", Unauth: resp(t, 502, http.Header{"Server": {"Apache/2.4.62 (Debian)"}}, "../real/apache-502-ssl-handshake.html", html)},
+		{name: "apache ssl handshake", in: Input{Scheme: "https", Unauth: resp(t, 500, http.Header{"Server": {"Apache/2.4.71 (Debian)"}}, "../real/apache-2.4.71-500-ssl-handshake.html", html)},
 			want: []string{"AUTH-PROXY-SSL-HANDSHAKE"}, rule: []string{"proxy-ssl-handshake"}},
 		{name: "gateway wants a client certificate", in: Input{Scheme: "https", Unauth: resp(t, 400, http.Header{"Server": {"Microsoft-Azure-Application-Gateway/v2"}}, "../real/appgw-400-no-cert.html", html)},
 			want: []string{"AUTH-PROXY-CLIENT-CERT"}, rule: []string{"gateway-client-cert"}},
