@@ -76,4 +76,24 @@ func TestBadPasswordOneFailedLogon(t *testing.T) {
 	if !sources["kdc"] || !sources["ldap"] {
 		t.Errorf("want the kdc and the directory among the spn sources, got %v", sources)
 	}
+
+	// a locked account is refused whatever the password: no bad password
+	// is counted, the lead reports the lock and nobody else tries
+	code, out, stderr = runBinary(t, bin, "run", "--lab=account-locked", "--format", "json")
+	var locked report.Doc
+	if err := json.Unmarshal(out, &locked); err != nil {
+		t.Fatalf("exit %d, stdout is not the JSON report: %v\n%s", code, err, out)
+	}
+	if strings.Contains(stderr, "failed logon") {
+		t.Errorf("a locked account must cost no failed logon: %s", stderr)
+	}
+	var codes []string
+	for _, c := range locked.Checks {
+		for _, f := range c.Findings {
+			codes = append(codes, f.Code)
+		}
+	}
+	if strings.Join(codes, ",") != "AUTH-ACCOUNT-LOCKED" || !strings.Contains(string(out), "not tried: the password was refused by the server at") {
+		t.Errorf("account-locked: exit %d, codes %v", code, codes)
+	}
 }
