@@ -369,7 +369,7 @@ func Classify(in Input) []Finding {
 			// encryption) is the supported internal path; with IIS's
 			// Windows Authentication on the vdir, Negotiate over http fails
 			add(Finding{Code: "AUTH-NEGOTIATE-HTTP", Rule: "negotiate-http",
-				Summary: fmt.Sprintf("negotiate over an http:// uri while windows authentication is enabled on the vdir (an NTLM challenge came back%s): use https:// with -Authentication Negotiate", who(u))})
+				Summary: fmt.Sprintf("negotiate over an http:// uri while windows authentication is enabled on the vdir (NTLM is offered%s): use https:// with -Authentication Negotiate", who(u))})
 		}
 	}
 	if u.Err != "" {
