@@ -1,17 +1,11 @@
 package itest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,26 +14,13 @@ import (
 	"time"
 )
 
-// ipLeaf is a backend certificate for name and localhost: Apache checks
-// the peer name against the ProxyPass host (and matches no IP address
-// SAN), which is localhost here since no DNS knows cas*.contoso.test;
-// HAProxy checks name (verifyhost).
-func (ca *authCA) ipLeaf(t *testing.T, name string, selfSigned bool) tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name}, DNSNames: []string{name, "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	parent, signer := ca.cert, ca.key
-	if selfSigned {
-		parent, signer = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+// backendLeaf is a backend certificate for name and localhost: Apache
+// checks the peer name against the ProxyPass host (and matches no IP
+// address SAN), which is localhost here since no DNS knows
+// cas*.contoso.test; HAProxy checks name (verifyhost).
+func (ca *authCA) backendLeaf(t *testing.T, name string, selfSigned bool) tls.Certificate {
+	_, _, c := ca.leaf(t, name, selfSigned, "localhost")
+	return c
 }
 
 // garbageBackend completes TLS and answers bytes that are not HTTP.
@@ -88,13 +69,13 @@ func newProxyFixture(t *testing.T) *proxyFixture {
 			t.Fatal(err)
 		}
 	}
-	fx.good = casBackend(t, ca.ipLeaf(t, "cas1.contoso.test", false), "cas1.contoso.test", fx.user, fx.password)
-	fx.untrusted = casBackend(t, ca.ipLeaf(t, "cas2.contoso.test", true), "cas2.contoso.test", fx.user, fx.password)
+	fx.good = casBackend(t, ca.backendLeaf(t, "cas1.contoso.test", false), "cas1.contoso.test", fx.user, fx.password)
+	fx.untrusted = casBackend(t, ca.backendLeaf(t, "cas2.contoso.test", true), "cas2.contoso.test", fx.user, fx.password)
 	fx.closed = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	fx.silent = casBackendDelay(t, ca.ipLeaf(t, "cas4.contoso.test", false), "cas4.contoso.test", fx.user, fx.password, release)
-	fx.junk = garbageBackend(t, ca.ipLeaf(t, "cas5.contoso.test", false))
+	fx.silent = casBackendDelay(t, ca.backendLeaf(t, "cas4.contoso.test", false), "cas4.contoso.test", fx.user, fx.password, release)
+	fx.junk = garbageBackend(t, ca.backendLeaf(t, "cas5.contoso.test", false))
 	return fx
 }
 
@@ -137,6 +118,17 @@ func (fx *proxyFixture) run(t *testing.T, port int) proxyReport {
 		t.Fatalf("the auth check errored: %s", rep.Checks[0].Error)
 	}
 	return rep
+}
+
+// expectHealthy: through the proxy the good backend's 401 and its SOAP
+// answer to the right credentials come back, and nothing is wrong.
+func (fx *proxyFixture) expectHealthy(t *testing.T, port int) {
+	t.Helper()
+	rep := fx.run(t, port)
+	c := rep.Checks[0]
+	if rep.ExitCode != 0 || c.Observed.Status != 401 || c.Observed.Basic == nil || c.Observed.Basic.Status != 200 {
+		t.Fatalf("exit %d, observed %+v, findings %+v", rep.ExitCode, c.Observed, c.Findings)
+	}
 }
 
 // expect checks the status the proxy really answered and the one code
@@ -203,13 +195,7 @@ func TestProxiesHAProxy(t *testing.T) {
 	srv := StartServer(t, "haproxy.sh", nil, fx.dir)
 	waitListeners(t, srv, ports)
 
-	t.Run("good backend passes Exchange's 401 through", func(t *testing.T) {
-		rep := fx.run(t, ports[0])
-		c := rep.Checks[0]
-		if rep.ExitCode != 0 || c.Observed.Status != 401 || c.Observed.Basic == nil || c.Observed.Basic.Status != 200 {
-			t.Fatalf("exit %d, observed %+v, findings %+v", rep.ExitCode, c.Observed, c.Findings)
-		}
-	})
+	t.Run("good backend passes Exchange's 401 through", func(t *testing.T) { fx.expectHealthy(t, ports[0]) })
 	t.Run("untrusted backend: no server available", func(t *testing.T) {
 		expect(t, fx.run(t, ports[1]), 503, "AUTH-PROXY-NO-BACKEND", "haproxy")
 	})
@@ -236,13 +222,7 @@ func TestProxiesApache(t *testing.T) {
 	srv := StartServer(t, "apache.sh", []string{"EXDIAG_APACHE_LOGLEVEL=" + os.Getenv("EXDIAG_APACHE_LOGLEVEL")}, fx.dir)
 	waitListeners(t, srv, ports)
 
-	t.Run("good backend passes Exchange's 401 through", func(t *testing.T) {
-		rep := fx.run(t, ports[0])
-		c := rep.Checks[0]
-		if rep.ExitCode != 0 || c.Observed.Status != 401 || c.Observed.Basic == nil || c.Observed.Basic.Status != 200 {
-			t.Fatalf("exit %d, observed %+v, findings %+v", rep.ExitCode, c.Observed, c.Findings)
-		}
-	})
+	t.Run("good backend passes Exchange's 401 through", func(t *testing.T) { fx.expectHealthy(t, ports[0]) })
 	t.Run("untrusted backend: 500 proxy error, ssl handshake", func(t *testing.T) {
 		expect(t, fx.run(t, ports[1]), 500, "AUTH-PROXY-SSL-HANDSHAKE", "apache")
 	})

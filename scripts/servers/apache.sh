@@ -84,13 +84,6 @@ CONF
 	done < "$src/routes"
 } > "$run/httpd.conf"
 
-as=()
-if [ "$(id -u)" -eq 0 ]; then
-	# never as root: nobody from the start (the ports are unprivileged)
-	chown -R nobody:"$(id -gn nobody)" "$run"
-	chmod 755 "$run"
-	as=(setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups)
-fi
-"${as[@]}" "$apache" -f "$run/httpd.conf" -DFOREGROUND &
+bash "$(dirname "$0")/as-nobody.sh" "$run" "$apache" -f "$run/httpd.conf" -DFOREGROUND &
 pid=$!
 wait "$pid"

@@ -67,13 +67,6 @@ CONF
 	done < "$src/routes"
 } > "$run/haproxy.cfg"
 
-as=()
-if [ "$(id -u)" -eq 0 ]; then
-	# never as root: nobody from the start (the ports are unprivileged)
-	chown -R nobody:"$(id -gn nobody)" "$run"
-	chmod 755 "$run"
-	as=(setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups)
-fi
-"${as[@]}" "$haproxy" -db -f "$run/haproxy.cfg" &
+bash "$(dirname "$0")/as-nobody.sh" "$run" "$haproxy" -db -f "$run/haproxy.cfg" &
 pid=$!
 wait "$pid"
