@@ -141,8 +141,9 @@ type authReport struct {
 			Summary string `json:"summary"`
 		} `json:"findings"`
 		Observed struct {
-			Status     int `json:"status"`
-			Challenges []struct {
+			Status      int    `json:"status"`
+			BodyExcerpt string `json:"body_excerpt"`
+			Challenges  []struct {
 				Scheme string `json:"scheme"`
 			} `json:"challenges"`
 			AnsweredBy struct {

@@ -79,38 +79,13 @@ func newProxyFixture(t *testing.T) *proxyFixture {
 	return fx
 }
 
-// proxyReport is the part of the JSON report these tests read.
-type proxyReport struct {
-	ExitCode int `json:"exit_code"`
-	Checks   []struct {
-		ID       string `json:"id"`
-		Status   string `json:"status"`
-		Error    string `json:"error"`
-		Findings []struct {
-			Code    string `json:"code"`
-			Summary string `json:"summary"`
-		} `json:"findings"`
-		Observed struct {
-			Status      int    `json:"status"`
-			BodyExcerpt string `json:"body_excerpt"`
-			AnsweredBy  struct {
-				Role    string `json:"role"`
-				Product string `json:"product"`
-			} `json:"answered_by"`
-			Basic *struct {
-				Status int `json:"status"`
-			} `json:"basic"`
-		} `json:"observed"`
-	} `json:"checks"`
-}
-
-func (fx *proxyFixture) run(t *testing.T, port int) proxyReport {
+func (fx *proxyFixture) run(t *testing.T, port int) authReport {
 	t.Helper()
 	r := Exdiag(t, []string{"EXDIAG_PASSWORD=" + fx.password}, "run", "--checks", "auth", "--format", "json",
 		"--uri", fmt.Sprintf("https://mail.contoso.test:%d/PowerShell", port),
 		"--resolve", fmt.Sprintf("mail.contoso.test:%d:127.0.0.1", port),
 		"--ca-file", filepath.Join(fx.dir, "ca.pem"), "--user", fx.user, "--timeout", "20s")
-	var rep proxyReport
+	var rep authReport
 	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil || len(rep.Checks) != 1 {
 		t.Fatalf("not the JSON report (%v): %s", err, r.Stdout)
 	}
@@ -118,6 +93,24 @@ func (fx *proxyFixture) run(t *testing.T, port int) proxyReport {
 		t.Fatalf("the auth check errored: %s", rep.Checks[0].Error)
 	}
 	return rep
+}
+
+// proxyCase is what a proxy must answer for one broken backend, and the
+// one code exdiag must give it.
+type proxyCase struct {
+	name          string
+	status        int
+	code, product string
+}
+
+// expectAll checks the good route (ports[0]) and then each case in order
+// on the following ports.
+func (fx *proxyFixture) expectAll(t *testing.T, ports []int, cases []proxyCase) {
+	t.Helper()
+	t.Run("good backend passes Exchange's 401 through", func(t *testing.T) { fx.expectHealthy(t, ports[0]) })
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) { expect(t, fx.run(t, ports[i+1]), c.status, c.code, c.product) })
+	}
 }
 
 // expectHealthy: through the proxy the good backend's 401 and its SOAP
@@ -133,7 +126,7 @@ func (fx *proxyFixture) expectHealthy(t *testing.T, port int) {
 
 // expect checks the status the proxy really answered and the one code
 // exdiag gave it.
-func expect(t *testing.T, rep proxyReport, status int, code, product string) {
+func expect(t *testing.T, rep authReport, status int, code, product string) {
 	t.Helper()
 	c := rep.Checks[0]
 	var codes []string
@@ -195,18 +188,11 @@ func TestProxiesHAProxy(t *testing.T) {
 	srv := StartServer(t, "haproxy.sh", nil, fx.dir)
 	waitListeners(t, srv, ports)
 
-	t.Run("good backend passes Exchange's 401 through", func(t *testing.T) { fx.expectHealthy(t, ports[0]) })
-	t.Run("untrusted backend: no server available", func(t *testing.T) {
-		expect(t, fx.run(t, ports[1]), 503, "AUTH-PROXY-NO-BACKEND", "haproxy")
-	})
-	t.Run("closed backend: no server available", func(t *testing.T) {
-		expect(t, fx.run(t, ports[2]), 503, "AUTH-PROXY-NO-BACKEND", "haproxy")
-	})
-	t.Run("silent backend: gateway timeout", func(t *testing.T) {
-		expect(t, fx.run(t, ports[3]), 504, "AUTH-PROXY-BACKEND-DOWN", "haproxy")
-	})
-	t.Run("garbage backend: bad gateway", func(t *testing.T) {
-		expect(t, fx.run(t, ports[4]), 502, "AUTH-PROXY-502", "haproxy")
+	fx.expectAll(t, ports, []proxyCase{
+		{"untrusted backend: no server available", 503, "AUTH-PROXY-NO-BACKEND", "haproxy"},
+		{"closed backend: no server available", 503, "AUTH-PROXY-NO-BACKEND", "haproxy"},
+		{"silent backend: gateway timeout", 504, "AUTH-PROXY-BACKEND-DOWN", "haproxy"},
+		{"garbage backend: bad gateway", 502, "AUTH-PROXY-502", "haproxy"},
 	})
 }
 
@@ -222,19 +208,12 @@ func TestProxiesApache(t *testing.T) {
 	srv := StartServer(t, "apache.sh", []string{"EXDIAG_APACHE_LOGLEVEL=" + os.Getenv("EXDIAG_APACHE_LOGLEVEL")}, fx.dir)
 	waitListeners(t, srv, ports)
 
-	t.Run("good backend passes Exchange's 401 through", func(t *testing.T) { fx.expectHealthy(t, ports[0]) })
-	t.Run("untrusted backend: 500 proxy error, ssl handshake", func(t *testing.T) {
-		expect(t, fx.run(t, ports[1]), 500, "AUTH-PROXY-SSL-HANDSHAKE", "apache")
-	})
-	t.Run("closed backend: service unavailable from the proxy", func(t *testing.T) {
-		expect(t, fx.run(t, ports[2]), 503, "AUTH-PROXY-NO-BACKEND", "apache")
-	})
-	t.Run("silent backend: 502 error reading from remote server", func(t *testing.T) {
-		expect(t, fx.run(t, ports[3]), 502, "AUTH-PROXY-BACKEND-DOWN", "apache")
-	})
-	t.Run("garbage backend: passed on as a 200 that is not ws-management", func(t *testing.T) {
+	fx.expectAll(t, ports, []proxyCase{
+		{"untrusted backend: 500 proxy error, ssl handshake", 500, "AUTH-PROXY-SSL-HANDSHAKE", "apache"},
+		{"closed backend: service unavailable from the proxy", 503, "AUTH-PROXY-NO-BACKEND", "apache"},
+		{"silent backend: 502 error reading from remote server", 502, "AUTH-PROXY-BACKEND-DOWN", "apache"},
 		// mod_proxy_http takes bytes without a status line for an
 		// HTTP/0.9 answer and relays them as 200
-		expect(t, fx.run(t, ports[4]), 200, "AUTH-NOT-WSMAN", "apache")
+		{"garbage backend: passed on as a 200 that is not ws-management", 200, "AUTH-NOT-WSMAN", "apache"},
 	})
 }
