@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -34,6 +35,12 @@ type CredentialRefused struct{ By string }
 
 func (e *CredentialRefused) Error() string {
 	return "not tried: the password was refused by " + e.By
+}
+
+// notTriedInTime is the answer to a probe whose wait for another's
+// verdict outlasted the run; it wraps the context's error.
+func notTriedInTime(ctx context.Context) error {
+	return fmt.Errorf("not tried: the run's time ran out while the first logon had no verdict yet (%w); raise --timeout", ctx.Err())
 }
 
 // credentialGuard serialises the first use of the run's password.
@@ -115,7 +122,7 @@ func (e *Env) Credential(ctx context.Context, lead bool) (*Logon, error) {
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, notTriedInTime(ctx)
 		}
 	}
 	for {
@@ -138,7 +145,7 @@ func (e *Env) Credential(ctx context.Context, lead bool) (*Logon, error) {
 		select {
 		case <-wake:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, notTriedInTime(ctx)
 		}
 	}
 }
