@@ -132,13 +132,9 @@ func TestSPNNames(t *testing.T) {
 	}
 }
 
-func startTestDirectory(t *testing.T, accounts ...ldapserver.Account) string {
-	return startTestDirectoryRefusing(t, "", accounts...)
-}
-
-// startTestDirectoryRefusing is startTestDirectory whose DC refuses the
-// administrator with AD sub-code data ("775" …) when data is not "".
-func startTestDirectoryRefusing(t *testing.T, data string, accounts ...ldapserver.Account) string {
+// startTestDirectory serves the accounts on loopback; when data is not ""
+// its DC refuses the administrator with that AD sub-code ("775" …).
+func startTestDirectory(t *testing.T, data string, accounts ...ldapserver.Account) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -204,7 +200,7 @@ func TestSPNViaDirectory(t *testing.T) {
 		{name: "bind refused, logon hours (530)", refused: "530", want: []string{"SPN-LOGON-RESTRICTED"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := startTestDirectoryRefusing(t, tc.refused, tc.accounts...)
+			addr := startTestDirectory(t, tc.refused, tc.accounts...)
 			c := spnConfig(func(c *Config) { c.LDAPURL = addr; c.LDAPBase = "DC=contoso,DC=test" })
 			if tc.password != "" {
 				c.Password = NewSecret(tc.password)
