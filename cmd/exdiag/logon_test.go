@@ -2,8 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/exdiag/exdiag/report"
@@ -95,5 +100,54 @@ func TestBadPasswordOneFailedLogon(t *testing.T) {
 	}
 	if strings.Join(codes, ",") != "AUTH-ACCOUNT-LOCKED" || !strings.Contains(string(out), "not tried: the password was refused by the server at") {
 		t.Errorf("account-locked: exit %d, codes %v", code, codes)
+	}
+}
+
+// TestHTTPURISendsNoPassword: `exdiag run --uri http://HOST:PORT/PowerShell
+// --user …` gives the seed's "Basic over http://" finding, checks that
+// port for plain http, and never sends the password.
+func TestHTTPURISendsNoPassword(t *testing.T) {
+	var mu sync.Mutex
+	var authz []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		authz = append(authz, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Add("WWW-Authenticate", "Negotiate")
+		w.Header().Add("WWW-Authenticate", `Basic realm="cas1"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	t.Setenv("EXDIAG_PASSWORD", "Http-Uri-Canary-7")
+	bin := buildBinary(t)
+	code, out, stderr := runBinary(t, bin, "run", "--format", "json", "--checks", "auth,redirect",
+		"--uri", "http://cas1.fabrikam.example:"+port+"/PowerShell", "--resolve", "cas1.fabrikam.example:"+port+":127.0.0.1",
+		"--user", `FABRIKAM\helpdesk`)
+	var doc report.Doc
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("exit %d, not the JSON report: %v\n%s\nstderr: %s", code, err, out, stderr)
+	}
+	var codes []string
+	for _, c := range doc.Checks {
+		for _, f := range c.Findings {
+			codes = append(codes, f.Code)
+		}
+	}
+	if !slices.Contains(codes, "AUTH-BASIC-HTTP") || code != 2 {
+		t.Fatalf("exit %d, codes %v", code, codes)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(authz) < 2 {
+		t.Fatalf("the probes asked %d times; want the redirect probe and auth on the uri's own port", len(authz))
+	}
+	for _, a := range authz {
+		if strings.HasPrefix(a, "Basic") {
+			t.Fatal("a password went over the http uri")
+		}
+	}
+	if strings.Contains(string(out)+stderr, "Http-Uri-Canary-7") {
+		t.Fatal("the password appears in the output")
 	}
 }
