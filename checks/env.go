@@ -51,6 +51,7 @@ type Env struct {
 	systemErr   error
 	trustOnce   sync.Once
 	trust       trust
+	cred        credentialGuard
 }
 
 type trust struct {

@@ -25,11 +25,13 @@ func cmdRun(args []string, streams *report.IO, getenv func(string) string) (int,
 	}
 	labArgs := []string(nil)
 	var password checks.Secret
+	var lab *fixtures.Lab
 	if f.lab != "" {
-		lab, la, err := startLab(f.lab, fs.Args(), args, getenv)
+		l, la, err := startLab(f.lab, fs.Args(), args, getenv)
 		if err != nil {
 			return 0, err
 		}
+		lab = l
 		defer lab.Close()
 		f = runFlags{}
 		fs = newRunFlagSet(&f)
@@ -121,6 +123,10 @@ func cmdRun(args []string, streams *report.IO, getenv func(string) string) (int,
 	}
 	if err := writeAll(doc, screen, streams.Options(f.colour, f.ascii), files, pendings, streams); err != nil {
 		return 0, err
+	}
+	if lab != nil && lab.FailedLogons() > 0 {
+		// what a domain controller's lockout policy would have counted
+		fmt.Fprintf(streams.Err, "lab %s: the domain counted %d failed logon(s) for this run\n", lab.Scenario.Name, lab.FailedLogons())
 	}
 	if interrupted {
 		return 0, errInterrupted
