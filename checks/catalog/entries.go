@@ -334,7 +334,7 @@ var baseEntries = []Entry{
 	},
 	{
 		Code: "HTTP-PORT-CLOSED", Check: "redirect", Severity: "info",
-		Title: "nothing listens on port 80",
+		Title: "nothing listens for plain http",
 		Cause: "Plain http is not served at all; no credentials can leak over it, and clients that use http:// get a connection error instead of a redirect.",
 		Remediation: []string{
 			"no action needed on port {http_port}; tell users to always use {uri} in -ConnectionUri",
