@@ -13,8 +13,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/adlogon"
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/kerb"
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/spnldap"
