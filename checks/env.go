@@ -40,6 +40,8 @@ type Env struct {
 	systemErr   error
 	trustOnce   sync.Once
 	trust       trust
+	scrubOnce   sync.Once
+	scrub       *scrubber
 }
 
 type trust struct {

@@ -19,6 +19,7 @@ const overrun = 2 * time.Second
 // the selected checks it requires have finished, and returns the results in
 // list order. It never blocks much past ctx's deadline.
 func Run(ctx context.Context, env *Env, list []Check) []Result {
+	scrub := protect(env) // every result and log line passes the secret scrubber (scrub.go)
 	cfg := env.Config
 	selected := map[string]bool{}
 	var run []Check
@@ -69,7 +70,7 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 		}()
 	}
 	wg.Wait()
-	return results
+	return scrub(results)
 }
 
 func runOne(ctx context.Context, env *Env, c Check) Result {
