@@ -168,11 +168,21 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 	obs.Realm, obs.KDCs, obs.KDCSource, obs.KDC = kdcObs.Realm, kdcObs.KDCs, kdcObs.KDCSource, kdcObs.KDC
 	obs.LDAP, obs.LDAPBase = ldapAddr, ldapBase
 	obs.SPNs = append(append(obs.SPNs, kdcRes.spns...), ldapRes.spns...)
-	out := Outcome{Observed: obs, Summary: spnSummary(obs.SPNs), Findings: append(kdcRes.findings, ldapRes.findings...)}
+	// the kdc's e-text and the directory's diagnosticMessage are server
+	// text: a hostile server may echo the password in them
+	sec := newRedactor(c)
+	for i := range obs.SPNs {
+		obs.SPNs[i].Error = sec.clean(obs.SPNs[i].Error)
+	}
+	findings := append(kdcRes.findings, ldapRes.findings...)
+	for i := range findings {
+		findings[i].Summary = sec.secretsOnly(findings[i].Summary)
+	}
+	out := Outcome{Observed: obs, Summary: spnSummary(obs.SPNs), Findings: findings}
 	var errs []string
 	for _, r := range []spnPathResult{kdcRes, ldapRes} {
 		if r.err != nil {
-			errs = append(errs, r.err.Error())
+			errs = append(errs, sec.clean(r.err.Error()))
 		}
 	}
 	if len(errs) > 0 {
@@ -441,7 +451,7 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 		var be *spnldap.BindError
 		if errors.As(err, &be) && be.InvalidCredentials() {
 			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: c.User,
-				Summary: fmt.Sprintf("the directory at %s refused the bind as %s: %v", shownURL(c.LDAPURL), c.User, be.Err)})
+				Summary: fmt.Sprintf("the directory at %s refused the bind as %s: %s", shownURL(c.LDAPURL), c.User, newRedactor(c).clean(be.Err.Error()))})
 			for _, n := range names {
 				res.spns = append(res.spns, SPNOutcome{SPN: n.spn, From: n.from, Source: "ldap", Error: "not asked: the bind failed"})
 			}

@@ -1,0 +1,134 @@
+package checks
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exdiag/exdiag/fixtures/hostile"
+)
+
+// These tests call the probes directly, not through Run, so they prove
+// each probe's own redaction: the runner's scrubber is a second net.
+
+const echoPassword = "Echo-Canary-5150"
+
+// basicEcho is what a hostile server learns from a Basic header: the
+// header itself and the decoded user:password.
+func basicEcho(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(h, "Basic "))
+	return h + " = " + string(raw)
+}
+
+func assertNoEcho(t *testing.T, what string, v any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := `u:` + echoPassword
+	for _, f := range []string{echoPassword, base64.StdEncoding.EncodeToString([]byte(up))} {
+		if strings.Contains(string(b), f) {
+			t.Fatalf("%s carries the password (as %q): %s", what, f, b)
+		}
+	}
+}
+
+func TestRBACRedactsEchoedFault(t *testing.T) {
+	fx := newAuthFixture(t, &fakeVdir{})
+	fx.srv[0].Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		echo := xmlEsc(basicEcho(r))
+		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		w.WriteHeader(500)
+		fmt.Fprintf(w, `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault>`+
+			`<s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason><s:Text xml:lang="en-US">%s</s:Text></s:Reason>`+
+			`<s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858843" Machine="%s">`+
+			`<f:Message>the shell refused %s</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>`, echo, echo, echo)
+	})
+	fx.cfg.User, fx.cfg.Password = "u", NewSecret(echoPassword)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	o := runRBAC(ctx, fx.env)
+	obs, ok := o.Observed.(*RBACObserved)
+	if !ok || obs.Fault == nil || !strings.Contains(obs.Fault.Message, "the shell refused") {
+		t.Fatalf("the fault was not observed: %+v", o)
+	}
+	assertNoEcho(t, "the rbac observation", o.Observed)
+	assertNoEcho(t, "the rbac findings", o.Findings)
+}
+
+func xmlEsc(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
+
+// The redirect probe runs beside the auth probe: a server holds the
+// plain-http GET until the Basic header has arrived on https, then echoes
+// the password in Location, WWW-Authenticate and (on https) HSTS.
+func TestRedirectRedactsEchoAfterBasic(t *testing.T) {
+	learnt := make(chan string, 1)
+	fx := newAuthFixture(t, &fakeVdir{})
+	fx.srv[0].Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			select {
+			case learnt <- basicEcho(r):
+			default:
+			}
+		}
+		w.Header().Set("Strict-Transport-Security", "max-age=1; "+basicEcho(r))
+		w.WriteHeader(401)
+	})
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var echo string
+		select {
+		case echo = <-learnt:
+		case <-time.After(5 * time.Second):
+		}
+		w.Header().Set("Location", "http://x.test/?"+echo)
+		w.Header().Add("WWW-Authenticate", `Basic realm="`+echo+`"`)
+		w.WriteHeader(302)
+	}))
+	t.Cleanup(plain.Close)
+	_, port, _ := net.SplitHostPort(plain.Listener.Addr().String())
+	fx.cfg.HTTPPort, _ = strconv.Atoi(port)
+	fx.cfg.Resolve = append(fx.cfg.Resolve, ResolveEntry{Host: "example.com", Port: fx.cfg.HTTPPort, Addr: "127.0.0.1"})
+	fx.cfg.User, fx.cfg.Password = "u", NewSecret(echoPassword)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// the auth probe sends Basic on https; the held GET then echoes it
+	go runAuth(ctx, fx.env)
+	o := runRedirect(ctx, fx.env)
+	obs := o.Observed.(RedirectObserved)
+	if obs.Status != 302 || !strings.Contains(obs.Location, "[redacted]") {
+		t.Fatalf("the echo did not come back: %+v", obs)
+	}
+	assertNoEcho(t, "the redirect observation", o.Observed)
+	assertNoEcho(t, "the redirect findings", o.Findings)
+	assertNoEcho(t, "the redirect summary", o.Summary)
+}
+
+// go-ldap keeps the directory's diagnosticMessage in the bind error.
+func TestSPNRedactsEchoedBindError(t *testing.T) {
+	c := spnConfig(func(c *Config) {
+		c.LDAPURL = hostile.LDAP(t, hostile.LDAPBehaviour{EchoBind: true})
+		c.LDAPBase = "DC=contoso,DC=test"
+		c.User, c.Password = "u", NewSecret(echoPassword)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	o := runSPN(ctx, NewEnv(c))
+	if len(o.Findings) == 0 || o.Findings[0].Code != "SPN-PREAUTH-FAILED" {
+		t.Fatalf("findings %+v err %v", o.Findings, o.Err)
+	}
+	assertNoEcho(t, "the spn findings", o.Findings)
+	assertNoEcho(t, "the spn observation", o.Observed)
+}
+
