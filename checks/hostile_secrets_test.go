@@ -131,4 +131,3 @@ func TestSPNRedactsEchoedBindError(t *testing.T) {
 	assertNoEcho(t, "the spn findings", o.Findings)
 	assertNoEcho(t, "the spn observation", o.Observed)
 }
-
