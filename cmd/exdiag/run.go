@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"github.com/exdiag/exdiag/fixtures"
 	"github.com/exdiag/exdiag/report"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 )
 
 func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) string) (int, error) {
@@ -147,45 +145,6 @@ func startLab(flagValue string, positional, userArgs []string, getenv func(strin
 		return nil, nil, fmt.Errorf("cannot start the lab: %v", err)
 	}
 	return lab, append(lab.Args(), rest...), nil
-}
-
-// maxPasswordFile bounds what is read of --password-file.
-const maxPasswordFile = 64 << 10
-
-// readPassword takes the password from EXDIAG_PASSWORD, --password-file or
-// a no-echo prompt, never from a flag value.
-func readPassword(user, file string, streams *report.IO, getenv func(string) string) (checks.Secret, error) {
-	if p := getenv("EXDIAG_PASSWORD"); p != "" {
-		return checks.NewSecret(p), nil
-	}
-	if file != "" {
-		fh, err := os.Open(file)
-		if err != nil {
-			return checks.Secret{}, usagef("cannot read --password-file %s: %v; give a readable file", file, unwrapPathErr(err))
-		}
-		defer fh.Close()
-		// the first line only; a password is short, so read a bounded prefix
-		head, err := io.ReadAll(io.LimitReader(fh, maxPasswordFile))
-		if err != nil {
-			return checks.Secret{}, usagef("cannot read --password-file %s: %v; give a readable file", file, err)
-		}
-		line, _, _ := strings.Cut(string(head), "\n")
-		line = strings.TrimRight(line, "\r")
-		if line == "" {
-			return checks.Secret{}, usagef("--password-file %s is empty; put the password on its first line", file)
-		}
-		return checks.NewSecret(line), nil
-	}
-	if !streams.InTTY {
-		return checks.Secret{}, usagef("no password for %s: set EXDIAG_PASSWORD or use --password-file (there is no terminal to prompt on)", user)
-	}
-	fmt.Fprintf(streams.Err, "password for %s: ", user)
-	b, err := term.ReadPassword(int(os.Stdin.Fd()))
-	fmt.Fprintln(streams.Err)
-	if err != nil || len(b) == 0 {
-		return checks.Secret{}, usagef("no password read for %s; set EXDIAG_PASSWORD or use --password-file", user)
-	}
-	return checks.NewSecret(string(b)), nil
 }
 
 // output writes the report to stdout, or to a file atomically: the file
