@@ -10,8 +10,11 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/exdiag/exdiag/fixtures/hostile"
 )
@@ -130,4 +133,65 @@ func TestSPNRedactsEchoedBindError(t *testing.T) {
 	}
 	assertNoEcho(t, "the spn findings", o.Findings)
 	assertNoEcho(t, "the spn observation", o.Observed)
+}
+
+// A resolver that answers "localhost" with another address is never
+// asked: ldap://localhost goes to 127.0.0.1, and the plain bind with it.
+func TestSPNNeverResolvesLocalhost(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		mu.Lock()
+		asked = append(asked, q.Question[0].Name)
+		mu.Unlock()
+		m := new(dns.Msg)
+		m.SetReply(q)
+		if q.Question[0].Qtype == dns.TypeA {
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(192, 0, 2, 2)})
+		}
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+
+	dir := hostile.LDAP(t, hostile.LDAPBehaviour{})
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(dir, "ldap://"))
+	c := spnConfig(func(c *Config) {
+		c.LDAPURL, c.LDAPBase = "ldap://localhost:"+port, "DC=contoso,DC=test"
+		c.InternalDNS = []string{pc.LocalAddr().String()}
+	})
+	env := NewEnv(c)
+	var dialled []string
+	real := env.Dial
+	env.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dialled = append(dialled, addr)
+		mu.Unlock()
+		if strings.HasPrefix(addr, "192.0.2.2:") {
+			return nil, fmt.Errorf("test: %s is not reachable", addr)
+		}
+		return real(ctx, network, addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	runSPN(ctx, env)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, q := range asked {
+		if strings.HasPrefix(strings.ToLower(q), "localhost") {
+			t.Errorf("the internal resolver was asked %s", q)
+		}
+	}
+	for _, a := range dialled {
+		if strings.HasPrefix(a, "192.0.2.2") {
+			t.Errorf("dialled %s for ldap://localhost", a)
+		}
+	}
+	if len(dialled) == 0 || !strings.HasPrefix(dialled[0], "127.0.0.1:") {
+		t.Errorf("dialled %v, want 127.0.0.1", dialled)
+	}
 }

@@ -346,6 +346,11 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 func internalDial(env *Env) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
+		if err == nil && spnldap.IsLocalhost(host) {
+			// never asked of DNS (RFC 6761): a resolver that answers
+			// "localhost" with another address would get a plain bind
+			return env.Dial(ctx, network, net.JoinHostPort("127.0.0.1", port))
+		}
 		if err == nil && net.ParseIP(host) == nil {
 			for _, srv := range env.Config.InternalDNS {
 				if ans := env.DNS.Lookup(ctx, srv, host); len(ans.Addresses) > 0 {
