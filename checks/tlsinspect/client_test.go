@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -51,6 +52,33 @@ func TestClientConfig(t *testing.T) {
 		}
 		if (err == nil) != c.ok {
 			t.Errorf("%s: err %v", c.name, err)
+		}
+		hc.CloseIdleConnections()
+	}
+}
+
+// An IP-SAN certificate verifies for the IP the URL names (httptest's
+// certificate carries 127.0.0.1), and not for another IP.
+func TestDialTLSVerifiesTheDialledIP(t *testing.T) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ts.StartTLS()
+	defer ts.Close()
+	trusted := x509.NewCertPool()
+	trusted.AddCert(ts.Certificate())
+	_, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
+	var d net.Dialer
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, ts.Listener.Addr().String())
+	}
+	for host, ok := range map[string]bool{"127.0.0.1": true, "[::1]": true, "127.0.0.2": false, "example.com": true, "mail.contoso.test": false} {
+		hc := &http.Client{Transport: &http.Transport{DialTLSContext: DialTLS(dial, ClientConfig(trusted, nil, false, false), 0)}}
+		resp, err := hc.Get("https://" + net.JoinHostPort(strings.Trim(host, "[]"), port) + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		if (err == nil) != ok {
+			t.Errorf("%s: err %v", host, err)
 		}
 		hc.CloseIdleConnections()
 	}

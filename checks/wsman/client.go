@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/psrp"
+	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
 // Client sends WS-Management requests for one remote PowerShell endpoint,
@@ -57,6 +58,7 @@ func NewHTTPClient(dial func(ctx context.Context, network, addr string) (net.Con
 	jar, _ := cookiejar.New(nil)
 	tr := &http.Transport{
 		DialContext:            dial,
+		DialTLSContext:         tlsinspect.DialTLS(dial, tc, 0), // verifies an IP host too
 		TLSClientConfig:        tc,
 		ForceAttemptHTTP2:      false,
 		MaxIdleConnsPerHost:    1,
