@@ -8,8 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // New-PSSessionOption's -SkipCACheck and -SkipCNCheck each waive one
@@ -81,5 +84,26 @@ func TestDialTLSVerifiesTheDialledIP(t *testing.T) {
 			t.Errorf("%s: err %v", host, err)
 		}
 		hc.CloseIdleConnections()
+	}
+}
+
+// A FIFO or a device as --ca-file is refused at once: opening a FIFO
+// would wait for a writer, and /dev/zero never ends.
+func TestLoadTrustRefusesFIFOAndDevices(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "ca.pem")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no fifo here:", err)
+	}
+	for _, path := range []string{fifo, "/dev/zero"} {
+		done := make(chan error, 1)
+		go func() { _, _, err := LoadTrust([]string{path}); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %v", path, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("LoadTrust(%s) blocked", path)
+		}
 	}
 }
