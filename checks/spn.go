@@ -18,6 +18,7 @@ import (
 
 	"github.com/exdiag/exdiag/checks/kerb"
 	"github.com/exdiag/exdiag/checks/spnldap"
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 )
 
 // SPNCheck asks the KDC (a TGS request per name) and the directory (who
@@ -28,7 +29,7 @@ var SPNCheck = Check{
 	Title:  "Kerberos SPN",
 	Doc:    "HTTP/<name> is registered once for every name a Kerberos client uses",
 	Inputs: spnInputs,
-	Codes:  []string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-PREAUTH-FAILED", "SPN-NOT-NEEDED"},
+	Codes:  []string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-PREAUTH-FAILED", "SPN-KDC-WEAK-ETYPE", "SPN-KDC-S2K-COST", "SPN-NOT-NEEDED"},
 	Run:    runSPN,
 }
 
@@ -282,10 +283,26 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		notAsked("no kdc")
 		return res, obs
 	}
-	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: kdcAttempt}
+	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: kdcAttempt,
+		AllowLegacy: c.AllowLegacyKerberos}
 	sess, err := kerb.Login(ctx, o)
 	who := plan.user + "@" + plan.realm
 	if err != nil {
+		var weak *kerb.WeakETypeError
+		var cost *kerb.S2KParamsError
+		code, _ := kerb.Code(err)
+		switch {
+		case errors.As(err, &weak) || code == errorcode.KDC_ERR_ETYPE_NOSUPP:
+			res.findings = append(res.findings, Finding{Code: "SPN-KDC-WEAK-ETYPE", Target: who,
+				Summary: fmt.Sprintf("no logon of %s: %s", who, weakText(err, weak))})
+			notAsked("not asked: the kdc offers only legacy keys")
+			return res, obs
+		case errors.As(err, &cost):
+			res.findings = append(res.findings, Finding{Code: "SPN-KDC-S2K-COST", Target: strings.Join(kdcs, ","),
+				Summary: fmt.Sprintf("no logon of %s: %v", who, err)})
+			notAsked("not asked: the kdc asked for an unbounded key derivation")
+			return res, obs
+		}
 		switch kerb.Classify(err) {
 		case kerb.ClassBadCredentials:
 			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
@@ -579,4 +596,13 @@ func spnSummary(spns []SPNOutcome) string {
 		parts = append(parts, p+" ("+strings.Join(s.sources, ", ")+")")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// weakText says why no legacy key was used, for a refusal exdiag made or
+// one the KDC made (KDC_ERR_ETYPE_NOSUPP to an AES-only request).
+func weakText(err error, weak *kerb.WeakETypeError) string {
+	if weak != nil {
+		return err.Error()
+	}
+	return "the kdc holds no aes key for this user (" + krbText(err) + "); exdiag asks for aes only unless --allow-legacy-kerberos is given"
 }

@@ -50,6 +50,7 @@ func newRunFlagSet(f *runFlags) *pflag.FlagSet {
 	fs.IntVar(&s.HTTPPort, "http-port", 80, "port of the plain-http listener for the redirect check")
 	fs.StringVar(&s.Realm, "realm", "", "Kerberos realm (default from --user)")
 	fs.StringArrayVar(&s.KDCs, "kdc", nil, "KDC HOST[:PORT] (default from DNS SRV _kerberos._tcp on the internal resolver)")
+	fs.BoolVar(&s.AllowLegacyKerberos, "allow-legacy-kerberos", false, "let the spn check derive an RC4/DES key when the KDC offers no AES key (crackable offline by whoever answers as the KDC)")
 	fs.StringVar(&s.LDAPURL, "ldap", "", "directory to search for servicePrincipalName: ldaps://host, or ldap://host/?starttls")
 	fs.StringVar(&s.LDAPBase, "ldap-base", "", "search base DN, e.g. DC=contoso,DC=com")
 	fs.StringArrayVar(&s.SPNs, "spn", nil, "an extra name to check as HTTP/<name> (repeatable)")
