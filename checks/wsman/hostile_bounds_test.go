@@ -2,50 +2,17 @@ package wsman
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/exdiag/exdiag/checks/psrp"
+	"github.com/exdiag/exdiag/fixtures/hostile"
 	"github.com/exdiag/exdiag/fixtures/psrpserver"
 )
-
-// onCommandReceive answers the pipeline's Receives (those naming a
-// CommandId) with the stream body gives for the n-th of them, and lets
-// the lab server answer everything else, so the pool opens for real.
-func onCommandReceive(body func(n int) string) func(http.Handler) http.Handler {
-	var n atomic.Int64
-	return func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			b, _ := io.ReadAll(r.Body)
-			if strings.Contains(string(b), "/Receive<") && strings.Contains(string(b), "CommandId=") {
-				io.WriteString(w, body(int(n.Add(1))))
-				return
-			}
-			r.Body = io.NopCloser(strings.NewReader(string(b)))
-			h.ServeHTTP(w, r)
-		})
-	}
-}
-
-func receiveStream(frags ...[]byte) string {
-	var raw []byte
-	for _, f := range frags {
-		raw = append(raw, f...)
-	}
-	return `<s:Envelope xmlns:s="` + NsSOAP + `" xmlns:rsp="` + NsShell + `"><s:Body><rsp:ReceiveResponse><rsp:Stream Name="stdout">` +
-		base64.StdEncoding.EncodeToString(raw) + `</rsp:Stream></rsp:ReceiveResponse></s:Body></s:Envelope>`
-}
-
-func message(t psrp.MessageType, data string) []byte {
-	return psrp.Message{Destination: psrp.DestinationClient, Type: t, Data: []byte(data)}.Encode()
-}
 
 func runHostile(t *testing.T, wrap func(http.Handler) http.Handler, cfg psrpserver.Config) (*Commands, error) {
 	t.Helper()
@@ -66,16 +33,12 @@ func runHostile(t *testing.T, wrap func(http.Handler) http.Handler, cfg psrpserv
 // of all incomplete messages are capped, not only their count.
 func TestNeverEndingFragmentsAreBounded(t *testing.T) {
 	chunk := make([]byte, 1<<20-100)
-	_, err := runHostile(t, onCommandReceive(func(n int) string {
-		return receiveStream(psrp.Fragment{ObjectID: uint64(1000 + n), Start: true, Data: chunk}.Append(nil))
+	_, err := runHostile(t, hostile.OnCommandReceive(func(n int) (int, string) {
+		return 200, hostile.ReceiveStream(psrp.Fragment{ObjectID: uint64(1000 + n), Start: true, Data: chunk}.Append(nil))
 	}), psrpserver.Config{})
 	if err == nil || !strings.Contains(err.Error(), "incomplete messages hold more than") {
 		t.Fatalf("err %v, want the pending-bytes cap", err)
 	}
-}
-
-func commandObject(name string) string {
-	return `<Obj RefId="0"><MS><S N="Name">` + name + `</S><S N="CommandType">Cmdlet</S></MS></Obj>`
 }
 
 // A "command name" of 990 KB is not one.
@@ -89,13 +52,13 @@ func TestGiantCommandNameIsRefused(t *testing.T) {
 // Names each under the length cap, but more of them than any role has:
 // the total is capped.
 func TestCommandNameBytesAreCapped(t *testing.T) {
-	_, err := runHostile(t, onCommandReceive(func(n int) string {
+	_, err := runHostile(t, hostile.OnCommandReceive(func(n int) (int, string) {
 		var frags [][]byte
 		for i := 0; i < 40; i++ {
 			name := fmt.Sprintf("Get-%06d-%05d%s", n, i, strings.Repeat("x", 230))
-			frags = append(frags, psrp.Fragment{ObjectID: uint64(n*100 + i), Start: true, End: true, Data: message(psrp.PipelineOutput, commandObject(name))}.Append(nil))
+			frags = append(frags, hostile.Message(uint64(n*100+i), psrp.PipelineOutput, hostile.CommandObject(name)))
 		}
-		return receiveStream(frags...)
+		return 200, hostile.ReceiveStream(frags...)
 	}), psrpserver.Config{})
 	if err == nil || !strings.Contains(err.Error(), "bytes of command names") {
 		t.Fatalf("err %v, want the total cap", err)
@@ -104,13 +67,12 @@ func TestCommandNameBytesAreCapped(t *testing.T) {
 
 // Error records are kept clipped, twenty at most.
 func TestErrorRecordsAreClipped(t *testing.T) {
-	res, _ := runHostile(t, onCommandReceive(func(n int) string {
+	res, _ := runHostile(t, hostile.OnCommandReceive(func(n int) (int, string) {
 		if n > 30 {
-			return receiveStream(psrp.Fragment{ObjectID: uint64(n), Start: true, End: true,
-				Data: message(psrp.PipelineStateMsg, `<Obj RefId="0"><MS><I32 N="PipelineState">4</I32></MS></Obj>`)}.Append(nil))
+			return 200, hostile.ReceiveStream(hostile.Message(uint64(n), psrp.PipelineStateMsg, hostile.PipelineCompleted))
 		}
 		rec := `<Obj RefId="0"><MS><S N="Message">` + strings.Repeat("e", 200_000) + `</S></MS></Obj>`
-		return receiveStream(psrp.Fragment{ObjectID: uint64(n), Start: true, End: true, Data: message(psrp.ErrorRecord, rec)}.Append(nil))
+		return 200, hostile.ReceiveStream(hostile.Message(uint64(n), psrp.ErrorRecord, rec))
 	}), psrpserver.Config{})
 	if len(res.Errors) != maxErrors {
 		t.Fatalf("%d error records kept", len(res.Errors))
@@ -125,21 +87,7 @@ func TestErrorRecordsAreClipped(t *testing.T) {
 // "No data yet" answered at once is polled with a growing pause, reset
 // when data comes.
 func TestNoDataYetBacksOff(t *testing.T) {
-	const noData = `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code>` +
-		`<s:Reason><s:Text xml:lang="en-US">no data</s:Text></s:Reason><s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858793" Machine="x"><f:Message>The WS-Management service cannot complete the operation within the time specified in OperationTimeout.</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>`
-	wrap := func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			b, _ := io.ReadAll(r.Body)
-			if strings.Contains(string(b), "/Receive<") && strings.Contains(string(b), "CommandId=") {
-				w.Header().Set("Content-Type", "application/soap+xml")
-				w.WriteHeader(500)
-				io.WriteString(w, noData)
-				return
-			}
-			r.Body = io.NopCloser(strings.NewReader(string(b)))
-			h.ServeHTTP(w, r)
-		})
-	}
+	wrap := hostile.OnCommandReceive(func(int) (int, string) { return 500, hostile.NoDataYet })
 	cl, srv := labClient(t, psrpserver.Config{Commands: map[string][]string{"u": {"Get-Mailbox"}}}, "u", wrap)
 	var waits []time.Duration
 	ctx, cancel := context.WithCancel(context.Background())
