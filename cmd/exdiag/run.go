@@ -61,16 +61,12 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 	}
 	cfg.Password = password
 
-	var render func(report.Doc) ([]byte, error)
-	switch f.format {
-	case "table":
-		colour := io.Colour && f.output == ""
-		render = func(d report.Doc) ([]byte, error) { return []byte(report.Table(d, colour)), nil }
-	case "json":
-		render = report.JSON
-	default:
-		return 0, usagef("--format %q is not supported; use table or json", f.format)
+	format, ok := report.LookupFormat(f.format)
+	if !ok {
+		return 0, usagef("--format %q is not supported; use one of %s", f.format, report.FormatNames())
 	}
+	colour := io.Colour && f.output == ""
+	render := func(d report.Doc) ([]byte, error) { return format.Render(d, colour) }
 	out, err := openOutput(f.output)
 	if err != nil {
 		return 0, err
