@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/dnsq"
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/miekg/dns"
 )
 
@@ -19,7 +20,7 @@ import (
 // name and compares the two views with what the deployment needs: the
 // proxy's public address outside, the CAS or load balancer inside.
 var DNSCheck = Check{
-	ID:    "dns",
+	ID:    IDDNS,
 	Title: "DNS split view",
 	Doc:   "the name resolves to the proxy outside and to the CAS inside",
 	// The other probes need DNS only for the address to connect to;
@@ -135,7 +136,19 @@ func runDNS(ctx context.Context, env *Env) Outcome {
 	} else {
 		obs.ConnectAddress, obs.ConnectSource = ca.Addr.String(), ca.Source
 	}
-	return Outcome{Observed: obs, Summary: dnsSummary(obs), Findings: dnsFindings(cfg.Host, views, expExt, expInt)}
+	out := Outcome{Observed: obs, Summary: dnsSummary(obs), Findings: dnsFindings(cfg.Host, views, expExt, expInt)}
+	var unreachable []string
+	for _, v := range views {
+		if v.View != viewSystem && v.Err != nil && netx.VantageUnreachable(v.Err) {
+			unreachable = append(unreachable, v.Resolver)
+		}
+	}
+	if len(unreachable) > 0 {
+		// a resolver the user named that this machine cannot even send to
+		// says nothing about the deployment
+		out.Err = fmt.Errorf("this machine has no route to the resolver %s; this is the probe host's network, not the dns: run exdiag where the resolver is reachable, or fix its route", strings.Join(unreachable, ", "))
+	}
+	return out
 }
 
 func parseAddrs(flag string, ss []string) ([]netip.Addr, error) {

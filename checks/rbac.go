@@ -17,10 +17,10 @@ import (
 // user's RBAC roles expose (what Import-PSSession asks for), and deletes
 // the session.
 var RBACCheck = Check{
-	ID:       "rbac",
+	ID:       IDRBAC,
 	Title:    "RBAC cmdlets",
 	Doc:      "how many cmdlets this user's remote PowerShell session exposes",
-	Requires: []string{"auth"},
+	Requires: []string{IDAuth},
 	Inputs:   rbacInputs,
 	Codes:    []string{"RBAC-SESSION-FAILED", "RBAC-REMOTEPS-DISABLED", "RBAC-SHELL-QUOTA", "RBAC-LIMITED", "RBAC-MISSING-CMDLET"},
 	Run:      runRBAC,
@@ -86,7 +86,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	hc := wsman.NewHTTPClient(env.DialTarget, tc)
 	defer hc.CloseIdleConnections()
 	resURI := wsman.ResourceURI(cfg.ConfigName)
-	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal())
+	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal(), env.sessionBudgets())
 	if err != nil {
 		return Outcome{Err: err}
 	}
@@ -205,7 +205,7 @@ func classifySession(target string, err error) Finding {
 	case errors.As(err, &se):
 		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: oneLine(err)}
 	case errors.Is(err, context.DeadlineExceeded):
-		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the session did not complete within the run's timeout; raise --timeout or check the server's load"}
+		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the server did not answer a session request within its budget; check the server's load and event log"}
 	case errors.Is(err, context.Canceled):
 		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the session was cancelled before it completed"}
 	}

@@ -22,10 +22,10 @@ import (
 // RedirectCheck asks whether plain http is sent to https, and whether the
 // https side asks browsers to stay there (HSTS).
 var RedirectCheck = Check{
-	ID:       "redirect",
+	ID:       IDRedirect,
 	Title:    "HTTP to HTTPS",
 	Doc:      "plain http is sent to https so no credential goes in clear",
-	Requires: []string{"dns"},
+	Requires: []string{IDDNS},
 	Inputs: func(c *Config) string {
 		if c.URI == nil {
 			return "no --uri given"
@@ -62,7 +62,7 @@ type plainAnswer struct {
 
 func runRedirect(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	ctx, cancel := probeContext(ctx)
+	ctx, cancel := probeContext(ctx, env)
 	defer cancel()
 	httpPort := cfg.HTTPPort
 	if httpPort == 0 {
@@ -130,7 +130,7 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 // ctx's deadline: the Transport finishes dials and handshakes in the
 // background even after a request is cancelled, so without it a silent
 // server would hold a goroutine forever.
-func noCredentialsClient(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+func noCredentialsClient(ctx context.Context, dial netx.DialFunc) *http.Client {
 	deadline, bounded := ctx.Deadline()
 	bound := func(dctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)

@@ -94,13 +94,13 @@ func TestRunnerScrubsEveryString(t *testing.T) {
 		Any: []any{echo(4), map[string]any{"k": echo(5)}}, Count: 3}
 	deep := inner
 	deep.Deep = &leakyInner{Text: echo(6) + " " + echo(11)}
-	check := Check{ID: "leaky", Title: "leaky " + scrubCanary[:3], Run: func(ctx context.Context, env *Env) Outcome {
+	check := Check{ID: "leaky", Title: "leaky " + scrubCanary[:3], Doc: "echoes the password everywhere", Codes: []string{"HTTP-NO-HSTS"}, Run: func(ctx context.Context, env *Env) Outcome {
 		env.Logf("got %s and %q", echo(7), scrubCanary)
 		return Outcome{
 			Observed: &leakyObserved{Endpoint: "https://h/?p=" + echo(8), Items: []leakyInner{inner, deep}, Fixed: [2]string{echo(9), "ok"},
 				Ptr: &inner, Hidden: echo(10), Marshal: roundTrips{b: []rune("m " + scrubCanary)}},
 			Summary:  "summary " + echo(12) + " " + string(leb),
-			Findings: []Finding{{Code: "AUTH-BASIC-DISABLED", Target: echo(13), Summary: "finding " + echo(0)}},
+			Findings: []Finding{{Code: "HTTP-NO-HSTS", Target: echo(13), Summary: "finding " + echo(0)}},
 			Err:      fmt.Errorf("server said %s", base64.StdEncoding.EncodeToString(leb)),
 		}
 	}}
@@ -112,7 +112,7 @@ func TestRunnerScrubsEveryString(t *testing.T) {
 
 	obs, ok := rs[0].Observed.(*leakyObserved)
 	if !ok {
-		t.Fatalf("observed lost its type: %T", rs[0].Observed)
+		t.Fatalf("observed lost its type: %T (%+v)", rs[0].Observed, rs[0])
 	}
 	if obs.Items[1].Deep == nil || obs.Items[0].Count != 3 || obs.Fixed[1] != "ok" {
 		t.Errorf("the scrubbed copy lost evidence: %+v", obs)

@@ -12,30 +12,25 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
-
-	"github.com/miekg/dns"
 
 	"github.com/exdiag/exdiag/checks/kerb"
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/spnldap"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/miekg/dns"
 )
 
 // SPNCheck asks the KDC (a TGS request per name) and the directory (who
 // owns servicePrincipalName=HTTP/<name>) whether every name a Kerberos
 // client would use has its SPN, exactly once.
 var SPNCheck = Check{
-	ID:     "spn",
+	ID:     IDSPN,
 	Title:  "Kerberos SPN",
 	Doc:    "HTTP/<name> is registered once for every name a Kerberos client uses",
 	Inputs: spnInputs,
 	Codes:  []string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-PREAUTH-FAILED", "SPN-KDC-WEAK-ETYPE", "SPN-KDC-S2K-COST", "SPN-NOT-NEEDED"},
 	Run:    runSPN,
 }
-
-// kdcAttempt caps one exchange with one KDC, so a silent KDC leaves time
-// for the next one (and for UDP after TCP) inside the run's deadline.
-const kdcAttempt = 3 * time.Second
 
 // SPNObserved is the spn check's evidence.
 type SPNObserved struct {
@@ -283,7 +278,7 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		notAsked("no kdc")
 		return res, obs
 	}
-	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: kdcAttempt,
+	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: env.kdcBudget(),
 		AllowLegacy: c.AllowLegacyKerberos}
 	sess, err := kerb.Login(ctx, o)
 	who := plan.user + "@" + plan.realm
@@ -303,11 +298,15 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 			notAsked("not asked: the kdc asked for an unbounded key derivation")
 			return res, obs
 		}
-		switch kerb.Classify(err) {
-		case kerb.ClassBadCredentials:
+		switch class := kerb.Classify(err); {
+		case class == kerb.ClassBadCredentials:
 			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
 				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err))})
-		case kerb.ClassUnreachable:
+		case vantageFault(c, err):
+			// the user named the kdc and this machine has no route to it:
+			// exdiag's vantage point, not the deployment, is at fault
+			res.err = fmt.Errorf("this machine has no route to --kdc %s (%v); this is the probe host's network, not the kdc: run exdiag where the kdc is reachable, or fix its route", strings.Join(kdcs, ","), err)
+		case class == kerb.ClassUnreachable:
 			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: strings.Join(kdcs, ","),
 				Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", plan.realm, err)})
 		default:
@@ -360,7 +359,7 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 // internalDial reaches domain controllers (KDCs, the directory) by the
 // internal view's address when --internal-dns is given: their names live
 // in the internal zone, which the machine running exdiag may not use.
-func internalDial(env *Env) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func internalDial(env *Env) netx.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
 		if err == nil && spnldap.IsLocalhost(host) {
@@ -379,6 +378,13 @@ func internalDial(env *Env) func(ctx context.Context, network, addr string) (net
 		}
 		return env.Dial(ctx, network, addr)
 	}
+}
+
+// vantageFault is true when the user named the KDCs and none could even
+// be sent to from here.
+func vantageFault(c *Config, err error) bool {
+	var ue *kerb.UnreachableError
+	return len(c.KDCs) > 0 && errors.As(err, &ue) && ue.Local
 }
 
 // krbText names a KDC's error by its RFC 4120 name, without gokrb5's
@@ -408,7 +414,7 @@ func findKDCs(ctx context.Context, env *Env, realm string) ([]string, string, er
 	domain := strings.ToLower(realm)
 	if len(c.InternalDNS) == 0 {
 		source := "srv _kerberos._tcp." + domain + " on the system resolver"
-		_, srvs, err := net.DefaultResolver.LookupSRV(ctx, "kerberos", "tcp", domain)
+		_, srvs, err := env.LookupSRV(ctx, "kerberos", "tcp", domain)
 		if err != nil {
 			return nil, source, fmt.Errorf("%s failed (%v)", source, err)
 		}
@@ -462,6 +468,10 @@ func findKDCs(ctx context.Context, env *Env, realm string) ([]string, string, er
 
 func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, string) {
 	c := env.Config
+	// the bind and every search share one budget: a silent directory
+	// must leave the KDC path its time
+	ctx, cancel := context.WithTimeout(ctx, env.ldapBudget())
+	defer cancel()
 	var res spnPathResult
 	pool, err := ldapRoots(env)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
@@ -15,10 +14,11 @@ import (
 // TLSCheck verifies the chain the client receives, and the chain each
 // --backend presents to the proxy.
 var TLSCheck = Check{
-	ID:       "tls",
+	ID:       IDTLS,
 	Title:    "TLS certificate chain",
 	Doc:      "the chain a client receives is trusted, complete, valid and for this name",
-	Requires: []string{"dns"},
+	Requires: []string{IDDNS},
+	Backends: true,
 	Inputs: func(c *Config) string {
 		if c.URI == nil {
 			return "no --uri given"
@@ -61,12 +61,12 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	ctx, cancel := probeContext(ctx)
+	ctx, cancel := probeContext(ctx, env)
 	defer cancel()
 	base := tlsinspect.Options{Dial: env.DialTarget, Roots: roots, Extra: extra, Now: env.Now()}
 	if cfg.FetchAIA {
 		// AIA URLs point at the CA's servers, not the target: plain dialling.
-		base.FetchAIA = tlsinspect.AIAFetcher(tlsinspect.DialFunc(env.Dial))
+		base.FetchAIA = tlsinspect.AIAFetcher(env.Dial)
 	}
 
 	var obs TLSObserved
@@ -105,7 +105,11 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 			ep := endpoint(r)
 			ep.URL = b.String()
 			obs.Backends[i] = ep
-			backendFindings[i] = toFindings(b.String(), tlsinspect.Classify(r, tlsinspect.Policy{Host: b.Hostname(), Now: base.Now, Backend: true}))
+			fs := toFindings(b.String(), tlsinspect.Classify(r, tlsinspect.Policy{Host: b.Hostname(), Now: base.Now, Backend: true}))
+			for j := range fs {
+				fs[j].Hop = b.String()
+			}
+			backendFindings[i] = fs
 		}()
 	}
 	wg.Wait()
@@ -143,24 +147,13 @@ func endpoint(r *tlsinspect.Report) TLSEndpoint {
 	return ep
 }
 
-// exchangeBudget caps one probe's network exchanges (handshakes, plain
-// GETs): a healthy server answers in well under a second even far away,
-// and a stalled one must not eat the whole run's budget.
-const exchangeBudget = 10 * time.Second
-
-// probeContext nests the probe's deadline inside the run's: at most
-// exchangeBudget, and a margin before the run's deadline, so a server that
-// stalls still yields a finding in the report rather than a probe cut off
-// by the runner.
-func probeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	limit := time.Now().Add(exchangeBudget)
-	if dl, ok := ctx.Deadline(); ok {
-		margin := min(time.Until(dl)/10, time.Second)
-		if dl.Add(-margin).Before(limit) {
-			limit = dl.Add(-margin)
-		}
-	}
-	return context.WithDeadline(ctx, limit)
+// probeContext caps one probe's network exchanges (handshakes, plain
+// GETs) at ExchangeBudget inside the run's deadline: a healthy server
+// answers in well under a second even far away, and a stalled one must
+// not eat the whole run's budget. When the run's deadline comes first,
+// the runner reports exdiag's budget, not the server, as the cause.
+func probeContext(ctx context.Context, env *Env) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, env.exchangeBudget())
 }
 
 // tlsSummary names the protocol, the leaf and its expiry, and how many

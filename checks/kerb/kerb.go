@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -41,16 +40,13 @@ const maxReply = 1 << 20
 // DefaultPort is the Kerberos port a KDC address without one gets.
 const DefaultPort = "88"
 
-// DialFunc opens a connection; tests inject fakes.
-type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
-
 // Options says whom to ask and as whom.
 type Options struct {
 	Realm    string   // upper-case realm
 	User     string   // principal name without the realm, e.g. "administrator"
 	Password string   // sent only as key material, never in clear
 	KDCs     []string // host:port, tried in order
-	Dial     DialFunc
+	Dial     netx.DialFunc
 	// AttemptTimeout caps one exchange with one KDC inside the caller's
 	// deadline, so a silent first KDC leaves time for the next.
 	AttemptTimeout time.Duration
@@ -97,7 +93,7 @@ type S2KParamsError struct {
 }
 
 func (e *S2KParamsError) Error() string {
-	return fmt.Sprintf("the kdc asks for %d pbkdf2 iterations for %s, more than the %d any real kdc uses; no key was derived", e.Iterations, ETypeName(e.EType), maxS2KIterations)
+	return fmt.Sprintf("the kdc asks for %d string-to-key iterations for %s, more than the %d exdiag computes (a kdc asks for 4096); check that --kdc is a domain controller", e.Iterations, ETypeName(e.EType), maxS2KIterations)
 }
 
 // ETypeName is the RFC 3961 name of an encryption type.
@@ -164,8 +160,13 @@ func CodeName(code int32) string {
 	return fmt.Sprintf("error code %d", code)
 }
 
-// UnreachableError says no KDC answered.
-type UnreachableError struct{ Attempts []string }
+// UnreachableError says no KDC answered. Local is set when every attempt
+// failed before leaving this machine (no route, network unreachable), so
+// the fault is the vantage point's, not the KDC's.
+type UnreachableError struct {
+	Attempts []string
+	Local    bool
+}
 
 func (e *UnreachableError) Error() string {
 	if len(e.Attempts) == 0 {
@@ -306,6 +307,9 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 		}
 		// The usual path (AD always, MIT with +requires_preauth): answer
 		// with a timestamp encrypted in the key the KDC's hints describe.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		key, err := addEncTimestamp(&req, ke.edata, o)
 		if err != nil {
 			return nil, err
@@ -321,6 +325,9 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 	var rep messages.ASRep
 	if err := safely(func() error { return rep.Unmarshal(reply) }); err != nil {
 		return nil, fmt.Errorf("the kdc %s sent an AS-REP that does not parse: %v", kdc, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if err := decryptASRep(&rep, preauthKey, o); err != nil {
 		var we *WeakETypeError
@@ -510,6 +517,7 @@ func without(list []string, s string) []string {
 // an answer: it comes back as *KDCError without trying further KDCs.
 func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, string, error) {
 	var attempts []string
+	local := true
 	for _, kdc := range kdcs {
 		for _, network := range []string{"tcp", "udp"} {
 			if ctx.Err() != nil {
@@ -519,8 +527,10 @@ func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, 
 			reply, err := exchange(ctx, s.opts, network, kdc, req)
 			if err != nil {
 				attempts = append(attempts, fmt.Sprintf("%s %s: %v", network, kdc, err))
+				local = local && netx.VantageUnreachable(err)
 				continue
 			}
+			local = false
 			ke, err := decodeReply(reply)
 			if err != nil {
 				return nil, kdc, fmt.Errorf("the kdc %s sent an answer that does not decode: %v", kdc, err)
@@ -535,7 +545,7 @@ func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, 
 			return reply, kdc, nil
 		}
 	}
-	return nil, "", &UnreachableError{Attempts: attempts}
+	return nil, "", &UnreachableError{Attempts: attempts, Local: local && len(attempts) > 0}
 }
 
 // decodeReply tells a KRB-ERROR from anything else. gokrb5's ASN.1
@@ -568,7 +578,7 @@ func safely(f func() error) (err error) {
 func exchange(ctx context.Context, o Options, network, kdc string, req []byte) ([]byte, error) {
 	ctx, cancel := netx.Attempt(ctx, o.AttemptTimeout)
 	defer cancel()
-	conn, release, err := netx.DialBound(ctx, netx.DialFunc(o.Dial), network, kdc)
+	conn, release, err := netx.DialBound(ctx, o.Dial, network, kdc)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/netx"
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 )
@@ -47,9 +48,6 @@ func init() {
 	}
 }
 
-// DialFunc opens a connection; tests inject fakes.
-type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
-
 // Options says which directory to ask and how.
 type Options struct {
 	// URL is ldap://host[:port] or ldaps://host[:port]. StartTLS is asked
@@ -58,7 +56,7 @@ type Options struct {
 	Base     string // search base DN; empty asks the server's rootDSE
 	BindName string // DN, UPN (user@realm) or DOMAIN\user: AD takes all three
 	Password string
-	Dial     DialFunc
+	Dial     netx.DialFunc
 	RootCAs  *x509.CertPool // nil: the system's roots
 }
 

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,16 +22,37 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files of the lab scenarios")
 
-// buildBinary builds exdiag once for the end-to-end tests.
+// binDir holds the binary the end-to-end tests share; TestMain removes it.
+var (
+	buildOnce sync.Once
+	binDir    string
+	binErr    error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildBinary builds exdiag once for all the end-to-end tests: each build
+// costs seconds on a small machine.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "exdiag")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build: %v", err)
+	buildOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "exdiag-e2e-"); binErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "exdiag"), ".")
+		cmd.Stderr = os.Stderr
+		binErr = cmd.Run()
+	})
+	if binErr != nil {
+		t.Fatalf("build: %v", binErr)
 	}
-	return bin
+	return filepath.Join(binDir, "exdiag")
 }
 
 func runBinary(t *testing.T, bin string, args ...string) (int, []byte, string) {
@@ -186,6 +208,10 @@ func mask(d *report.Doc) {
 			f := &c.Findings[j]
 			f.Summary = maskString(f.Summary)
 			f.Target = maskString(f.Target)
+		}
+		for j := range c.Targets {
+			h := &c.Targets[j]
+			h.Target, h.SkipReason = maskString(h.Target), maskString(h.SkipReason)
 		}
 	}
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/exdiag/exdiag/checks"
@@ -30,8 +33,11 @@ func readPassword(user, file string, streams *report.IO, getenv func(string) str
 		return checks.Secret{}, usagef("no password for %s: set EXDIAG_PASSWORD or use --password-file (there is no terminal to prompt on)", user)
 	}
 	fmt.Fprintf(streams.Err, "password for %s: ", user)
-	b, err := term.ReadPassword(int(os.Stdin.Fd()))
+	b, err := promptPassword(int(os.Stdin.Fd()))
 	fmt.Fprintln(streams.Err)
+	if errors.Is(err, errInterrupted) {
+		return checks.Secret{}, err
+	}
 	if err != nil || len(b) == 0 {
 		return checks.Secret{}, usagef("no password read for %s; set EXDIAG_PASSWORD or use --password-file", user)
 	}
@@ -67,4 +73,36 @@ func readPasswordFile(file string) (checks.Secret, error) {
 		return checks.Secret{}, usagef("--password-file %s is neither utf-8 nor utf-16 with a byte-order mark; save it as utf-8", file)
 	}
 	return checks.NewSecret(line), nil
+}
+
+// promptPassword reads a line without echo. ReadPassword restores the
+// terminal when it returns, but a SIGINT or SIGTERM would kill the process
+// before that with echo still off; so the signal is caught here, the
+// terminal restored, and the run ends as interrupted.
+func promptPassword(fd int) ([]byte, error) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return nil, err
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	type read struct {
+		b   []byte
+		err error
+	}
+	done := make(chan read, 1)
+	// the read cannot be cancelled; on a signal the process is about to
+	// exit, so the blocked goroutine goes with it
+	go func() {
+		b, err := term.ReadPassword(fd)
+		done <- read{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-sigs:
+		_ = term.Restore(fd, state)
+		return nil, errInterrupted
+	}
 }

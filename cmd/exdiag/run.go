@@ -77,21 +77,30 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 	if cfg.Verbose {
 		env.Logf = func(format string, a ...any) { fmt.Fprintf(io.Err, "exdiag: "+format+"\n", a...) }
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	ctx, cancel := context.WithTimeout(sigCtx, cfg.Timeout)
 	defer cancel()
 
 	started := time.Now()
 	results := checks.Run(ctx, env, checks.All())
 	doc := report.Build(versionString(), started, time.Since(started),
 		report.Target{URI: cfg.URI.String(), Host: cfg.Host, Port: cfg.Port}, results)
+	interrupted := sigCtx.Err() != nil
+	if interrupted {
+		// the checks cut short are errors that blame nothing on the
+		// server; the partial report says so, and the exit code is 130
+		doc.Interrupted, doc.ExitCode = true, exitInterrupted
+	}
 	b, err := render(doc)
 	if err != nil {
 		return 0, fmt.Errorf("cannot render the report: %v; please report it", err)
 	}
 	if err := out.write(b, io); err != nil {
 		return 0, err
+	}
+	if interrupted {
+		return 0, errInterrupted
 	}
 	return doc.ExitCode, nil
 }
