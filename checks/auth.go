@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/httpauth"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
@@ -259,9 +260,10 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	if obs.Basic != nil {
 		logStep(env, u, "basic", *obs.Basic)
 	}
+	params := authParams(u, backend, obs)
 	var findings []Finding
 	for _, f := range httpauth.Classify(in) {
-		fd := Finding{Code: f.Code, Target: u.Redacted(), Summary: sec.secretsOnly(f.Summary)}
+		fd := Finding{Code: f.Code, Target: u.Redacted(), Summary: sec.secretsOnly(f.Summary), Params: params}
 		if f.Warn {
 			fd.Downgrade = SevWarn
 		}
@@ -271,6 +273,28 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 		return obs, findings, fmt.Errorf("could not reach %s: %s; run the tls check (or fix --resolve/--uri) and try again", u.Redacted(), unauth.Err)
 	}
 	return obs, findings, nil
+}
+
+// authParams are one endpoint's evidence for the remediation templates:
+// its host, port and (for a backend) server, where a redirect points, and
+// Exchange's failure category, from the credentialed answer first since
+// that is the one Exchange explains.
+func authParams(u *url.URL, backend bool, obs endpointObserved) map[string]string {
+	p := targetParams(u, backend)
+	steps := []*stepObserved{obs.Basic, &obs.stepObserved, obs.Negotiate}
+	for _, st := range steps {
+		if st != nil && st.FailureCategory != "" {
+			p[catalog.ParamFailureCategory] = st.FailureCategory
+			break
+		}
+	}
+	for _, st := range steps {
+		if st != nil && st.Location != "" {
+			p[catalog.ParamLocation] = st.Location
+			break
+		}
+	}
+	return p
 }
 
 // logStep tells -v what one request got: status and schemes, never a header value.

@@ -57,6 +57,11 @@ type Finding struct {
 	// Hop is the --backend (its URL's String()) the finding concerns, or
 	// FrontHop for the published URI; the runner gates dependents per hop.
 	Hop string `json:"-"`
+	// Params are the evidence the remediation templates name ({host},
+	// {server}, {sans}…, see catalog.Vocabulary): set by the probe, merged
+	// with the run's own values by the runner. Not part of the report: the
+	// filled remediation is.
+	Params map[string]string `json:"-"`
 
 	// Downgrade, when set by a probe, replaces the catalog severity with a
 	// milder one (never a harsher one): the user asked to accept the risk.

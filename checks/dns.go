@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/dnsq"
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/miekg/dns"
@@ -222,7 +223,7 @@ func dnsFindings(host string, views []dnsView, expExt, expInt []netip.Addr) []Fi
 		if v.View == viewSystem {
 			target = systemResolver
 		}
-		fs = append(fs, Finding{Code: code, Target: target, Summary: fmt.Sprintf(format, args...)})
+		fs = append(fs, Finding{Code: code, Target: target, Summary: fmt.Sprintf(format, args...), Params: viewParams(v)})
 	}
 	var ext, intl []dnsView // views that returned addresses
 	for _, v := range views {
@@ -291,12 +292,33 @@ split:
 		for _, i := range intl {
 			if sameSet(e.Addresses, i.Addresses) {
 				fs = append(fs, Finding{Code: "DNS-NO-SPLIT", Target: "external " + e.Resolver + ", internal " + i.Resolver,
-					Summary: fmt.Sprintf("both views answer %s for %s", addrList(e.Addresses), host)})
+					Summary: fmt.Sprintf("both views answer %s for %s", addrList(e.Addresses), host), Params: viewParams(i)})
 				break split
 			}
 		}
 	}
 	return fs
+}
+
+// viewParams are a view's evidence for the remediation templates: the
+// resolver (its address, the form nslookup and dig take), what it
+// answered, and the end of the CNAME chain.
+func viewParams(v dnsView) map[string]string {
+	p := map[string]string{}
+	if v.View != viewSystem {
+		r := v.Resolver
+		if h, port, err := net.SplitHostPort(r); err == nil && port == "53" {
+			r = h
+		}
+		p[catalog.ParamResolver] = r
+	}
+	if len(v.Addresses) > 0 {
+		p[catalog.ParamAddresses] = addrList(v.Addresses)
+	}
+	if n := len(v.CNAMEs); n > 0 {
+		p[catalog.ParamCNAME] = strings.TrimSuffix(v.CNAMEs[n-1], ".")
+	}
+	return p
 }
 
 // who names the view in a summary; the target names the resolver.

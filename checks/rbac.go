@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/psrp"
 	"github.com/exdiag/exdiag/checks/wsman"
 )
@@ -124,6 +125,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		}
 		fd := classifySession(cfg.URI.String(), err)
 		fd.Summary = sec.clean(fd.Summary)
+		fd.Params = faultParams(obs.Fault)
 		return Outcome{Observed: obs, Findings: []Finding{fd}}
 	}
 	obs.CommandCount = len(obs.Commands)
@@ -135,7 +137,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 			Summary: fmt.Sprintf("the session of %s lists %d commands, fewer than --min-cmdlets %d; the user's rbac roles expose only part of exchange", cfg.User, obs.CommandCount, cfg.MinCmdlets)})
 	}
 	for _, m := range obs.MissingCmdlets {
-		fs = append(fs, Finding{Code: "RBAC-MISSING-CMDLET", Target: m,
+		fs = append(fs, Finding{Code: "RBAC-MISSING-CMDLET", Target: m, Params: map[string]string{catalog.ParamCmdlet: m},
 			Summary: fmt.Sprintf("%s is not among the %d commands the session of %s lists", m, obs.CommandCount, cfg.User)})
 	}
 	sum := fmt.Sprintf("%d commands (%d to import) for %s in %d round trips", obs.CommandCount, obs.ImportCount, cfg.User, obs.RoundTrips)
@@ -143,6 +145,19 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		sum += ", shell deleted"
 	}
 	return Outcome{Observed: obs, Summary: sum, Findings: fs}
+}
+
+// faultParams are a failed session's evidence: the fault code, Exchange's
+// failure category and the server that answered.
+func faultParams(f *RBACFault) map[string]string {
+	if f == nil {
+		return nil
+	}
+	p := map[string]string{catalog.ParamFaultCode: f.CodeHex, catalog.ParamFailureCategory: f.FailureCategory}
+	if f.Machine != "" {
+		p[catalog.ParamServer] = shortName(f.Machine)
+	}
+	return p
 }
 
 func importCount(cmds []string) int {

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/netx"
 )
 
@@ -116,6 +117,7 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 	findings := classifyPlain(plain, plainURL, cfg.URI, target)
 	for i := range findings {
 		findings[i].Summary = sec.secretsOnly(findings[i].Summary) // error texts of the wire
+		findings[i].Params = map[string]string{catalog.ParamHost: plainURL.Hostname(), catalog.ParamHTTPPort: plainURL.Port(), catalog.ParamLocation: plain.location}
 	}
 	if checkedHSTS && hstsErr == nil && hsts == "" {
 		findings = append(findings, Finding{Code: "HTTP-NO-HSTS", Target: cfg.URI.String(),

@@ -300,6 +300,7 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 		res.Status, res.Error = StatusError, fmt.Sprintf("the %s probe did not finish: %s", c.ID, endAdvice(ctx))
 		return res
 	}
+	withRunParams(env.Config, o.Findings)
 	res = Resolve(res, o)
 	if o.Skip != "" && res.Status != StatusError {
 		if named {
@@ -349,8 +350,7 @@ func fill(f Finding) Finding {
 	if f.Downgrade != "" && sevStatus(f.Downgrade).Rank() < sevStatus(f.Severity).Rank() {
 		f.Severity = f.Downgrade
 	}
-	f.Remediation = append([]string(nil), e.Remediation...)
-	f.References = append([]string(nil), e.References...)
+	f.Remediation, f.References = catalog.Render(f.Code, f.Params)
 	return f
 }
 

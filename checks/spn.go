@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/kerb"
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/spnldap"
@@ -274,7 +275,7 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 			err = fmt.Errorf("%s found no kdc", source)
 		}
 		res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: plan.realm,
-			Summary: fmt.Sprintf("no kdc for realm %s: %v; give --kdc HOST", plan.realm, err)})
+			Summary: fmt.Sprintf("no kdc for realm %s: %v; give --kdc HOST", plan.realm, err), Params: kdcParams(plan.realm, nil, "")})
 		notAsked("no kdc")
 		return res, obs
 	}
@@ -289,26 +290,26 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		switch {
 		case errors.As(err, &weak) || code == errorcode.KDC_ERR_ETYPE_NOSUPP:
 			res.findings = append(res.findings, Finding{Code: "SPN-KDC-WEAK-ETYPE", Target: who,
-				Summary: fmt.Sprintf("no logon of %s: %s", who, weakText(err, weak))})
+				Summary: fmt.Sprintf("no logon of %s: %s", who, weakText(err, weak)), Params: kdcParams(plan.realm, kdcs, "")})
 			notAsked("not asked: the kdc offers only legacy keys")
 			return res, obs
 		case errors.As(err, &cost):
 			res.findings = append(res.findings, Finding{Code: "SPN-KDC-S2K-COST", Target: strings.Join(kdcs, ","),
-				Summary: fmt.Sprintf("no logon of %s: %v", who, err)})
+				Summary: fmt.Sprintf("no logon of %s: %v", who, err), Params: kdcParams(plan.realm, kdcs, "")})
 			notAsked("not asked: the kdc asked for an unbounded key derivation")
 			return res, obs
 		}
 		switch class := kerb.Classify(err); {
 		case class == kerb.ClassBadCredentials:
 			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
-				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err))})
+				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err)), Params: kdcParams(plan.realm, kdcs, "")})
 		case vantageFault(c, err):
 			// the user named the kdc and this machine has no route to it:
 			// exdiag's vantage point, not the deployment, is at fault
 			res.err = fmt.Errorf("this machine has no route to --kdc %s (%v); this is the probe host's network, not the kdc: run exdiag where the kdc is reachable, or fix its route", strings.Join(kdcs, ","), err)
 		case class == kerb.ClassUnreachable:
 			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: strings.Join(kdcs, ","),
-				Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", plan.realm, err)})
+				Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", plan.realm, err), Params: kdcParams(plan.realm, kdcs, "")})
 		default:
 			res.err = fmt.Errorf("kerberos logon of %s failed: %v", who, err)
 		}
@@ -334,16 +335,16 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 			so.Registered = no()
 			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: n.spn,
 				Summary: fmt.Sprintf("the kdc %s answered %s for %s in %s: a kerberos client gets no ticket for this name",
-					sess.KDC, krbText(err), n.spn, plan.realm)})
+					sess.KDC, krbText(err), n.spn, plan.realm), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
 		case kerb.Classify(err) == kerb.ClassNotUnique:
 			so.Registered = yes()
 			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: n.spn,
-				Summary: fmt.Sprintf("the kdc %s answered %s for %s: more than one account carries it; list them with setspn -X or --ldap", sess.KDC, krbText(err), n.spn)})
+				Summary: fmt.Sprintf("the kdc %s answered %s for %s: more than one account carries it; list them with setspn -X or --ldap", sess.KDC, krbText(err), n.spn), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
 		case kerb.Classify(err) == kerb.ClassUnreachable:
 			unreachable = true
 			so.Error = err.Error()
 			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: sess.KDC,
-				Summary: fmt.Sprintf("the kdc stopped answering while asked for %s: %v", n.spn, err)})
+				Summary: fmt.Sprintf("the kdc stopped answering while asked for %s: %v", n.spn, err), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
 		default:
 			so.Error = err.Error()
 			other = append(other, fmt.Sprintf("%s: %v", n.spn, err))
@@ -354,6 +355,20 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		res.err = fmt.Errorf("the kdc gave no verdict for %s", strings.Join(other, "; "))
 	}
 	return res, obs
+}
+
+// kdcParams are a KDC finding's evidence: the realm, the first KDC asked
+// (by name, as Test-NetConnection takes it) and the SPN in question.
+func kdcParams(realm string, kdcs []string, spn string) map[string]string {
+	p := map[string]string{catalog.ParamRealm: realm, catalog.ParamSPN: spn}
+	if len(kdcs) > 0 {
+		host := kdcs[0]
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		p[catalog.ParamKDC] = host
+	}
+	return p
 }
 
 // internalDial reaches domain controllers (KDCs, the directory) by the
@@ -516,10 +531,11 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 		switch {
 		case len(owners) == 0 && mustExist:
 			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: spn,
-				Summary: fmt.Sprintf("no account under %s has servicePrincipalName %s", cl.Base(), spn)})
+				Summary: fmt.Sprintf("no account under %s has servicePrincipalName %s", cl.Base(), spn), Params: map[string]string{catalog.ParamSPN: spn}})
 		case len(owners) > 1:
 			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: spn,
-				Summary: fmt.Sprintf("%s is registered on %d accounts: %s", spn, len(owners), strings.Join(names, ", "))})
+				Summary: fmt.Sprintf("%s is registered on %d accounts: %s", spn, len(owners), strings.Join(names, ", ")),
+				Params:  map[string]string{catalog.ParamSPN: spn, catalog.ParamAccount: strings.Join(names, ", ")}})
 		}
 		res.spns = append(res.spns, so)
 	}

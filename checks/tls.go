@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
@@ -81,7 +83,7 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 			o.Addr = net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 			o.ServerName, o.Legacy = cfg.Host, true
 			r := tlsinspect.Inspect(ctx, o)
-			fs := toFindings(o.Addr, tlsinspect.Classify(r, tlsinspect.Policy{Host: cfg.Host, Now: base.Now, SkipCA: cfg.SkipCACheck, SkipCN: cfg.SkipCNCheck}))
+			fs := toFindings(o.Addr, targetParams(cfg.URI, false), tlsinspect.Classify(r, tlsinspect.Policy{Host: cfg.Host, Now: base.Now, SkipCA: cfg.SkipCACheck, SkipCN: cfg.SkipCNCheck}))
 			mu.Lock()
 			obs.TLSEndpoint = endpoint(r)
 			findings = append(fs, findings...)
@@ -105,7 +107,7 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 			ep := endpoint(r)
 			ep.URL = b.String()
 			obs.Backends[i] = ep
-			fs := toFindings(b.String(), tlsinspect.Classify(r, tlsinspect.Policy{Host: b.Hostname(), Now: base.Now, Backend: true}))
+			fs := toFindings(b.String(), targetParams(b, true), tlsinspect.Classify(r, tlsinspect.Policy{Host: b.Hostname(), Now: base.Now, Backend: true}))
 			for j := range fs {
 				fs[j].Hop = b.String()
 			}
@@ -119,16 +121,40 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 	return Outcome{Observed: obs, Summary: tlsSummary(obs.TLSEndpoint, len(obs.Backends)), Findings: findings}
 }
 
-func toFindings(target string, issues []tlsinspect.Issue) []Finding {
+func toFindings(target string, base map[string]string, issues []tlsinspect.Issue) []Finding {
 	out := make([]Finding, 0, len(issues))
 	for _, is := range issues {
-		f := Finding{Code: is.Code, Target: target, Summary: is.Summary}
+		f := Finding{Code: is.Code, Target: target, Summary: is.Summary, Params: issueParams(base, is)}
 		if is.Accepted {
 			f.Downgrade = SevInfo
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// issueParams adds what the issue's certificate says to the target's
+// params: its subject, its names and the SHA-1 thumbprint Exchange and
+// IIS know it by.
+func issueParams(base map[string]string, is tlsinspect.Issue) map[string]string {
+	p := make(map[string]string, len(base)+5)
+	for k, v := range base {
+		p[k] = v
+	}
+	if c := is.Cert; c != nil {
+		p[catalog.ParamSubject] = c.Subject.String()
+		p[catalog.ParamThumbprint] = tlsinspect.Thumbprint(c)
+		if sans := tlsinspect.SANs(c); len(sans) > 0 {
+			p[catalog.ParamSANs] = strings.Join(sans, ", ")
+		}
+	}
+	if is.NameMismatch {
+		p[catalog.ParamVariant] = "name-mismatch"
+	}
+	if is.Legacy != "" {
+		p[catalog.ParamTLSVersion] = is.Legacy
+	}
+	return p
 }
 
 func endpoint(r *tlsinspect.Report) TLSEndpoint {

@@ -183,11 +183,12 @@ var maskers = []struct {
 	{regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`), "GUID"},
 	{regexp.MustCompile(`(?i)\b([0-9a-f]{2}:){15,}[0-9a-f]{2}\b|\b[0-9a-f]{32,}\b`), "HEX"},
 	{regexp.MustCompile(`(127\.0\.0\.1|localhost|\.test|\]):\d{2,5}\b`), "${1}:PORT"},
+	{regexp.MustCompile(`\b((?i:port)|-vz \S+) \d{4,5}\b`), "${1} PORT"}, // a lab port in a filled remediation step
 	{regexp.MustCompile(`/tmp/exdiag-lab-[^/"\s]+`), "LABDIR"},
 	{regexp.MustCompile(`\b\d+(\.\d+)?\s?(ms|µs|s)\b`), "N ms"},
 }
 
-var volatileKeys = regexp.MustCompile(`(_ms|serial|fingerprint|sha256|not_before|not_after|shell_id|rtt|token68)$`)
+var volatileKeys = regexp.MustCompile(`(_ms|serial|fingerprint|sha256|sha1|not_before|not_after|shell_id|rtt|token68)$`)
 
 // mask replaces every value that changes from run to run (ports, times,
 // fresh certificates, ids) so golden files compare what matters.
@@ -208,6 +209,9 @@ func mask(d *report.Doc) {
 			f := &c.Findings[j]
 			f.Summary = maskString(f.Summary)
 			f.Target = maskString(f.Target)
+			for k := range f.Remediation { // filled with ports and thumbprints
+				f.Remediation[k] = maskString(f.Remediation[k])
+			}
 		}
 		for j := range c.Targets {
 			h := &c.Targets[j]
