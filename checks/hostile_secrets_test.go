@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/exdiag/exdiag/fixtures/hostile"
 )
 
@@ -23,14 +22,6 @@ import (
 // each probe's own redaction: the runner's scrubber is a second net.
 
 const echoPassword = "Echo-Canary-5150"
-
-// basicEcho is what a hostile server learns from a Basic header: the
-// header itself and the decoded user:password.
-func basicEcho(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(h, "Basic "))
-	return h + " = " + string(raw)
-}
 
 func assertNoEcho(t *testing.T, what string, v any) {
 	t.Helper()
@@ -49,13 +40,9 @@ func assertNoEcho(t *testing.T, what string, v any) {
 func TestRBACRedactsEchoedFault(t *testing.T) {
 	fx := newAuthFixture(t, &fakeVdir{})
 	fx.srv[0].Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		echo := xmlEsc(basicEcho(r))
 		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
 		w.WriteHeader(500)
-		fmt.Fprintf(w, `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault>`+
-			`<s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason><s:Text xml:lang="en-US">%s</s:Text></s:Reason>`+
-			`<s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858843" Machine="%s">`+
-			`<f:Message>the shell refused %s</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>`, echo, echo, echo)
+		io.WriteString(w, hostile.Fault("2150858843", hostile.BasicEcho(r)))
 	})
 	fx.cfg.User, fx.cfg.Password = "u", NewSecret(echoPassword)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -69,10 +56,6 @@ func TestRBACRedactsEchoedFault(t *testing.T) {
 	assertNoEcho(t, "the rbac findings", o.Findings)
 }
 
-func xmlEsc(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
-}
-
 // The redirect probe runs beside the auth probe: a server holds the
 // plain-http GET until the Basic header has arrived on https, then echoes
 // the password in Location, WWW-Authenticate and (on https) HSTS.
@@ -82,11 +65,11 @@ func TestRedirectRedactsEchoAfterBasic(t *testing.T) {
 	fx.srv[0].Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "" {
 			select {
-			case learnt <- basicEcho(r):
+			case learnt <- hostile.BasicEcho(r):
 			default:
 			}
 		}
-		w.Header().Set("Strict-Transport-Security", "max-age=1; "+basicEcho(r))
+		w.Header().Set("Strict-Transport-Security", "max-age=1; "+hostile.BasicEcho(r))
 		w.WriteHeader(401)
 	})
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -140,29 +123,17 @@ func TestSPNRedactsEchoedBindError(t *testing.T) {
 func TestSPNNeverResolvesLocalhost(t *testing.T) {
 	var mu sync.Mutex
 	var asked []string
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+	resolver := hostile.LyingDNS(t, func(name string) {
 		mu.Lock()
-		asked = append(asked, q.Question[0].Name)
+		asked = append(asked, name)
 		mu.Unlock()
-		m := new(dns.Msg)
-		m.SetReply(q)
-		if q.Question[0].Qtype == dns.TypeA {
-			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(192, 0, 2, 2)})
-		}
-		w.WriteMsg(m)
-	})}
-	go srv.ActivateAndServe()
-	t.Cleanup(func() { srv.Shutdown() })
+	})
 
 	dir := hostile.LDAP(t, hostile.LDAPBehaviour{})
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(dir, "ldap://"))
 	c := spnConfig(func(c *Config) {
 		c.LDAPURL, c.LDAPBase = "ldap://localhost:"+port, "DC=contoso,DC=test"
-		c.InternalDNS = []string{pc.LocalAddr().String()}
+		c.InternalDNS = []string{resolver}
 	})
 	env := NewEnv(c)
 	var dialled []string

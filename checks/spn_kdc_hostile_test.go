@@ -1,32 +1,17 @@
 package checks
 
 import (
-	"context"
-	"net"
 	"testing"
 
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/exdiag/exdiag/fixtures/hostile"
 	"github.com/exdiag/exdiag/fixtures/kdcserver"
 )
 
 func hostileKDC(t *testing.T, hints types.ETypeInfo2) (*kdcserver.Server, string) {
-	t.Helper()
-	srv, err := kdcserver.New("CONTOSO.TEST", map[string]string{"administrator": spnTestPassword}, []string{"HTTP/mail.contoso.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Hints = hints
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return srv, ln.Addr().String()
+	return hostile.KDC(t, map[string]string{"administrator": spnTestPassword}, hints)
 }
 
 // The spn probe says why it did not log on when the KDC chooses a weak

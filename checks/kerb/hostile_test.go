@@ -3,32 +3,18 @@ package kerb
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/exdiag/exdiag/fixtures/hostile"
 	"github.com/exdiag/exdiag/fixtures/kdcserver"
 )
 
 func hostileKDC(t *testing.T, hints types.ETypeInfo2) (*kdcserver.Server, string) {
-	t.Helper()
-	srv, err := kdcserver.New("CONTOSO.TEST", map[string]string{"administrator": secretPassword}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Hints = hints
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return srv, ln.Addr().String()
+	return hostile.KDC(t, map[string]string{"administrator": secretPassword}, hints)
 }
 
 // login runs Login with a guard: before the cap, 2^32-1 iterations ran
