@@ -23,6 +23,7 @@ import (
 
 	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/httpauth"
+	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
 // AuthCheck asks /PowerShell what a WinRM client would: unauthenticated,
@@ -207,6 +208,7 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	obs := endpointObserved{Target: u.Redacted()}
 	tr := &http.Transport{
 		DialContext:            env.DialTarget,
+		DialTLSContext:         tlsinspect.DialTLS(env.DialTarget, tc, 10*time.Second), // verifies an IP host too
 		TLSClientConfig:        tc.Clone(),
 		TLSHandshakeTimeout:    HandshakeBudget,
 		MaxResponseHeaderBytes: authBodyLimit,

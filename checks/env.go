@@ -52,6 +52,8 @@ type Env struct {
 	trustOnce   sync.Once
 	trust       trust
 	cred        credentialGuard
+	scrubOnce   sync.Once
+	scrub       *scrubber
 }
 
 type trust struct {

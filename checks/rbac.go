@@ -117,17 +117,25 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 			obs.Commands = res.Names
 		}
 	}
+	// everything below the status line is server text; a hostile server
+	// echoes what it was sent
+	sec := newRedactor(cfg)
+	for i, e := range obs.Errors {
+		obs.Errors[i] = sec.clean(e)
+	}
+	obs.PSVersion, obs.ProtocolVersion = sec.clean(obs.PSVersion), sec.clean(obs.ProtocolVersion)
 	env.Logf("rbac: %d round trips in %v, shell deleted %v", obs.RoundTrips, time.Duration(obs.DurationMS)*time.Millisecond, obs.ShellDeleted)
 	if err != nil {
 		var f *wsman.Fault
 		if errors.As(err, &f) {
-			obs.Fault = &RBACFault{HTTPStatus: f.HTTPStatus, Code: f.Code, Machine: f.Machine, Message: f.Text(),
-				FailureCategory: f.FailureCategory, Operation: f.Action, Meaning: strings.Trim(wsman.Meaning(f.Code), "()")}
+			obs.Fault = &RBACFault{HTTPStatus: f.HTTPStatus, Code: f.Code, Machine: sec.clean(f.Machine), Message: sec.clean(f.Text()),
+				FailureCategory: sec.clean(f.FailureCategory), Operation: sec.clean(f.Action), Meaning: strings.Trim(wsman.Meaning(f.Code), "()")}
 			if f.Code != 0 {
 				obs.Fault.CodeHex = fmt.Sprintf("0x%08X", f.Code)
 			}
 		}
 		fd := classifySession(cfg.URI.String(), err)
+		fd.Summary = sec.clean(fd.Summary)
 		fd.Params = faultParams(obs.Fault)
 		return Outcome{Observed: obs, Findings: []Finding{fd}}
 	}

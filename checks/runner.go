@@ -34,6 +34,7 @@ import (
 //   - A check named in Config.Checks whose inputs are missing is an error;
 //     one left to the default selection is skipped.
 func Run(ctx context.Context, env *Env, list []Check) []Result {
+	scrub := protect(env) // every result and log line passes the secret scrubber (scrub.go)
 	if err := validate(list, All()); err != nil {
 		rs := make([]Result, len(list))
 		for i, c := range list {
@@ -87,7 +88,7 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 	for i, n := range order {
 		out[i] = n.result
 	}
-	return out
+	return scrub(out)
 }
 
 // node is one selected check in a run. result and cause are written by

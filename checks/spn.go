@@ -30,7 +30,7 @@ var SPNCheck = Check{
 	Title:  "Kerberos SPN",
 	Doc:    "HTTP/<name> is registered once for every name a Kerberos client uses",
 	Inputs: spnInputs,
-	Codes:  append([]string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-NOT-NEEDED"}, adlogon.Codes("SPN")...),
+	Codes:  append([]string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-KDC-WEAK-ETYPE", "SPN-KDC-S2K-COST", "SPN-NOT-NEEDED"}, adlogon.Codes("SPN")...),
 	Run:    runSPN,
 }
 
@@ -166,7 +166,17 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 	obs.Realm, obs.KDCs, obs.KDCSource, obs.KDC = kdcObs.Realm, kdcObs.KDCs, kdcObs.KDCSource, kdcObs.KDC
 	obs.LDAP, obs.LDAPBase = ldapAddr, ldapBase
 	obs.SPNs = append(append(obs.SPNs, kdcRes.spns...), ldapRes.spns...)
-	out := Outcome{Observed: obs, Summary: spnSummary(obs.SPNs), Findings: append(kdcRes.findings, ldapRes.findings...)}
+	// the kdc's e-text and the directory's diagnosticMessage are server
+	// text: a hostile server may echo the password in them
+	sec := newRedactor(c)
+	for i := range obs.SPNs {
+		obs.SPNs[i].Error = sec.clean(obs.SPNs[i].Error)
+	}
+	findings := append(kdcRes.findings, ldapRes.findings...)
+	for i := range findings {
+		findings[i].Summary = sec.secretsOnly(findings[i].Summary)
+	}
+	out := Outcome{Observed: obs, Summary: spnSummary(obs.SPNs), Findings: findings}
 	for _, r := range []spnPathResult{kdcRes, ldapRes} {
 		if r.notTried != "" {
 			out.Summary = r.notTried + "; " + out.Summary
@@ -176,7 +186,7 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 	var errs []string
 	for _, r := range []spnPathResult{kdcRes, ldapRes} {
 		if r.err != nil {
-			errs = append(errs, r.err.Error())
+			errs = append(errs, sec.clean(r.err.Error()))
 		}
 	}
 	if len(errs) > 0 {
@@ -284,7 +294,8 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		notAsked(err.Error())
 		return res, obs
 	}
-	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: env.kdcBudget()}
+	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: env.kdcBudget(),
+		AllowLegacy: c.AllowLegacyKerberos}
 	sess, err := kerb.Login(ctx, o)
 	if err != nil {
 		f, refused := kdcRefusal(err)
@@ -292,6 +303,21 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 			logon.Done(Refused, fmt.Sprintf("the kdc %s (%s)", kdcOf(err), krbText(err)))
 		} else {
 			logon.Done(Inconclusive, "")
+		}
+		var weak *kerb.WeakETypeError
+		var cost *kerb.S2KParamsError
+		code, _ := kerb.Code(err)
+		switch {
+		case errors.As(err, &weak) || code == errorcode.KDC_ERR_ETYPE_NOSUPP:
+			res.findings = append(res.findings, Finding{Code: "SPN-KDC-WEAK-ETYPE", Target: who,
+				Summary: fmt.Sprintf("no logon of %s: %s", who, weakText(err, weak)), Params: kdcParams(plan.realm, kdcs, "")})
+			notAsked("not asked: the kdc offers only legacy keys")
+			return res, obs
+		case errors.As(err, &cost):
+			res.findings = append(res.findings, Finding{Code: "SPN-KDC-S2K-COST", Target: strings.Join(kdcs, ","),
+				Summary: fmt.Sprintf("no logon of %s: %v", who, err), Params: kdcParams(plan.realm, kdcs, "")})
+			notAsked("not asked: the kdc asked for an unbounded key derivation")
+			return res, obs
 		}
 		switch class := kerb.Classify(err); {
 		case refused:
@@ -380,6 +406,11 @@ func kdcParams(realm string, kdcs []string, spn string, more ...string) map[stri
 func internalDial(env *Env) netx.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
+		if err == nil && spnldap.IsLocalhost(host) {
+			// never asked of DNS (RFC 6761): a resolver that answers
+			// "localhost" with another address would get a plain bind
+			return env.Dial(ctx, network, net.JoinHostPort("127.0.0.1", port))
+		}
 		if err == nil && net.ParseIP(host) == nil {
 			for _, srv := range env.Config.InternalDNS {
 				if ans := env.DNS.Lookup(ctx, srv, host); len(ans.Addresses) > 0 {
@@ -681,4 +712,13 @@ func spnSummary(spns []SPNOutcome) string {
 		parts = append(parts, p+" ("+strings.Join(s.sources, ", ")+")")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// weakText says why no legacy key was used, for a refusal exdiag made or
+// one the KDC made (KDC_ERR_ETYPE_NOSUPP to an AES-only request).
+func weakText(err error, weak *kerb.WeakETypeError) string {
+	if weak != nil {
+		return err.Error()
+	}
+	return "the kdc holds no aes key for this user (" + krbText(err) + "); exdiag asks for aes only unless --allow-legacy-kerberos is given"
 }

@@ -43,7 +43,7 @@ var flagGroups = []struct {
 	{"DNS", []string{"external-dns", "internal-dns", "expect-external", "expect-internal", "resolve"}},
 	{"TLS", []string{"ca-file", "skip-ca-check", "skip-cn-check", "fetch-aia", "http-port"}},
 	{"credentials", []string{"user", "password-file", "authentication"}},
-	{"Kerberos/LDAP", []string{"realm", "kdc", "ldap", "ldap-base", "spn"}},
+	{"Kerberos/LDAP", []string{"realm", "kdc", "ldap", "ldap-base", "spn", "allow-legacy-kerberos"}},
 	{"RBAC", []string{"configuration-name", "min-cmdlets", "require-cmdlet"}},
 	{"output", []string{"format", "output", "color", "no-color", "ascii", "verbose"}},
 }
@@ -73,6 +73,7 @@ func newRunFlagSet(f *runFlags) *pflag.FlagSet {
 	fs.IntVar(&s.HTTPPort, "http-port", 80, "port of the plain-http listener for the redirect check")
 	fs.StringVar(&s.Realm, "realm", "", "Kerberos realm (default from --user)")
 	fs.StringArrayVar(&s.KDCs, "kdc", nil, "KDC HOST[:PORT] (default from DNS SRV _kerberos._tcp on the internal resolver)")
+	fs.BoolVar(&s.AllowLegacyKerberos, "allow-legacy-kerberos", false, "let the spn check derive an RC4/DES key when the KDC offers no AES key (crackable offline by whoever answers as the KDC)")
 	fs.StringVar(&s.LDAPURL, "ldap", "", "directory to search for servicePrincipalName: ldaps://host, or ldap://host/?starttls")
 	fs.StringVar(&s.LDAPBase, "ldap-base", "", "search base DN, e.g. DC=contoso,DC=com")
 	fs.StringArrayVar(&s.SPNs, "spn", nil, "an extra name to check as HTTP/<name> (repeatable)")
