@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,8 +34,11 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 	io := newIO(f.noColour)
 
 	var password checks.Secret
+	var lab *fixtures.Lab
 	if f.lab != "" {
-		lab, labArgs, err := startLab(f.lab, fs.Args(), args, getenv)
+		var labArgs []string
+		var err error
+		lab, labArgs, err = startLab(f.lab, fs.Args(), args, getenv)
 		if err != nil {
 			return 0, err
 		}
@@ -92,6 +96,12 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 	results := checks.Run(ctx, env, checks.All())
 	doc := report.Build(versionString(), started, time.Since(started),
 		report.Target{URI: cfg.URI.String(), Host: cfg.Host, Port: cfg.Port}, results)
+	if lab != nil && cfg.Verbose {
+		// what crossed each simulated network path: scripts/bench.sh reads it
+		for _, t := range lab.Traffic() {
+			fmt.Fprintf(io.Err, "lab traffic %s\n", t)
+		}
+	}
 	b, err := render(doc)
 	if err != nil {
 		return 0, fmt.Errorf("cannot render the report: %v; please report it", err)
@@ -237,7 +247,8 @@ func (o *output) discard() {
 }
 
 // labOptions reads EXDIAG_LAB_RTT, the simulated round-trip time that
-// scripts/bench.sh uses to count the round trips a run takes.
+// scripts/bench.sh uses to count the round trips a run takes, and
+// EXDIAG_LAB_BACKENDS, the number of CAS servers it scales a run over.
 func labOptions(getenv func(string) string) (fixtures.Options, error) {
 	var o fixtures.Options
 	if v := getenv("EXDIAG_LAB_RTT"); v != "" {
@@ -246,6 +257,13 @@ func labOptions(getenv func(string) string) (fixtures.Options, error) {
 			return o, usagef("EXDIAG_LAB_RTT=%q is not a duration up to 10s; give e.g. EXDIAG_LAB_RTT=50ms", v)
 		}
 		o.RTT = d
+	}
+	if v := getenv("EXDIAG_LAB_BACKENDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > fixtures.MaxBackends {
+			return o, usagef("EXDIAG_LAB_BACKENDS=%q is not a number from 1 to %d; give e.g. EXDIAG_LAB_BACKENDS=50", v, fixtures.MaxBackends)
+		}
+		o.Backends = n
 	}
 	return o, nil
 }
