@@ -191,3 +191,36 @@ func BenchmarkRBACProbeLab(b *testing.B) {
 	}
 	b.ReportMetric(trips, "round-trips/op")
 }
+
+// The session on the healthy lab takes as few WS-Management requests as
+// the protocol allows: one Create, one Receive for the opened pool, one
+// Command, the Receives the output needs at the envelope size the client
+// asks for, and one Delete, with no Signal once the pipeline completed.
+func TestRBACRoundTripsLab(t *testing.T) {
+	cfg := rbacLabConfig()
+	cfg.NoDataYet = false
+	env, srv := rbacLabEnv(t, cfg, fixtures.AdminUser, fixtures.AdminPassword)
+	r := rbacRun(t, env)
+	if r.Status != checks.StatusPass {
+		t.Fatalf("%s %v %s", r.Status, r.Findings, r.Error)
+	}
+	got := srv.Requests()
+	t.Logf("requests %v", got)
+	obs := rbacObserved(t, r)
+	total := 0
+	for _, n := range got {
+		total += n
+	}
+	if obs["round_trips"] != float64(total) {
+		t.Fatalf("round_trips %v, the server answered %d requests", obs["round_trips"], total)
+	}
+	if got["Create"] != 1 || got["Command"] != 1 || got["Delete"] != 1 || got["Signal"] != 0 {
+		t.Fatalf("requests %v; want one Create, one Command, one Delete and no Signal", got)
+	}
+	// the admin's 692 commands are about 3 MB of metadata in base64: seven
+	// answers at the 512000-byte envelope the client asks for, plus the
+	// pool's one
+	if got["Receive"] > 8 {
+		t.Fatalf("%d Receives; want at most 8", got["Receive"])
+	}
+}

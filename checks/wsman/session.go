@@ -199,6 +199,10 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 		}
 		return false, nil
 	}, &commandDone)
+	// a pipeline that reached a final state needs no Signal before the
+	// Delete, even when the server has not yet said the command is Done:
+	// one round trip less, and Delete ends the command anyway
+	commandDone = commandDone || finished
 	sort.Strings(res.Names)
 	if err != nil {
 		return res, err
