@@ -169,15 +169,12 @@ func refineBare502(front []Finding, backends [][]Finding) []Finding {
 func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, backend bool) (endpointObserved, []Finding, error) {
 	cfg := env.Config
 	obs := endpointObserved{Target: u.Redacted()}
-	tr := &http.Transport{
-		DialContext:            env.DialTarget,
-		TLSClientConfig:        tc.Clone(),
-		TLSHandshakeTimeout:    10 * time.Second,
-		MaxResponseHeaderBytes: authBodyLimit,
-		DisableCompression:     true,
-		ForceAttemptHTTP2:      false, // WinRM speaks HTTP/1.1
+	// the run's transport for this endpoint: Basic reuses a connection the
+	// first requests opened, and the rbac session reuses it after auth
+	tr, err := env.EndpointTransport(u)
+	if err != nil {
+		return obs, nil, err
 	}
-	defer tr.CloseIdleConnections()
 	client := &http.Client{
 		Transport: tr,
 		// WinRM does not follow redirects without -AllowRedirection, and

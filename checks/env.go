@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -40,6 +41,9 @@ type Env struct {
 	systemErr   error
 	trustOnce   sync.Once
 	trust       trust
+
+	transportsMu sync.Mutex
+	transports   map[string]*http.Transport // by scheme://host:port, see EndpointTransport
 }
 
 type trust struct {

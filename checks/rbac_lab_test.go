@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,5 +223,37 @@ func TestRBACRoundTripsLab(t *testing.T) {
 	// pool's one
 	if got["Receive"] > 8 {
 		t.Fatalf("%d Receives; want at most 8", got["Receive"])
+	}
+}
+
+// The auth probe and the rbac session share the run's transport for the
+// endpoint: the session rides a connection auth kept alive instead of
+// paying a TCP and TLS handshake again (auth opens two side by side, for
+// its unauthenticated and negotiate requests).
+func TestAuthAndRBACShareConnections(t *testing.T) {
+	cfg := rbacLabConfig()
+	cfg.NoDataYet = false
+	env, srv := rbacLabEnv(t, cfg, fixtures.AdminUser, fixtures.AdminPassword)
+	var dials atomic.Int32
+	dial := env.Dial
+	env.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	env.Config.Checks = []string{"auth", "rbac"}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := checks.Run(ctx, env, []checks.Check{checks.AuthCheck, checks.RBACCheck})
+	env.CloseIdle()
+	for _, r := range res {
+		if r.Status != checks.StatusPass {
+			t.Fatalf("%s: %s %v %s", r.ID, r.Status, r.Findings, r.Error)
+		}
+	}
+	if n := dials.Load(); n != 2 {
+		t.Fatalf("%d connections for auth and rbac, want 2", n)
+	}
+	if srv.OpenShells() != 0 {
+		t.Fatalf("%d shells left open", srv.OpenShells())
 	}
 }

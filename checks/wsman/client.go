@@ -52,15 +52,21 @@ func NewClient(hc *http.Client, endpoint *url.URL, resourceURI, user, password s
 // (tlsinspect.ClientConfig), connections through dial, a cookie jar so a
 // load balancer keeps the shell on one server.
 func NewHTTPClient(dial func(ctx context.Context, network, addr string) (net.Conn, error), tc *tls.Config) *http.Client {
-	jar, _ := cookiejar.New(nil)
-	tr := &http.Transport{
+	return NewSessionClient(&http.Transport{
 		DialContext:           dial,
 		TLSClientConfig:       tc,
 		ForceAttemptHTTP2:     false,
 		MaxIdleConnsPerHost:   1,
 		ResponseHeaderTimeout: 60 * time.Second,
 		Proxy:                 nil,
-	}
+	})
+}
+
+// NewSessionClient is the HTTP client of a session over tr (a transport
+// shared with other requests to the same endpoint): its own cookie jar,
+// so a load balancer keeps the shell on one server, and no redirects.
+func NewSessionClient(tr http.RoundTripper) *http.Client {
+	jar, _ := cookiejar.New(nil)
 	return &http.Client{
 		Transport: tr,
 		Jar:       jar,

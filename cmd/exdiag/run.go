@@ -94,6 +94,7 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 
 	started := time.Now()
 	results := checks.Run(ctx, env, checks.All())
+	env.CloseIdle()
 	doc := report.Build(versionString(), started, time.Since(started),
 		report.Target{URI: cfg.URI.String(), Host: cfg.Host, Port: cfg.Port}, results)
 	if lab != nil && cfg.Verbose {
