@@ -26,7 +26,7 @@ trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/exdiag
 
 python3 - "$bin" "$scenario" "$n" "$rtt" "$backends" <<'PY'
-import json, os, re, statistics, subprocess, sys, time
+import json, os, re, resource, statistics, subprocess, sys, time
 bin, scenario, n, rtt, backends = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 rtt_ms = float(rtt[:-2]) if rtt.endswith("ms") else float(rtt.rstrip("s")) * 1000
 med = statistics.median
@@ -34,12 +34,18 @@ med = statistics.median
 def run(extra_env, verbose=False):
     env = dict(os.environ, NO_COLOR="1", **extra_env)
     args = [bin, "run", "--lab=" + scenario, "--format", "json", "--timeout", "60s"] + (["-v"] if verbose else [])
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(args, env=env, capture_output=True, text=True)
     wall = (time.perf_counter() - t0) * 1000
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpus.append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
     return wall, json.loads(p.stdout), p.stderr
 
+cpus = []  # CPU time (user+sys) of each run's process, lab included: a figure the machine's load does not inflate
+
 def series(extra_env, k, verbose=False):
+    del cpus[:]
     walls, durs, per, last = [], [], {}, None
     for _ in range(k):
         wall, doc, err = run(extra_env, verbose)
@@ -54,12 +60,13 @@ for _ in range(2 * n):
     t0 = time.perf_counter()
     subprocess.run([bin, "version"], capture_output=True)
     starts.append((time.perf_counter() - t0) * 1000)
+print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus (figures below are noisy when it exceeds the cpu count)")
 print(f"start-up: `exdiag version` median {med(starts):.1f} ms (min {min(starts):.1f}) over {2*n} runs")
 
 walls, durs, per, _ = series({}, n)
 print(f"scenario {scenario}, no added latency, {n} runs")
 print(f"  process wall time  median {med(walls):.0f} ms (min {min(walls):.0f}, max {max(walls):.0f}), lab start-up included")
-print(f"  run duration_ms    median {med(durs):.0f} ms")
+print(f"  run duration_ms    median {med(durs):.0f} ms; process cpu (user+sys, lab included) median {med(cpus):.0f} ms")
 for k, v in per.items():
     print(f"    {k:9s} median {med(v):.0f} ms")
 base = {k: med(v) for k, v in per.items()}
@@ -69,7 +76,7 @@ bound = 10 * rtt_ms
 run_ms = med(rdurs)
 print(f"through the delay line at {rtt_ms:.0f} ms RTT, {n} runs (round trips = duration / RTT; net = minus the no-latency time)")
 print(f"  whole run          median {run_ms:.0f} ms = {run_ms / rtt_ms:.1f} round trips (net {(run_ms - med(durs)) / rtt_ms:.1f}); "
-      f"ratio to the 10-round-trip bound ({bound:.0f} ms): {run_ms / bound:.2f}; process wall {med(rwalls):.0f} ms")
+      f"ratio to the 10-round-trip bound ({bound:.0f} ms): {run_ms / bound:.2f}; process wall {med(rwalls):.0f} ms, cpu {med(cpus):.0f} ms")
 status = {c["id"]: c["status"] for c in doc["checks"]}
 for k, v in rper.items():
     if status.get(k) == "skip":
@@ -85,11 +92,10 @@ for line in err.splitlines():
     if line.startswith("lab traffic "):
         print("  " + line[len("lab traffic "):])
 
-def scaled(extra):
-    one = series(dict(extra, EXDIAG_LAB_BACKENDS="1"), n)[1]
-    many = series(dict(extra, EXDIAG_LAB_BACKENDS=str(backends)), n)[1]
-    return med(one), med(many)
+def scaled(extra, k):
+    one = med(series(dict(extra, EXDIAG_LAB_BACKENDS=str(k)), n)[1])
+    return one, med(cpus)
 for label, extra in (("no added latency", {}), (f"{rtt_ms:.0f} ms RTT", {"EXDIAG_LAB_RTT": rtt})):
-    one, many = scaled(extra)
-    print(f"scaling, {label}: 1 backend {one:.0f} ms, {backends} backends {many:.0f} ms = {many / one:.2f}x")
+    (one, c1), (many, cn) = scaled(extra, 1), scaled(extra, backends)
+    print(f"scaling, {label}: 1 backend {one:.0f} ms (cpu {c1:.0f}), {backends} backends {many:.0f} ms (cpu {cn:.0f}) = {many / one:.2f}x")
 PY
