@@ -64,11 +64,7 @@ func TestRunThroughDelayLine(t *testing.T) {
 		rtt = d
 	}
 
-	bindDir, err := os.MkdirTemp("", "exdiag-bind-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(bindDir) })
+	bindDir := serverDir(t, "exdiag-bind-")
 	if err := os.Chmod(bindDir, 0o755); err != nil { // named drops to nobody
 		t.Fatal(err)
 	}
