@@ -28,6 +28,14 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// errInterrupted ends a run (or the password prompt) that SIGINT or
+// SIGTERM cut short: "interrupted" on stderr and exit 130, as a shell
+// reports a command killed by ^C.
+var errInterrupted = errors.New("interrupted")
+
+// exitInterrupted is 128 + SIGINT.
+const exitInterrupted = 130
+
 // Main runs exdiag and returns its exit code. newIO builds the IO once the
 // flags have said whether colour is wanted.
 func Main(args []string, newIO func(noColour bool) *report.IO, getenv func(string) string) int {
@@ -53,6 +61,10 @@ func Main(args []string, newIO func(noColour bool) *report.IO, getenv func(strin
 		fmt.Fprint(newIO(true).Out, usage)
 	default:
 		err = usagef("unknown command %q; run `exdiag help` for the commands", args[0])
+	}
+	if errors.Is(err, errInterrupted) {
+		fmt.Fprintln(newIO(true).Err, "exdiag: interrupted")
+		return exitInterrupted
 	}
 	if err != nil {
 		var ue usageError
@@ -87,5 +99,5 @@ usage:
   exdiag lab serve SCENARIO     run a simulated deployment and print the flags that reach it
   exdiag version
 
-exit codes: 0 all passed, 1 worst is a warning, 2 a failure, 3 exdiag could not run
+exit codes: 0 all passed, 1 worst is a warning, 2 a failure, 3 exdiag could not tell, 130 interrupted
 `
