@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Budgets of the per-endpoint HTTP transports. A run talks to an
+// Limits of the per-endpoint HTTP transports (their handshake timeout is
+// HandshakeBudget, with the run's other budgets). A run talks to an
 // endpoint with a handful of requests at a time (auth's unauthenticated
 // and negotiate requests side by side, then Basic, then the rbac
 // session), so a few connections per endpoint are plenty, and a hostile
@@ -16,7 +17,6 @@ import (
 const (
 	endpointConns       = 4                // connections per endpoint, busy or idle
 	endpointIdleTimeout = 30 * time.Second // an idle keep-alive connection is closed after this
-	endpointTLSTimeout  = 10 * time.Second // one TLS handshake
 	endpointHeaderLimit = 64 << 10         // bytes of response headers
 )
 
@@ -43,7 +43,7 @@ func (e *Env) EndpointTransport(u *url.URL) (*http.Transport, error) {
 	tr := &http.Transport{
 		DialContext:            e.DialTarget,
 		TLSClientConfig:        tc,
-		TLSHandshakeTimeout:    endpointTLSTimeout,
+		TLSHandshakeTimeout:    HandshakeBudget,
 		MaxResponseHeaderBytes: endpointHeaderLimit,
 		MaxConnsPerHost:        endpointConns,
 		MaxIdleConnsPerHost:    endpointConns,
