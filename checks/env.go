@@ -51,9 +51,9 @@ type Env struct {
 	systemErr   error
 	trustOnce   sync.Once
 	trust       trust
+	cred        credentialGuard
 	scrubOnce   sync.Once
 	scrub       *scrubber
-	cred        credentialGuard
 }
 
 type trust struct {

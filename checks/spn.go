@@ -298,29 +298,26 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		AllowLegacy: c.AllowLegacyKerberos}
 	sess, err := kerb.Login(ctx, o)
 	if err != nil {
-		// a key derivation exdiag refused: no password was tried
-		var weak *kerb.WeakETypeError
-		var cost *kerb.S2KParamsError
-		code, _ := kerb.Code(err)
-		switch {
-		case errors.As(err, &weak) || code == errorcode.KDC_ERR_ETYPE_NOSUPP:
-			logon.Done(Inconclusive, "")
-			res.findings = append(res.findings, Finding{Code: "SPN-KDC-WEAK-ETYPE", Target: who,
-				Summary: fmt.Sprintf("no logon of %s: %s", who, weakText(err, weak)), Params: kdcParams(plan.realm, kdcs, "")})
-			notAsked("not asked: the kdc offers only legacy keys")
-			return res, obs
-		case errors.As(err, &cost):
-			logon.Done(Inconclusive, "")
-			res.findings = append(res.findings, Finding{Code: "SPN-KDC-S2K-COST", Target: strings.Join(kdcs, ","),
-				Summary: fmt.Sprintf("no logon of %s: %v", who, err), Params: kdcParams(plan.realm, kdcs, "")})
-			notAsked("not asked: the kdc asked for an unbounded key derivation")
-			return res, obs
-		}
 		f, refused := kdcRefusal(err)
 		if refused {
 			logon.Done(Refused, fmt.Sprintf("the kdc %s (%s)", kdcOf(err), krbText(err)))
 		} else {
 			logon.Done(Inconclusive, "")
+		}
+		var weak *kerb.WeakETypeError
+		var cost *kerb.S2KParamsError
+		code, _ := kerb.Code(err)
+		switch {
+		case errors.As(err, &weak) || code == errorcode.KDC_ERR_ETYPE_NOSUPP:
+			res.findings = append(res.findings, Finding{Code: "SPN-KDC-WEAK-ETYPE", Target: who,
+				Summary: fmt.Sprintf("no logon of %s: %s", who, weakText(err, weak)), Params: kdcParams(plan.realm, kdcs, "")})
+			notAsked("not asked: the kdc offers only legacy keys")
+			return res, obs
+		case errors.As(err, &cost):
+			res.findings = append(res.findings, Finding{Code: "SPN-KDC-S2K-COST", Target: strings.Join(kdcs, ","),
+				Summary: fmt.Sprintf("no logon of %s: %v", who, err), Params: kdcParams(plan.realm, kdcs, "")})
+			notAsked("not asked: the kdc asked for an unbounded key derivation")
+			return res, obs
 		}
 		switch class := kerb.Classify(err); {
 		case refused:

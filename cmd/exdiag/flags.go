@@ -43,7 +43,7 @@ var flagGroups = []struct {
 	{"DNS", []string{"external-dns", "internal-dns", "expect-external", "expect-internal", "resolve"}},
 	{"TLS", []string{"ca-file", "skip-ca-check", "skip-cn-check", "fetch-aia", "http-port"}},
 	{"credentials", []string{"user", "password-file", "authentication"}},
-	{"Kerberos/LDAP", []string{"realm", "kdc", "allow-legacy-kerberos", "ldap", "ldap-base", "spn"}},
+	{"Kerberos/LDAP", []string{"realm", "kdc", "ldap", "ldap-base", "spn", "allow-legacy-kerberos"}},
 	{"RBAC", []string{"configuration-name", "min-cmdlets", "require-cmdlet"}},
 	{"output", []string{"format", "output", "color", "no-color", "ascii", "verbose"}},
 }
