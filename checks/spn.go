@@ -627,7 +627,7 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 				logon.Done(Inconclusive, "")
 			}
 			res.findings = append(res.findings, Finding{Code: code, Target: c.User,
-				Summary: fmt.Sprintf("the directory at %s refused the bind as %s with ldap result 49 (%s): %v", shownURL(c.LDAPURL), c.User, what, be.Err),
+				Summary: fmt.Sprintf("the directory at %s refused the bind as %s with ldap result 49 (%s): %s", shownURL(c.LDAPURL), c.User, what, newRedactor(c).clean(be.Err.Error())),
 				Params:  map[string]string{"user": c.User, "server": shownURL(c.LDAPURL)}})
 			notAsked("not asked: the bind failed")
 			return res, c.LDAPBase
