@@ -40,6 +40,9 @@ type Env struct {
 	Budgets Budgets
 	// Logf writes progress to stderr when -v is given; never to stdout.
 	Logf func(format string, args ...any)
+	// Progress, when set, hears each check's state as it changes: "running"
+	// when it starts, then its final status. It must not block.
+	Progress func(checkID, state string)
 
 	connectOnce sync.Once
 	connect     ConnectAddr
@@ -48,6 +51,7 @@ type Env struct {
 	systemErr   error
 	trustOnce   sync.Once
 	trust       trust
+	cred        credentialGuard
 }
 
 type trust struct {

@@ -84,6 +84,10 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
+	logon, err := env.Credential(ctx, false)
+	if err != nil {
+		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
+	}
 	hc := wsman.NewHTTPClient(env.DialTarget, tc)
 	defer hc.CloseIdleConnections()
 	resURI := wsman.ResourceURI(cfg.ConfigName)
@@ -93,6 +97,13 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	}
 	start := env.Now()
 	res, err := wsman.ListCommands(ctx, client, []string{"*"}, psrp.ImportTypes)
+	if res != nil && res.ShellCreated {
+		logon.Done(Accepted, "")
+	} else {
+		// a session that failed says nothing the auth probe's Basic
+		// request would not have said more precisely
+		logon.Done(Inconclusive, "")
+	}
 	obs := &RBACObserved{
 		Endpoint: client.URL, ResourceURI: resURI, User: cfg.User,
 		Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1,

@@ -69,6 +69,14 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 	if httpPort == 0 {
 		httpPort = 80
 	}
+	want := cfg.URI
+	if strings.EqualFold(cfg.URI.Scheme, "http") {
+		// the user connects over http already: that host and port is the
+		// plain-http endpoint in question, and https on its default port
+		// is where it should send them
+		httpPort = cfg.Port
+		want = &url.URL{Scheme: "https", Host: cfg.URI.Hostname(), Path: cfg.URI.Path}
+	}
 	plainURL := &url.URL{Scheme: "http", Host: net.JoinHostPort(cfg.Host, strconv.Itoa(httpPort)), Path: cfg.URI.Path}
 	if plainURL.Path == "" {
 		plainURL.Path = "/PowerShell"
@@ -105,9 +113,19 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 		// learnt about the plain-http port.
 		return Outcome{Observed: obs, Err: fmt.Errorf("cannot check plain http on %s: %v", target, plain.err)}
 	}
-	findings := classifyPlain(plain, plainURL, cfg.URI, target)
+	findings := classifyPlain(plain, plainURL, want, target)
 	for i := range findings {
 		findings[i].Params = map[string]string{catalog.ParamHost: plainURL.Hostname(), catalog.ParamHTTPPort: plainURL.Port(), catalog.ParamLocation: plain.location}
+	}
+	if want != cfg.URI && isNegotiate(cfg) {
+		for i, f := range findings {
+			if f.Code == "HTTP-NOT-REDIRECTED" {
+				// Kerberos over http, with WinRM's message encryption, is
+				// the internal default the seed describes: not broken
+				findings[i].Downgrade = SevInfo
+				findings[i].Summary += "; with negotiate (kerberos, message-encrypted) over http this is the supported internal path"
+			}
+		}
 	}
 	if checkedHSTS && hstsErr == nil && hsts == "" {
 		findings = append(findings, Finding{Code: "HTTP-NO-HSTS", Target: cfg.URI.String(),

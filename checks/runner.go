@@ -57,12 +57,22 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 			order = append(order, n)
 		}
 	}
+	for _, n := range order {
+		if n.check.LeadsLogon {
+			env.cred.expectLead()
+		}
+	}
 	var wg sync.WaitGroup
 	for _, n := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer close(n.done) // publishes n.result and n.cause
+			if n.check.LeadsLogon {
+				// the lead's turn ends with the check, whether it ran,
+				// was gated or ran out of time
+				defer env.LeadDone()
+			}
 			var reqs []*node
 			for _, id := range n.check.Requires {
 				if r := nodes[id]; r != nil { // an unselected prerequisite does not gate
@@ -263,6 +273,9 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 		res.Status, res.Error = StatusError, fmt.Sprintf("the %s probe did not start: %s", c.ID, endAdvice(ctx))
 		return res
 	}
+	if env.Progress != nil {
+		env.Progress(c.ID, "running")
+	}
 	start := time.Now()
 	out := make(chan Outcome, 1)
 	cctx, cancel := context.WithCancel(ctx)
@@ -307,6 +320,9 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 		} else {
 			res.Status, res.SkipReason = StatusSkip, o.Skip
 		}
+	}
+	if env.Progress != nil {
+		env.Progress(c.ID, string(res.Status))
 	}
 	return res
 }

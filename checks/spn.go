@@ -13,10 +13,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/exdiag/exdiag/checks/adlogon"
 	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/kerb"
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/spnldap"
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/miekg/dns"
 )
 
@@ -28,7 +30,7 @@ var SPNCheck = Check{
 	Title:  "Kerberos SPN",
 	Doc:    "HTTP/<name> is registered once for every name a Kerberos client uses",
 	Inputs: spnInputs,
-	Codes:  []string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-PREAUTH-FAILED", "SPN-NOT-NEEDED"},
+	Codes:  append([]string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-NOT-NEEDED"}, adlogon.Codes("SPN")...),
 	Run:    runSPN,
 }
 
@@ -165,6 +167,12 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 	obs.LDAP, obs.LDAPBase = ldapAddr, ldapBase
 	obs.SPNs = append(append(obs.SPNs, kdcRes.spns...), ldapRes.spns...)
 	out := Outcome{Observed: obs, Summary: spnSummary(obs.SPNs), Findings: append(kdcRes.findings, ldapRes.findings...)}
+	for _, r := range []spnPathResult{kdcRes, ldapRes} {
+		if r.notTried != "" {
+			out.Summary = r.notTried + "; " + out.Summary
+			break
+		}
+	}
 	var errs []string
 	for _, r := range []spnPathResult{kdcRes, ldapRes} {
 		if r.err != nil {
@@ -180,7 +188,8 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 type spnPathResult struct {
 	spns     []SPNOutcome
 	findings []Finding
-	err      error // could not check
+	err      error  // could not check
+	notTried string // why the password was not sent on this path
 }
 
 // spnNames lists the SPNs to check: the URI's host, its canonical name
@@ -268,14 +277,31 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		notAsked("no kdc")
 		return res, obs
 	}
+	who := plan.user + "@" + plan.realm
+	logon, err := env.Credential(ctx, false)
+	if err != nil {
+		res.notTried = "kdc " + err.Error()
+		notAsked(err.Error())
+		return res, obs
+	}
 	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: env.kdcBudget()}
 	sess, err := kerb.Login(ctx, o)
-	who := plan.user + "@" + plan.realm
 	if err != nil {
+		f, refused := kdcRefusal(err)
+		if refused {
+			logon.Done(Refused, fmt.Sprintf("the kdc %s (%s)", kdcOf(err), krbText(err)))
+		} else {
+			logon.Done(Inconclusive, "")
+		}
 		switch class := kerb.Classify(err); {
+		case refused:
+			res.findings = append(res.findings, Finding{Code: adlogon.Code("SPN", f.Reason), Target: who,
+				Summary: fmt.Sprintf("the kdc refused the logon of %s with %s: %s", who, krbText(err), f.What),
+				Params:  map[string]string{"user": c.User, "account": plan.user, "realm": plan.realm, "server": kdcOf(err)}})
 		case class == kerb.ClassBadCredentials:
 			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
-				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err)), Params: kdcParams(plan.realm, kdcs, "")})
+				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err)),
+				Params:  kdcParams(plan.realm, kdcs, "", "user", c.User, "account", plan.user)})
 		case vantageFault(c, err):
 			// the user named the kdc and this machine has no route to it:
 			// exdiag's vantage point, not the deployment, is at fault
@@ -289,6 +315,7 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		notAsked("not asked: the logon failed")
 		return res, obs
 	}
+	logon.Done(Accepted, "")
 	obs.KDC = sess.KDC
 	env.Logf("spn: logged on as %s at %s", who, sess.KDC)
 	unreachable := false
@@ -332,8 +359,11 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 
 // kdcParams are a KDC finding's evidence: the realm, the first KDC asked
 // (by name, as Test-NetConnection takes it) and the SPN in question.
-func kdcParams(realm string, kdcs []string, spn string) map[string]string {
+func kdcParams(realm string, kdcs []string, spn string, more ...string) map[string]string {
 	p := map[string]string{catalog.ParamRealm: realm, catalog.ParamSPN: spn}
+	for i := 0; i+1 < len(more); i += 2 {
+		p[more[i]] = more[i+1]
+	}
 	if len(kdcs) > 0 {
 		host := kdcs[0]
 		if h, _, err := net.SplitHostPort(host); err == nil {
@@ -361,6 +391,45 @@ func internalDial(env *Env) netx.DialFunc {
 		}
 		return env.Dial(ctx, network, addr)
 	}
+}
+
+// kdcRefusal says whether a failed AS exchange is a domain controller's
+// definite refusal of the account or password, and which. The NTSTATUS a
+// DC attaches wins; without one (MIT) the KRB-ERROR code decides.
+func kdcRefusal(err error) (adlogon.Failure, bool) {
+	if st, ok := kerb.NTStatus(err); ok {
+		if f, ok := adlogon.FromNTStatus(st); ok {
+			return f, true
+		}
+	}
+	if errors.Is(err, kerb.ErrBadPassword) {
+		f, _ := adlogon.FromWin32(0x52e)
+		return f, true
+	}
+	code, ok := kerb.Code(err)
+	if !ok {
+		return adlogon.Failure{}, false
+	}
+	switch code {
+	case errorcode.KDC_ERR_PREAUTH_FAILED:
+		f, _ := adlogon.FromWin32(0x52e)
+		return f, true
+	case errorcode.KDC_ERR_KEY_EXPIRED:
+		f, _ := adlogon.FromWin32(0x532)
+		return f, true
+	case errorcode.KDC_ERR_CLIENT_REVOKED:
+		return adlogon.Failure{Reason: adlogon.Disabled, What: "the kdc revoked the account's credentials: it is disabled, locked out or expired"}, true
+	}
+	return adlogon.Failure{}, false
+}
+
+// kdcOf names the KDC that sent a KRB-ERROR, or "of the realm".
+func kdcOf(err error) string {
+	var ke *kerb.KDCError
+	if errors.As(err, &ke) && ke.KDC != "" {
+		return ke.KDC
+	}
+	return "of the realm"
 }
 
 // vantageFault is true when the user named the KDCs and none could even
@@ -461,20 +530,42 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 		res.err = err
 		return res, c.LDAPBase
 	}
+	notAsked := func(why string) {
+		for _, n := range names {
+			res.spns = append(res.spns, SPNOutcome{SPN: n.spn, From: n.from, Source: "ldap", Error: why})
+		}
+	}
+	logon, err := env.Credential(ctx, false)
+	if err != nil {
+		res.notTried = "ldap " + err.Error()
+		notAsked(err.Error())
+		return res, c.LDAPBase
+	}
 	cl, err := spnldap.Open(ctx, spnldap.Options{URL: c.LDAPURL, Base: c.LDAPBase, BindName: c.User, Password: c.Password.Reveal(), Dial: internalDial(env), RootCAs: pool})
 	if err != nil {
 		var be *spnldap.BindError
 		if errors.As(err, &be) && be.InvalidCredentials() {
-			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: c.User,
-				Summary: fmt.Sprintf("the directory at %s refused the bind as %s: %v", shownURL(c.LDAPURL), c.User, be.Err)})
-			for _, n := range names {
-				res.spns = append(res.spns, SPNOutcome{SPN: n.spn, From: n.from, Source: "ldap", Error: "not asked: the bind failed"})
+			code, what := "SPN-PREAUTH-FAILED", "a wrong user name or password"
+			f, decoded := adlogon.FromLDAPDiag(be.Err.Error())
+			if decoded {
+				code, what = adlogon.Code("SPN", f.Reason), fmt.Sprintf("data %x, %s", f.Win32, f.What)
+				logon.Done(Refused, fmt.Sprintf("the directory at %s (ldap 49, data %x)", shownURL(c.LDAPURL), f.Win32))
+			} else {
+				// 49 without AD's sub-code (OpenLDAP, a bad DN): the
+				// name may be wrong rather than the password
+				logon.Done(Inconclusive, "")
 			}
+			res.findings = append(res.findings, Finding{Code: code, Target: c.User,
+				Summary: fmt.Sprintf("the directory at %s refused the bind as %s with ldap result 49 (%s): %v", shownURL(c.LDAPURL), c.User, what, be.Err),
+				Params:  map[string]string{"user": c.User, "server": shownURL(c.LDAPURL)}})
+			notAsked("not asked: the bind failed")
 			return res, c.LDAPBase
 		}
+		logon.Done(Inconclusive, "")
 		res.err = err
 		return res, c.LDAPBase
 	}
+	logon.Done(Accepted, "")
 	defer cl.Close()
 	var failed []string
 	check := func(spn, from string, mustExist bool) {

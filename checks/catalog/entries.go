@@ -334,7 +334,7 @@ var baseEntries = []Entry{
 	},
 	{
 		Code: "HTTP-PORT-CLOSED", Check: "redirect", Severity: "info",
-		Title: "nothing listens on port 80",
+		Title: "nothing listens for plain http",
 		Cause: "Plain http is not served at all; no credentials can leak over it, and clients that use http:// get a connection error instead of a redirect.",
 		Remediation: []string{
 			"no action needed on port {http_port}; tell users to always use {uri} in -ConnectionUri",
@@ -377,8 +377,8 @@ var baseEntries = []Entry{
 		Title: "the credentials were rejected",
 		Cause: "Basic was offered and the credentials were sent, but the server answered 401 again (IIS 401.1, logon failed): wrong user name format or password, or the account is locked, disabled or its password expired. WinRM reports Access is denied.",
 		Remediation: []string{
-			"check the user name: exdiag logged on as {user}; give it as domain\\username or as the UPN (username@domain), not the bare user name",
 			stepRetypePass,
+			"check the user name: exdiag logged on as {user}; give it as domain\\username or as the UPN (username@domain), not the bare user name",
 			"check the account: Get-ADUser {logon_name} -Properties LockedOut,Enabled,PasswordExpired; unlock it with Unlock-ADAccount {logon_name} if needed",
 			"if users log on without a domain, set the default domain on the vdir: IIS Manager, Default Web Site, PowerShell, Authentication, Basic Authentication, Edit, Default domain",
 		},
@@ -642,9 +642,9 @@ var baseEntries = []Entry{
 		Title: "the KDC rejected the user's credentials",
 		Cause: "The KDC answered KDC_ERR_PREAUTH_FAILED (wrong password) or KDC_ERR_C_PRINCIPAL_UNKNOWN (no such user in this realm).",
 		Remediation: []string{
+			stepRetypePass,
 			"check the user name and realm: {user} in {realm}, the realm being the Active Directory DNS domain in upper case",
 			"check the account: Get-ADUser {logon_name} -Properties LockedOut,Enabled,PasswordExpired, and unlock it with Unlock-ADAccount {logon_name} if needed",
-			"retype the password and run exdiag again",
 		},
 		References: []string{refRFC4120},
 	},
