@@ -39,6 +39,14 @@ type Config struct {
 	MinCmdlets     int
 	RequireCmdlets []string
 
+	// Accept lists finding codes the user has accepted (a profile's
+	// ignore): they are still reported, as info, so nothing is hidden.
+	Accept []string
+	// ExpiryWarn and ExpiryCrit are how close to its end a certificate
+	// raises TLS-EXPIRES-SOON (0: tlsinspect.ExpiryWarning) and
+	// TLS-EXPIRES-IMMINENT (0: never).
+	ExpiryWarn, ExpiryCrit time.Duration
+
 	Timeout time.Duration
 	Verbose bool
 }

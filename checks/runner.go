@@ -110,7 +110,7 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 	}
 	res.Duration = time.Since(start)
 	res.Observed, res.Summary = o.Observed, o.Summary
-	res = Resolve(res, o)
+	res = Resolve(res, accept(o, env.Config.Accept))
 	if o.Skip != "" && res.Status != StatusError {
 		res.Status, res.SkipReason = StatusSkip, o.Skip
 	}

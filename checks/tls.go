@@ -31,7 +31,7 @@ var TLSCheck = Check{
 	Codes: []string{
 		tlsinspect.CodeConnectFailed, tlsinspect.CodeUntrustedRoot, tlsinspect.CodeIncompleteChain,
 		tlsinspect.CodeNameMismatch, tlsinspect.CodeExpired, tlsinspect.CodeNotYetValid,
-		tlsinspect.CodeExpiresSoon, tlsinspect.CodeWeak, tlsinspect.CodeBackendUntrusted,
+		tlsinspect.CodeExpiresSoon, tlsinspect.CodeExpiresImminent, tlsinspect.CodeWeak, tlsinspect.CodeBackendUntrusted,
 	},
 	Run: runTLS,
 }
@@ -81,7 +81,7 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 			o.Addr = net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 			o.ServerName, o.Legacy = cfg.Host, true
 			r := tlsinspect.Inspect(ctx, o)
-			fs := toFindings(o.Addr, tlsinspect.Classify(r, tlsinspect.Policy{Host: cfg.Host, Now: base.Now, SkipCA: cfg.SkipCACheck, SkipCN: cfg.SkipCNCheck}))
+			fs := toFindings(o.Addr, tlsinspect.Classify(r, tlsinspect.Policy{Host: cfg.Host, Now: base.Now, SkipCA: cfg.SkipCACheck, SkipCN: cfg.SkipCNCheck, WarnBefore: cfg.ExpiryWarn, CritBefore: cfg.ExpiryCrit}))
 			mu.Lock()
 			obs.TLSEndpoint = endpoint(r)
 			findings = append(fs, findings...)
@@ -105,7 +105,7 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 			ep := endpoint(r)
 			ep.URL = b.String()
 			obs.Backends[i] = ep
-			backendFindings[i] = toFindings(b.String(), tlsinspect.Classify(r, tlsinspect.Policy{Host: b.Hostname(), Now: base.Now, Backend: true}))
+			backendFindings[i] = toFindings(b.String(), tlsinspect.Classify(r, tlsinspect.Policy{Host: b.Hostname(), Now: base.Now, Backend: true, WarnBefore: cfg.ExpiryWarn, CritBefore: cfg.ExpiryCrit}))
 		}()
 	}
 	wg.Wait()

@@ -242,6 +242,17 @@ var entries = []Entry{
 		References: []string{"https://learn.microsoft.com/en-us/powershell/module/exchangepowershell/enable-exchangecertificate"},
 	},
 	{
+		Code: "TLS-EXPIRES-IMMINENT", Check: "tls", Severity: "fail",
+		Title: "the certificate expires within the profile's critical threshold",
+		Cause: "Fewer days are left before NotAfter than the deployment's crit_days allows; the renewal is overdue by its own runbook, and when the certificate lapses every remote PowerShell client fails.",
+		Remediation: []string{
+			"renew the certificate with the issuing CA today (same subject alternative names)",
+			"bind the new certificate on the reverse proxy and, with Enable-ExchangeCertificate -Thumbprint THUMBPRINT -Services IIS, on each CAS that uses it",
+			"rerun exdiag run to confirm the new expiry date",
+		},
+		References: []string{"https://learn.microsoft.com/en-us/powershell/module/exchangepowershell/enable-exchangecertificate"},
+	},
+	{
 		Code: "TLS-WEAK", Check: "tls", Severity: "warn",
 		Title: "weak certificate or legacy TLS version",
 		Cause: "The certificate has a SHA-1 signature or an RSA key under 2048 bits, or the proxy still accepts TLS 1.0/1.1; current clients reject some of these and all of them weaken the connection that carries the Basic credentials.",

@@ -1,4 +1,4 @@
-package spnldap
+package spnldap_test
 
 import (
 	"context"
@@ -8,9 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/spnldap"
 	"github.com/exdiag/exdiag/fixtures"
 	"github.com/exdiag/exdiag/fixtures/ldapserver"
 )
+
+// an external test: the fixtures import checks, which imports this package
+const base = "DC=contoso,DC=test"
 
 // tlsDir serves the directory with a lab-CA certificate for
 // dc1.contoso.test, over LDAPS (implicit TLS) or plain LDAP with StartTLS.
@@ -64,7 +68,7 @@ func TestEncryptedBindToRemoteDirectory(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			c, err := Open(ctx, Options{URL: tc.url, Base: base, BindName: `CONTOSO\administrator`, Password: "Lab-Admin-Pass1", Dial: dial, RootCAs: pki.RootPool()})
+			c, err := spnldap.Open(ctx, spnldap.Options{URL: tc.url, Base: base, BindName: `CONTOSO\administrator`, Password: "Lab-Admin-Pass1", Dial: dial, RootCAs: pki.RootPool()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +79,7 @@ func TestEncryptedBindToRemoteDirectory(t *testing.T) {
 			}
 
 			// without the lab CA the certificate is not trusted: no bind
-			_, err = Open(ctx, Options{URL: tc.url, Base: base, BindName: `CONTOSO\administrator`, Password: "Lab-Admin-Pass1", Dial: dial})
+			_, err = spnldap.Open(ctx, spnldap.Options{URL: tc.url, Base: base, BindName: `CONTOSO\administrator`, Password: "Lab-Admin-Pass1", Dial: dial})
 			if err == nil || !strings.Contains(err.Error(), "certificate") {
 				t.Fatalf("untrusted certificate gave %v", err)
 			}

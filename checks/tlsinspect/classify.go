@@ -18,11 +18,13 @@ const (
 	CodeExpired          = "TLS-EXPIRED"
 	CodeNotYetValid      = "TLS-NOT-YET-VALID"
 	CodeExpiresSoon      = "TLS-EXPIRES-SOON"
+	CodeExpiresImminent  = "TLS-EXPIRES-IMMINENT"
 	CodeWeak             = "TLS-WEAK"
 	CodeBackendUntrusted = "TLS-BACKEND-UNTRUSTED"
 )
 
-// ExpiryWarning is how close to NotAfter a certificate raises TLS-EXPIRES-SOON.
+// ExpiryWarning is how close to NotAfter a certificate raises
+// TLS-EXPIRES-SOON when the policy names no threshold.
 const ExpiryWarning = 30 * 24 * time.Hour
 
 // Policy is what the classification depends on besides the report.
@@ -35,6 +37,10 @@ type Policy struct {
 	// untrusted or mismatching one is TLS-BACKEND-UNTRUSTED, and the
 	// client's skip options do not apply (the proxy does not skip).
 	Backend bool
+	// WarnBefore and CritBefore are how close to NotAfter a certificate
+	// raises TLS-EXPIRES-SOON (0: ExpiryWarning) and TLS-EXPIRES-IMMINENT
+	// (0: never), a profile's warn_days and crit_days.
+	WarnBefore, CritBefore time.Duration
 }
 
 // Issue is one problem found; Accepted means the user's skip option
@@ -88,7 +94,7 @@ func Classify(r *Report, p Policy) []Issue {
 		}
 		out = append(out, Issue{Code: code, Summary: s, Accepted: p.SkipCN && !p.Backend})
 	}
-	out = append(out, validity(r, p.Now)...)
+	out = append(out, validity(r, p)...)
 	out = append(out, weakness(r)...)
 	return out
 }
@@ -125,7 +131,11 @@ func allCerts(r *Report) []*x509.Certificate {
 	return out
 }
 
-func validity(r *Report, now time.Time) []Issue {
+func validity(r *Report, p Policy) []Issue {
+	now, warn := p.Now, p.WarnBefore
+	if warn == 0 {
+		warn = ExpiryWarning
+	}
 	var out []Issue
 	for i, c := range allCerts(r) {
 		what := "the certificate"
@@ -139,7 +149,10 @@ func validity(r *Report, now time.Time) []Issue {
 		case now.Before(c.NotBefore):
 			out = append(out, Issue{Code: CodeNotYetValid, Summary: fmt.Sprintf("%s is valid only from %s, in %s (or this machine's clock is wrong)",
 				what, c.NotBefore.UTC().Format(time.RFC3339), days(c.NotBefore.Sub(now)))})
-		case c.NotAfter.Sub(now) < ExpiryWarning:
+		case p.CritBefore > 0 && c.NotAfter.Sub(now) < p.CritBefore:
+			out = append(out, Issue{Code: CodeExpiresImminent, Summary: fmt.Sprintf("%s expires on %s, in %s (the critical threshold is %s)",
+				what, c.NotAfter.UTC().Format(time.DateOnly), days(c.NotAfter.Sub(now)), days(p.CritBefore))})
+		case c.NotAfter.Sub(now) < warn:
 			out = append(out, Issue{Code: CodeExpiresSoon, Summary: fmt.Sprintf("%s expires on %s, in %s",
 				what, c.NotAfter.UTC().Format(time.DateOnly), days(c.NotAfter.Sub(now)))})
 		}

@@ -1,0 +1,164 @@
+package profile
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// the issue's example, with a CA file that exists
+const example = `defaults:
+  timeout: 20s
+  ca_file: [corp-root.pem]
+  warn_days: 45
+deployments:
+  - name: contoso
+    labels: {customer: contoso, tier: gold}
+    uri: https://mail.contoso.com/PowerShell
+    user: CONTOSO\helpdesk
+    password_env: CONTOSO_PW
+    expect_external: [203.0.113.10]
+    require_cmdlet: [Get-Mailbox]
+    ignore: [DNS-CNAME]
+    vantages:
+      external: {external_dns: [8.8.8.8]}
+      proxy:    {internal_dns: [10.0.0.10], backend: [https://cas1.contoso.com/PowerShell], timeout: 40s}
+  - name: fabrikam
+    uri: https://mail.fabrikam.com
+    crit_days: 7
+`
+
+func writeProfile(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "corp-root.pem"), []byte("-----BEGIN CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadMergesLayers(t *testing.T) {
+	path := writeProfile(t, example)
+	f, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Deployments) != 2 || !slices.Equal(f.Deployments[0].Vantages, []string{"external", "proxy"}) {
+		t.Fatalf("deployments %+v", f.Deployments)
+	}
+	runs, err := f.Runs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range runs {
+		names = append(names, r.Name())
+	}
+	if !slices.Equal(names, []string{"contoso/external", "contoso/proxy", "fabrikam"}) {
+		t.Fatalf("runs %q", names)
+	}
+	ext, proxy, fab := runs[0], runs[1], runs[2]
+	if ext.Spec.Timeout != 20*time.Second || proxy.Spec.Timeout != 40*time.Second {
+		t.Errorf("timeouts %v %v: the vantage must win over defaults", ext.Spec.Timeout, proxy.Spec.Timeout)
+	}
+	if !slices.Equal(ext.Spec.ExternalDNS, []string{"8.8.8.8"}) || len(ext.Spec.InternalDNS) != 0 || len(proxy.Spec.ExternalDNS) != 0 {
+		t.Errorf("vantage overrides leaked: %+v / %+v", ext.Spec, proxy.Spec)
+	}
+	if want := filepath.Join(filepath.Dir(path), "corp-root.pem"); !slices.Equal(fab.Spec.CAFiles, []string{want}) {
+		t.Errorf("ca_file %q, want %q (relative to the file)", fab.Spec.CAFiles, want)
+	}
+	if ext.Labels["tier"] != "gold" || ext.Password.Env != "CONTOSO_PW" || !slices.Equal(ext.Ignore, []string{"DNS-CNAME"}) {
+		t.Errorf("run %+v", ext)
+	}
+	if ext.WarnDays != 45 || fab.WarnDays != 45 || fab.CritDays != 7 {
+		t.Errorf("thresholds %d %d %d", ext.WarnDays, fab.WarnDays, fab.CritDays)
+	}
+	cfg, err := ext.Config(func(k string) string {
+		if k == "CONTOSO_PW" {
+			return "s3cret"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Password.Reveal() != "s3cret" || cfg.ExpiryWarn != 45*24*time.Hour || !slices.Equal(cfg.Accept, []string{"DNS-CNAME"}) {
+		t.Errorf("config %+v", cfg)
+	}
+	if _, err := ext.Config(func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "CONTOSO_PW is not set") {
+		t.Errorf("unset variable: %v", err)
+	}
+
+	sel, err := f.Runs("contoso/proxy", "fabrikam")
+	if err != nil || len(sel) != 2 || sel[0].Name() != "contoso/proxy" {
+		t.Errorf("selection %v %v", sel, err)
+	}
+	if sel, err := f.Runs("contoso"); err != nil || len(sel) != 2 {
+		t.Errorf("a deployment selects its vantages: %v %v", sel, err)
+	}
+	for _, bad := range []string{"nope", "contoso/inside", "fabrikam/x"} {
+		if _, err := f.Runs(bad); err == nil {
+			t.Errorf("%s was selected", bad)
+		}
+	}
+}
+
+// Each bad file is refused with FILE:LINE:COL at the key or value at fault,
+// a lowercase message that ends with what to do, and no secret.
+func TestLoadErrorsPointAtTheLine(t *testing.T) {
+	cases := []struct {
+		name, body, want string
+	}{
+		{"inline password", "deployments:\n  - name: a\n    uri: https://x.test\n    password: hunter2\n", ":4:5: an inline password is refused; put it in a file and give password_file: PATH, or in an environment variable and give password_env: NAME"},
+		{"unknown key", "deployments:\n  - name: a\n    uri: https://x.test\n    extrnal_dns: [1.1.1.1]\n", `:4:5: unknown key "extrnal_dns" in deployment "a"; did you mean external_dns?`},
+		{"dash key", "deployments:\n  - name: a\n    uri: https://x.test\n    external-dns: [1.1.1.1]\n", `:4:5: unknown key "external-dns" in deployment "a"; write it as external_dns`},
+		{"bad value", "deployments:\n  - name: a\n    uri: https://x.test\n    external_dns: [1.1.1.1, nine]\n", `:4:29: a: external_dns "nine" is not ADDR[:PORT]`},
+		{"bad uri", "deployments:\n  - name: a\n    uri: ftp://x.test\n", `:3:10: a: uri "ftp://x.test" is not an http(s) URL`},
+		{"wrong type", "deployments:\n  - name: a\n    uri: https://x.test\n    min_cmdlets: lots\n", `:4:18: min_cmdlets must be a whole number`},
+		{"bool type", "deployments:\n  - name: a\n    uri: https://x.test\n    skip_ca_check: \"yes\"\n", `:4:20: skip_ca_check must be true or false`},
+		{"duration", "defaults:\n  timeout: 30\ndeployments:\n  - name: a\n    uri: https://x.test\n", `:2:12: timeout must be a duration with a unit`},
+		{"duplicate deployment", "deployments:\n  - name: a\n    uri: https://x.test\n  - name: a\n    uri: https://y.test\n", `:4:11: deployment name "a" is used already at line 2`},
+		{"duplicate vantage", "deployments:\n  - name: a\n    uri: https://x.test\n    vantages:\n      v: {}\n      v: {}\n", `:6:7: not valid YAML:`},
+		{"unknown code", "deployments:\n  - name: a\n    uri: https://x.test\n    ignore: [DNS-CNAME, NOPE-X]\n", `:4:25: ignore: unknown finding code "NOPE-X"`},
+		{"no name", "deployments:\n  - uri: https://x.test\n", `:2:5: a deployment has no name; add name: NAME`},
+		{"bad yaml", "deployments:\n  - name: [a\n", `not valid YAML`},
+		{"crit above warn", "deployments:\n  - name: a\n    uri: https://x.test\n    crit_days: 40\n", `:4:16: a: crit_days 40 is not below warn_days 30`},
+		{"alias", "defaults: &d\n  timeout: 3s\ndeployments:\n  - name: a\n    uri: https://x.test\n", `anchors and aliases are not supported`},
+		{"both password sources", "deployments:\n  - name: a\n    uri: https://x.test\n    password_file: pw\n    password_env: PW\n", `:5:19: both password_file and password_env are given; keep one`},
+		{"empty", "# nothing\n", `the file is empty`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeProfile(t, tc.body)
+			_, err := Load(path)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, path) || !strings.Contains(msg, tc.want) {
+				t.Fatalf("error %q\nwant %s%s", msg, path, tc.want)
+			}
+			if strings.Contains(msg, "hunter2") {
+				t.Fatal("the error echoes the password")
+			}
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("%T is not Errors", err)
+			}
+			for _, e := range es {
+				var pe *Error
+				if errors.As(e, &pe) && strings.Contains(pe.Source, "hunter2") {
+					t.Fatal("the excerpt shows the password")
+				}
+			}
+		})
+	}
+}
