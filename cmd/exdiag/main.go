@@ -47,6 +47,8 @@ func Main(args []string, newIO func(noColour bool) *report.IO, getenv func(strin
 		err = cmdExplain(args[1:], newIO(true))
 	case "lab":
 		err = cmdLab(args[1:], newIO(true), getenv)
+	case "serve":
+		code, err = cmdServe(args[1:], newIO(true), getenv)
 	case "version", "--version":
 		fmt.Fprintf(newIO(true).Out, "exdiag %s\n", versionString())
 	case "help", "-h", "--help":
@@ -81,6 +83,7 @@ const usage = `exdiag diagnoses Exchange remote PowerShell published through a r
 usage:
   exdiag run [flags]            run the probes (see exdiag run --help)
   exdiag run --lab [SCENARIO]   run them against the built-in simulated deployment
+  exdiag serve --config FILE    a Prometheus /probe endpoint for the deployments of a profile file
   exdiag checks                 list the probes
   exdiag explain CODE           cause, remediation and references of a finding code
   exdiag lab list               the simulated scenarios

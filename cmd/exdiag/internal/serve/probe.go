@@ -184,6 +184,8 @@ func (s *Service) probe(ctx context.Context, t Target, budget time.Duration) (*o
 		report.Target{URI: cfg.URI.String(), Host: cfg.Host, Port: cfg.Port}, results)
 	o.log = log.Bytes()
 	s.metrics.observe(o, elapsed)
+	s.o.Logger.Debug("probe", "target", t.Key(), "status", o.doc.Status, "duration", elapsed.Round(time.Millisecond),
+		"rbac_age", o.rbacAge.Round(time.Second), "password_withheld", o.withheld)
 	s.mu.Lock()
 	s.last[t.Key()] = lastProbe{at: now, status: o.doc.Status, duration: elapsed}
 	s.mu.Unlock()
