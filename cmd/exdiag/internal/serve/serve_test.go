@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,7 +34,7 @@ func labTarget(t *testing.T, scenario string) Target {
 		t.Fatal(err)
 	}
 	t.Cleanup(lab.Close)
-	spec := specFromArgs(t, lab.Args())
+	spec := lab.Spec()
 	password := lab.Password()
 	return Target{Deployment: scenario, Config: func() (*checks.Config, error) {
 		c, err := spec.Config()
@@ -45,52 +44,6 @@ func labTarget(t *testing.T, scenario string) Target {
 		c.Password = checks.NewSecret(password)
 		return c, nil
 	}}
-}
-
-// specFromArgs reads the run flags a lab prints into a Spec.
-func specFromArgs(t *testing.T, args []string) checks.Spec {
-	t.Helper()
-	var s checks.Spec
-	for i := 0; i+1 < len(args); i += 2 {
-		k, v := strings.TrimPrefix(args[i], "--"), args[i+1]
-		switch k {
-		case "uri":
-			s.URI = v
-		case "resolve":
-			s.Resolve = append(s.Resolve, v)
-		case "http-port":
-			s.HTTPPort, _ = strconv.Atoi(v)
-		case "ca-file":
-			s.CAFiles = append(s.CAFiles, v)
-		case "backend":
-			s.Backends = append(s.Backends, v)
-		case "external-dns":
-			s.ExternalDNS = append(s.ExternalDNS, v)
-		case "internal-dns":
-			s.InternalDNS = append(s.InternalDNS, v)
-		case "expect-external":
-			s.ExpectExternal = append(s.ExpectExternal, v)
-		case "expect-internal":
-			s.ExpectInternal = append(s.ExpectInternal, v)
-		case "ldap":
-			s.LDAPURL = v
-		case "ldap-base":
-			s.LDAPBase = v
-		case "realm":
-			s.Realm = v
-		case "kdc":
-			s.KDCs = append(s.KDCs, v)
-		case "user":
-			s.User = v
-		case "min-cmdlets":
-			s.MinCmdlets, _ = strconv.Atoi(v)
-		case "require-cmdlet":
-			s.RequireCmdlets = append(s.RequireCmdlets, v)
-		default:
-			t.Fatalf("lab flag --%s is not known to specFromArgs", k)
-		}
-	}
-	return s
 }
 
 // clock is a test clock the service reads through Options.Now.
