@@ -14,6 +14,7 @@ type IO struct {
 	Out    io.Writer
 	Err    io.Writer
 	InTTY  bool // a person can answer a prompt
+	ErrTTY bool // stderr is a terminal: progress may be drawn there
 	Colour bool // colour may be used on Out
 }
 
@@ -27,6 +28,7 @@ func System(noColour bool) *IO {
 		Out:    os.Stdout,
 		Err:    os.Stderr,
 		InTTY:  isTTY(os.Stdin),
+		ErrTTY: isTTY(os.Stderr),
 		Colour: isTTY(os.Stdout) && !noColour && !noColourEnv && os.Getenv("TERM") != "dumb",
 	}
 }

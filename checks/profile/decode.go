@@ -710,3 +710,12 @@ func (d *decoder) path(p string) string {
 	}
 	return filepath.Join(d.dir, p)
 }
+
+// ValidName says whether name may be a deployment's name: letters,
+// digits, '.', '_' and '-' (a selector's '/' separates the vantage).
+func ValidName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("deployment name %q has characters other than letters, digits, '.', '_' and '-'; rename it", name)
+	}
+	return nil
+}

@@ -23,6 +23,7 @@ type runFlags struct {
 	noColour, verbose bool
 	lab               string
 	password          string // only to refuse it
+	fleet             fleetFlags
 }
 
 func newRunFlagSet(f *runFlags) *pflag.FlagSet {
@@ -63,6 +64,7 @@ func newRunFlagSet(f *runFlags) *pflag.FlagSet {
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "progress on stderr")
 	fs.StringVar(&f.lab, "lab", "", "run against the built-in simulated deployment `SCENARIO` (exdiag lab list)")
 	fs.Lookup("lab").NoOptDefVal = labDefault
+	addFleetFlags(fs, &f.fleet)
 	return fs
 }
 

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/exdiag/exdiag/checks"
@@ -80,28 +76,7 @@ func cmdLab(args []string, io *report.IO, getenv func(string) string) error {
 		}
 		return tw.Flush()
 	case "serve":
-		if len(args) != 2 {
-			return usagef("lab serve needs one scenario, e.g. exdiag lab serve healthy (see exdiag lab list)")
-		}
-		s, err := fixtures.Find(args[1])
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		opts, err := labOptions(getenv)
-		if err != nil {
-			return err
-		}
-		lab, err := fixtures.StartWith(ctx, s, opts)
-		if err != nil {
-			return fmt.Errorf("cannot start the lab: %v", err)
-		}
-		defer lab.Close()
-		fmt.Fprint(io.Out, ServeInstructions(lab))
-		fmt.Fprintln(io.Err, "lab running; press Ctrl-C to stop")
-		<-ctx.Done()
-		return nil
+		return labServe(args[1:], io, getenv)
 	}
 	return usagef("unknown lab subcommand %q; use list or serve", args[0])
 }

@@ -47,6 +47,8 @@ func Main(args []string, newIO func(noColour bool) *report.IO, getenv func(strin
 		err = cmdExplain(args[1:], newIO(true))
 	case "lab":
 		err = cmdLab(args[1:], newIO(true), getenv)
+	case "config":
+		err = cmdConfig(args[1:], newIO(true))
 	case "serve":
 		code, err = cmdServe(args[1:], newIO(true), getenv)
 	case "version", "--version":
@@ -62,7 +64,8 @@ func Main(args []string, newIO func(noColour bool) *report.IO, getenv func(strin
 		if !errors.As(err, &ue) {
 			msg = strings.TrimSpace(msg)
 		}
-		fmt.Fprintf(newIO(true).Err, "exdiag: %s\n", msg)
+		// a profile file's problems come one per line, each prefixed
+		fmt.Fprintf(newIO(true).Err, "exdiag: %s\n", strings.ReplaceAll(msg, "\n", "\nexdiag: "))
 		return 3
 	}
 	return code
@@ -83,11 +86,15 @@ const usage = `exdiag diagnoses Exchange remote PowerShell published through a r
 usage:
   exdiag run [flags]            run the probes (see exdiag run --help)
   exdiag run --lab [SCENARIO]   run them against the built-in simulated deployment
+  exdiag run --config FILE [NAME[/VANTAGE] …]
+                                run deployments of a profile file (all when none is named)
+  exdiag config check FILE      validate a profile file without touching the network
   exdiag serve --config FILE    a Prometheus /probe endpoint for the deployments of a profile file
   exdiag checks                 list the probes
   exdiag explain CODE           cause, remediation and references of a finding code
   exdiag lab list               the simulated scenarios
-  exdiag lab serve SCENARIO     run a simulated deployment and print the flags that reach it
+  exdiag lab serve SCENARIO… [--config-out FILE]
+                                run simulated deployments and print the flags (or write the profile) that reach them
   exdiag version
 
 exit codes: 0 all passed, 1 worst is a warning, 2 a failure, 3 exdiag could not run

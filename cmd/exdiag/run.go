@@ -31,6 +31,12 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 		return 0, usagef("%v; run `exdiag run --help` for the flags", err)
 	}
 	io := newIO(f.noColour)
+	if f.fleet.config != "" {
+		return runProfile(&f, fs, io, getenv)
+	}
+	if f.lab != "" && f.fleet.saveConfig != "" {
+		return 0, usagef("--save-config with --lab would save ports that close when the run ends; use exdiag lab serve SCENARIO --config-out FILE")
+	}
 
 	var password checks.Secret
 	if f.lab != "" {
@@ -48,13 +54,18 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 		if f.verbose {
 			fmt.Fprintf(io.Err, "lab %s: exdiag run %s\n", lab.Scenario.Name, strings.Join(labArgs, " "))
 		}
-	} else if len(fs.Args()) > 0 {
-		return 0, usagef("unexpected argument %q; run takes flags only (a scenario name goes with --lab)", fs.Args()[0])
+	} else if len(fs.Args()) > 0 && f.fleet.saveConfig == "" {
+		return 0, usagef("unexpected argument %q; run takes flags only (a scenario name goes with --lab, deployment names with --config)", fs.Args()[0])
 	}
 
 	cfg, err := f.toConfig()
 	if err != nil {
 		return 0, err
+	}
+	if f.fleet.saveConfig != "" {
+		if err := saveConfig(&f, fs, io, getenv); err != nil {
+			return 0, err
+		}
 	}
 	if cfg.User != "" && password.Empty() {
 		if password, err = readPassword(cfg.User, f.passwordFile, io, getenv); err != nil {

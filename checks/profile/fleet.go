@@ -1,0 +1,276 @@
+package profile
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exdiag/exdiag/checks"
+)
+
+// Fleet defaults. A few runs at once keep a laptop or a monitoring host
+// responsive; Exchange allows 18 PowerShell sessions per user by default
+// (PowerShellMaxConcurrency), and a runbook's own sessions must still fit.
+const (
+	DefaultParallel        = 4
+	DefaultSessionsPerUser = 3
+)
+
+// refusalCodes are the findings that mean the server refused the
+// password itself, not the route to it: once seen, the credential is not
+// tried again in the same fleet run, so a wrong password does not lock
+// the account out by being tried once per deployment.
+var refusalCodes = []string{"AUTH-BAD-CREDENTIALS", "SPN-PREAUTH-FAILED"}
+
+// Fleet runs many deployments concurrently, each with its own Env,
+// budget and results, with safety across them: at most SessionsPerUser
+// PowerShell sessions (the rbac probe) per user at once, and a credential
+// that one deployment refused is not sent to the others.
+type Fleet struct {
+	Parallel        int // runs at once; 0 means DefaultParallel
+	SessionsPerUser int // 0 means DefaultSessionsPerUser
+	Getenv          func(string) string
+	// Password supplies the password of a run whose profile names no
+	// source (the CLI's EXDIAG_PASSWORD or prompt); nil leaves it empty.
+	Password func(user string) (checks.Secret, error)
+	// Prepare, when set, adjusts each run's configuration before it
+	// starts (the CLI's -v, a test's budget).
+	Prepare func(*checks.Config)
+	// NewEnv builds each run's Env; nil means checks.NewEnv.
+	NewEnv func(*checks.Config) *checks.Env
+	// Checks is the probe list; nil means checks.All().
+	Checks []checks.Check
+	// Done is called as each run ends, from its goroutine.
+	Done func(Outcome)
+}
+
+// Outcome is one run of a fleet.
+type Outcome struct {
+	Run     Run
+	Config  *checks.Config // nil when the run could not start
+	Results []checks.Result
+	Started time.Time
+	Elapsed time.Duration
+	// Err is why the run did not happen: a bad value, a missing password,
+	// a credential refused by another deployment, an interruption.
+	Err error
+}
+
+// ExitCode is the run's exit code: its results', or 3 when it did not run.
+func (o Outcome) ExitCode() int {
+	if o.Err != nil {
+		return 3
+	}
+	return checks.ExitCode(o.Results)
+}
+
+// Execute runs every run and returns their outcomes in the order given.
+func (f *Fleet) Execute(ctx context.Context, runs []Run) []Outcome {
+	parallel := f.Parallel
+	if parallel <= 0 {
+		parallel = DefaultParallel
+	}
+	perUser := f.SessionsPerUser
+	if perUser <= 0 {
+		perUser = DefaultSessionsPerUser
+	}
+	getenv := f.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	newEnv := f.NewEnv
+	if newEnv == nil {
+		newEnv = checks.NewEnv
+	}
+	list := f.Checks
+	if list == nil {
+		list = checks.All()
+	}
+	s := &safety{perUser: perUser, sessions: map[string]chan struct{}{}, creds: map[[32]byte]*credential{}}
+	s.cond = sync.NewCond(&s.mu)
+
+	out := make([]Outcome, len(runs))
+	slots := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := Outcome{Run: r}
+			defer func() {
+				out[i] = o
+				if f.Done != nil {
+					f.Done(o)
+				}
+			}()
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				o.Err = errors.New("not run: interrupted")
+				return
+			}
+			defer func() { <-slots }()
+			cfg, err := r.Config(getenv)
+			if err == nil && cfg.User != "" && cfg.Password.Empty() && f.Password != nil {
+				cfg.Password, err = f.Password(cfg.User)
+			}
+			if err != nil {
+				o.Err = err
+				return
+			}
+			if f.Prepare != nil {
+				f.Prepare(cfg)
+			}
+			o.Config = cfg
+			o.Started = time.Now()
+			o.Results, o.Err = s.run(ctx, r.Name(), cfg, func(ctx context.Context) []checks.Result {
+				rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+				defer cancel()
+				return checks.Run(rctx, newEnv(cfg), s.gated(list, cfg.User))
+			})
+			o.Elapsed = time.Since(o.Started)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// safety is the state a fleet run shares across its runs.
+type safety struct {
+	perUser  int
+	mu       sync.Mutex
+	cond     *sync.Cond
+	sessions map[string]chan struct{} // user → session slots
+	creds    map[[32]byte]*credential
+}
+
+// credential tracks one user name and password across the fleet. Until
+// one run has sent it without a refusal, runs using it go one at a time,
+// so a wrong password is refused once, not once per deployment.
+type credential struct {
+	inFlight  bool   // a run is trying it for the first time
+	trusted   bool   // it was sent and not refused
+	refusedBy string // the run that saw it refused
+}
+
+func credKey(user string, pw checks.Secret) [32]byte {
+	return sha256.Sum256([]byte(strings.ToLower(user) + "\x00" + pw.Reveal()))
+}
+
+// run runs fn under the credential's rules.
+func (s *safety) run(ctx context.Context, name string, cfg *checks.Config, fn func(context.Context) []checks.Result) ([]checks.Result, error) {
+	if !cfg.HasCredentials() {
+		return fn(ctx), nil
+	}
+	key := credKey(cfg.User, cfg.Password)
+	s.mu.Lock()
+	c := s.creds[key]
+	if c == nil {
+		c = &credential{}
+		s.creds[key] = c
+	}
+	// a cancelled context must wake the waiters, or they would wait for
+	// a first run that never ends
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer stop()
+	for c.refusedBy == "" && !c.trusted && c.inFlight && ctx.Err() == nil {
+		s.cond.Wait()
+	}
+	switch {
+	case c.refusedBy != "":
+		s.mu.Unlock()
+		return nil, fmt.Errorf("not tried: the password was refused by %s", c.refusedBy)
+	case ctx.Err() != nil:
+		s.mu.Unlock()
+		return nil, errors.New("not run: interrupted")
+	}
+	first := !c.trusted
+	if first {
+		c.inFlight = true
+	}
+	s.mu.Unlock()
+
+	rs := fn(ctx)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.cond.Broadcast()
+	if first {
+		c.inFlight = false
+	}
+	if refused(rs) {
+		if c.refusedBy == "" {
+			c.refusedBy = name
+		}
+	} else if sent(rs) {
+		c.trusted = true
+	}
+	return rs, nil
+}
+
+func refused(rs []checks.Result) bool {
+	for _, r := range rs {
+		for _, f := range r.Findings {
+			for _, c := range refusalCodes {
+				if f.Code == c {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// sent is true when a probe that logs on ran to a verdict: the password
+// went to the server and was judged.
+func sent(rs []checks.Result) bool {
+	for _, r := range rs {
+		if (r.ID == checks.AuthCheck.ID || r.ID == checks.SPNCheck.ID) &&
+			r.Status != checks.StatusSkip && r.Status != checks.StatusError {
+			return true
+		}
+	}
+	return false
+}
+
+// gated wraps the rbac probe so that no more than perUser sessions of one
+// user are open across the fleet; the wait counts against the run's
+// budget, as a session that cannot start in time cannot start at all.
+func (s *safety) gated(list []checks.Check, user string) []checks.Check {
+	if user == "" {
+		return list
+	}
+	s.mu.Lock()
+	key := strings.ToLower(user)
+	slots := s.sessions[key]
+	if slots == nil {
+		slots = make(chan struct{}, s.perUser)
+		s.sessions[key] = slots
+	}
+	s.mu.Unlock()
+	out := append([]checks.Check(nil), list...)
+	for i, c := range out {
+		if c.ID != checks.RBACCheck.ID || c.Run == nil {
+			continue
+		}
+		inner := c.Run
+		out[i].Run = func(ctx context.Context, env *checks.Env) checks.Outcome {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return checks.Outcome{Err: fmt.Errorf("no PowerShell session slot for %s within the budget (at most %d at once across the fleet); raise --timeout or --sessions-per-user", user, s.perUser)}
+			}
+			defer func() { <-slots }()
+			return inner(ctx, env)
+		}
+	}
+	return out
+}
