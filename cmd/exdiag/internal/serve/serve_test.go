@@ -564,3 +564,39 @@ func TestDebugLogHasNoSecret(t *testing.T) {
 		t.Errorf("the probe's log line is missing:\n%s", body)
 	}
 }
+
+// BenchmarkProbe measures one /probe of the healthy lab, the rbac session
+// included each time (a 1ns rbac_interval: the worst case).
+func BenchmarkProbe(b *testing.B) {
+	s, err := fixtures.Find("healthy")
+	if err != nil {
+		b.Fatal(err)
+	}
+	lab, err := fixtures.Start(context.Background(), s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lab.Close()
+	spec := lab.Spec()
+	target := Target{Deployment: "healthy", RBACInterval: time.Nanosecond, Config: func() (*checks.Config, error) {
+		c, err := spec.Config()
+		if err == nil {
+			c.Password = checks.NewSecret(lab.Password())
+		}
+		return c, err
+	}}
+	svc, err := New(Options{Load: func() (*Fleet, error) { return &Fleet{Targets: []Target{target}}, nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := svc.Handler()
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, "/probe?target=healthy", nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}
