@@ -134,7 +134,7 @@ func (s *Service) probe(ctx context.Context, t Target, budget time.Duration) (*o
 		cred = credKey{user: cfg.User, digest: sha256.Sum256([]byte(cfg.Password.Reveal()))}
 		s.mu.Lock()
 		if r, ok := s.refused[cred]; ok {
-			if left := t.backoff() - now.Sub(r.at); left > 0 {
+			if left := r.until.Sub(now); left > 0 {
 				o.withheld, o.retryIn, refusedResults = true, left, r.results
 			} else {
 				delete(s.refused, cred)
@@ -145,8 +145,8 @@ func (s *Service) probe(ctx context.Context, t Target, budget time.Duration) (*o
 	log := newDebugLog(cfg.Password.Reveal())
 	if o.withheld {
 		cfg.Password = checks.Secret{}
-		log.Logf("the password of %s was refused %s ago; not sending it for another %s (reload to retry now)",
-			cfg.User, (t.backoff() - o.retryIn).Round(time.Second), o.retryIn.Round(time.Second))
+		log.Logf("the password of %s was refused; not sending it for another %s (reload to retry now)",
+			cfg.User, o.retryIn.Round(time.Second))
 	}
 
 	// rbac opens a PowerShell session: at most once per interval per
@@ -174,7 +174,14 @@ func (s *Service) probe(ctx context.Context, t Target, budget time.Duration) (*o
 	if !o.withheld && cfg.HasCredentials() {
 		if rs := refusals(results); rs != nil {
 			s.mu.Lock()
-			s.refused[cred] = refusal{at: now, results: rs}
+			// a rotating wrong password adds a key each time: drop the
+			// expired ones so the map stays as small as the back-offs
+			for k, r := range s.refused {
+				if !now.Before(r.until) {
+					delete(s.refused, k)
+				}
+			}
+			s.refused[cred] = refusal{until: now.Add(t.backoff()), results: rs}
 			s.mu.Unlock()
 			s.metrics.refusals.Inc()
 			log.Logf("the server refused the password of %s; it is not sent again for %s or until a reload", cfg.User, t.backoff())
@@ -192,8 +199,10 @@ func (s *Service) probe(ctx context.Context, t Target, budget time.Duration) (*o
 	return o, nil
 }
 
+// refusal is a password the server refused: withheld until until, its
+// refusing results served meanwhile.
 type refusal struct {
-	at      time.Time
+	until   time.Time
 	results []checks.Result
 }
 
