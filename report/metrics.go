@@ -12,7 +12,7 @@ import (
 // Prometheus' conventions (base units, _seconds), and a finding's catalog
 // code is a label, so an alert rule can say
 // exdiag_finding{code="TLS-EXPIRES-SOON"} == 1.
-func Collect(reg prometheus.Registerer, d Doc) {
+func Collect(reg prometheus.Registerer, d Doc) error {
 	success := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "probe_success",
 		Help: "1 when no check failed or errored (warnings pass), else 0.",
@@ -40,11 +40,11 @@ func Collect(reg prometheus.Registerer, d Doc) {
 	}, []string{"check"})
 	finding := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "exdiag_finding",
-		Help: "1 for each finding of the run, by check, catalog code, severity and target.",
+		Help: "How many findings of a catalog code a check raised for a target (see exdiag explain CODE).",
 	}, []string{"check", "code", "severity", "target"})
 	notAfter := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "exdiag_tls_cert_not_after_seconds",
-		Help: "Expiry of the leaf certificate each endpoint presented, in Unix seconds.",
+		Name: "exdiag_tls_cert_expiry_timestamp_seconds",
+		Help: "When the leaf certificate an endpoint presented expires, in Unix seconds.",
 	}, []string{"target"})
 	commands := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "exdiag_rbac_commands",
@@ -53,7 +53,7 @@ func Collect(reg prometheus.Registerer, d Doc) {
 	addrs := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "exdiag_dns_addresses",
 		Help: "Addresses each DNS view returned for the name.",
-	}, []string{"view", "resolver"})
+	}, []string{"view"})
 	reg.MustRegister(success, duration, exit, status, checkDur, finding)
 	var haveCert, haveRBAC, haveDNS bool
 	for _, c := range d.Checks {
@@ -66,7 +66,7 @@ func Collect(reg prometheus.Registerer, d Doc) {
 		}
 		checkDur.WithLabelValues(c.ID).Set(float64(c.DurationMS) / 1000)
 		for _, f := range c.Findings {
-			finding.WithLabelValues(c.ID, f.Code, string(f.Severity), f.Target).Set(1)
+			finding.WithLabelValues(c.ID, f.Code, string(f.Severity), f.Target).Inc()
 		}
 		switch o := c.Observed.(type) {
 		case checks.TLSObserved:
@@ -90,7 +90,7 @@ func Collect(reg prometheus.Registerer, d Doc) {
 			}
 		case checks.DNSObserved:
 			for _, v := range o.Views {
-				addrs.WithLabelValues(v.View, v.Resolver).Set(float64(len(v.Addresses)))
+				addrs.WithLabelValues(v.View).Add(float64(len(v.Addresses)))
 				haveDNS = true
 			}
 		}
@@ -105,4 +105,5 @@ func Collect(reg prometheus.Registerer, d Doc) {
 	if haveDNS {
 		reg.MustRegister(addrs)
 	}
+	return nil
 }

@@ -111,8 +111,10 @@ func (s *Service) metricsHandler() http.Handler {
 // (the same families `exdiag run --format prometheus` writes) and what
 // only the service knows: how old the rbac answer is and whether a
 // refused password is being withheld.
-func collectProbe(reg *prometheus.Registry, o *outcome) {
-	report.Collect(reg, o.doc)
+func collectProbe(reg *prometheus.Registry, o *outcome) error {
+	if err := report.Collect(reg, o.doc); err != nil {
+		return err
+	}
 	timeout := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "probe_timeout_seconds",
 		Help: "The probe's budget: the scrape timeout less --timeout-offset, at most the target's timeout.",
@@ -139,4 +141,5 @@ func collectProbe(reg *prometheus.Registry, o *outcome) {
 		age.Set(o.rbacAge.Seconds())
 		reg.MustRegister(age)
 	}
+	return nil
 }

@@ -86,7 +86,10 @@ func (s *Service) handleProbe(w http.ResponseWriter, r *http.Request) {
 	}
 	o := res.val.(*outcome)
 	reg := prometheus.NewRegistry()
-	collectProbe(reg, o)
+	if err := collectProbe(reg, o); err != nil {
+		http.Error(w, "cannot collect the probe's metrics: "+err.Error()+"; please report it", http.StatusInternalServerError)
+		return
+	}
 	if q.Get("debug") == "true" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write(debugText(o, reg))

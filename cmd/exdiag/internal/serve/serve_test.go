@@ -204,7 +204,7 @@ func TestProbeLabScenarios(t *testing.T) {
 		t.Errorf("TLS-EXPIRES-SOON %v", v)
 	}
 	soon := false
-	for _, m := range mfs["exdiag_tls_cert_not_after_seconds"].GetMetric() {
+	for _, m := range mfs["exdiag_tls_cert_expiry_timestamp_seconds"].GetMetric() {
 		days := (m.GetGauge().GetValue() - float64(time.Now().Unix())) / 86400
 		soon = soon || days > 5 && days < 15
 	}
