@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -31,21 +30,7 @@ func StartExdiag(t *testing.T, env []string, args ...string) *Server {
 	t.Helper()
 	cmd := exec.Command(exdiagBin, args...)
 	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	name := "exdiag " + strings.Join(args[:min(2, len(args))], " ")
-	s := &Server{name: name, cmd: cmd, done: make(chan struct{}), out: &lockedBuffer{}}
-	cmd.Stdout, cmd.Stderr = s.out, s.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() {
-		s.Stop()
-		if t.Failed() {
-			t.Logf("%s said:\n%s", name, s.out.String())
-		}
-	})
-	return s
+	return startProcess(t, "exdiag "+strings.Join(args[:min(2, len(args))], " "), cmd)
 }
 
 // httpGet fetches url with a deadline and returns the status and body.
