@@ -24,6 +24,10 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	if [ -s "$work/serve.err" ]; then
+		echo "== last lines of exdiag serve's log:" >&2
+		tail -n 5 "$work/serve.err" >&2
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -87,8 +91,8 @@ def probe(i):
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
-    except OSError:
-        return -1
+    except OSError as e:  # no answer at all: say which kind
+        return type(getattr(e, "reason", e)).__name__
 
 # warm-up: every target once, so caches, pools and the runtime settle
 for i in range(len(targets)):
@@ -120,7 +124,7 @@ end = metrics()
 def g(m, k):
     return m.get(k, float("nan"))
 
-print(f"soak: {done} probes of {len(targets)} deployments, {parallel} at a time, in {wall:.1f}s ({done/wall:.1f}/s); answers {dict(sorted(codes.items()))}")
+print(f"soak: {done} probes of {len(targets)} deployments, {parallel} at a time, in {wall:.1f}s ({done/wall:.1f}/s); answers {dict(sorted(codes.items(), key=str))}")
 print(f"{'':28} {'start':>12} {'end':>12}")
 for k, label, scale in [("go_goroutines", "goroutines", 1), ("process_open_fds", "open fds", 1),
                         ("process_resident_memory_bytes", "RSS MiB", 1 / 2**20),
@@ -130,6 +134,9 @@ cpu = g(end, "process_cpu_seconds_total") - g(start, "process_cpu_seconds_total"
 print(f"{'CPU per probe':28} {cpu / max(done, 1) * 1000:12.2f} ms  ({cpu:.1f}s over the soak)")
 sessions = g(end, "exdiag_rbac_sessions_total") - g(start, "exdiag_rbac_sessions_total")
 print(f"{'rbac sessions opened':28} {sessions:12.0f}")
+bad = sum(n for c, n in codes.items() if c != 200)
+if bad:
+    print(f"soak-serve: {bad} probes without a 200 answer; the service log is in serve.err", file=sys.stderr)
 if done < probes:
     sys.exit(f"soak-serve: only {done} of {probes} probes within {limit:.0f}s")
 PY
