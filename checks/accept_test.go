@@ -12,8 +12,8 @@ func TestAcceptedFindingsAreInfo(t *testing.T) {
 	env := testEnv()
 	env.Config.Accept = []string{"DNS-EXT-NXDOMAIN"}
 	list := []Check{
-		{ID: "a", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-EXT-NXDOMAIN")} }},
-		{ID: "b", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-INT-NXDOMAIN")} }},
+		{ID: "a", Doc: "a", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-EXT-NXDOMAIN")} }},
+		{ID: "b", Doc: "b", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-INT-NXDOMAIN")} }},
 	}
 	rs := Run(context.Background(), env, list)
 	a := rs[0]

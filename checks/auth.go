@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/httpauth"
 )
 
@@ -28,10 +29,11 @@ import (
 // with Basic credentials, and with an NTLM negotiate token, then maps the
 // answers to the documented causes.
 var AuthCheck = Check{
-	ID:       "auth",
+	ID:       IDAuth,
 	Title:    "PowerShell endpoint",
 	Doc:      "what /PowerShell answers, and which documented cause a 4xx/5xx stands for",
-	Requires: []string{"tls"},
+	Requires: []string{IDTLS},
+	Backends: true,
 	Inputs: func(c *Config) string {
 		if c.URI == nil {
 			return "no --uri given"
@@ -41,10 +43,6 @@ var AuthCheck = Check{
 	Codes: httpauth.Codes,
 	Run:   runAuth,
 }
-
-// authRequestBudget bounds one request inside the run's deadline, so a
-// hung backend cannot use up the time the rbac probe needs after auth.
-var authRequestBudget = 15 * time.Second
 
 const (
 	authBodyLimit   = 64 << 10 // what WinRM would ever need to read of an error page
@@ -62,6 +60,8 @@ type authObserved struct {
 
 type endpointObserved struct {
 	Target string `json:"target"`
+	// Skipped says why this backend was not probed (a prerequisite failed on it).
+	Skipped string `json:"skipped,omitempty"`
 	stepObserved
 	Basic     *stepObserved `json:"basic,omitempty"`
 	Negotiate *stepObserved `json:"negotiate,omitempty"`
@@ -100,17 +100,26 @@ func runAuth(ctx context.Context, env *Env) Outcome {
 	backends := make([]endpointObserved, len(cfg.Backends))
 	backendFindings := make([][]Finding, len(cfg.Backends))
 	for i, b := range cfg.Backends {
+		if why := hopGate(ctx, b.String()); why != "" {
+			// the proxy's view of this backend is already known to fail
+			backends[i] = endpointObserved{Target: b.Redacted(), Skipped: why,
+				stepObserved: stepObserved{Challenges: []httpauth.Challenge{}}}
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			o, fs, _ := probeEndpoint(ctx, env, tc, b, true)
+			for j := range fs {
+				fs[j].Hop = b.String()
+			}
 			backends[i], backendFindings[i] = o, fs
 		}()
 	}
 	obs.endpointObserved, findings, frontErr = probeEndpoint(ctx, env, tc, cfg.URI, false)
 	wg.Wait()
 	obs.Backends = backends
-	findings = refineBare502(findings, backendFindings)
+	findings = refineBare502(findings, backends, backendFindings)
 	for _, fs := range backendFindings {
 		findings = append(findings, fs...)
 	}
@@ -136,17 +145,36 @@ func authSummary(o authObserved) string {
 			s += " SOAP"
 		}
 	}
-	if len(o.Backends) > 0 {
-		s += fmt.Sprintf("; %d backend(s) checked", len(o.Backends))
+	checked, skipped := 0, 0
+	for _, b := range o.Backends {
+		if b.Skipped != "" {
+			skipped++
+		} else {
+			checked++
+		}
+	}
+	if checked > 0 {
+		s += fmt.Sprintf("; %d backend(s) checked", checked)
+	}
+	if skipped > 0 {
+		s += fmt.Sprintf("; %d backend(s) skipped (a prerequisite failed there)", skipped)
 	}
 	return s
 }
 
 // refineBare502 points a detail-less 502 at what the --backend probes
 // found, since the proxy's page did not say.
-func refineBare502(front []Finding, backends [][]Finding) []Finding {
-	var hints []string
-	for _, fs := range backends {
+func refineBare502(front []Finding, backends []endpointObserved, backendFindings [][]Finding) []Finding {
+	var hints, gated []string
+	for _, b := range backends {
+		if b.Skipped != "" {
+			gated = append(gated, b.Target)
+		}
+	}
+	if len(gated) > 0 {
+		hints = append(hints, "a failed prerequisite (see the checks above) on "+strings.Join(gated, ", "))
+	}
+	for _, fs := range backendFindings {
 		for _, f := range fs {
 			if f.Code == "AUTH-PROXY-BACKEND-CERT" || f.Code == "AUTH-PROXY-BACKEND-DOWN" {
 				hints = append(hints, f.Code+" on "+f.Target)
@@ -172,7 +200,7 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	tr := &http.Transport{
 		DialContext:            env.DialTarget,
 		TLSClientConfig:        tc.Clone(),
-		TLSHandshakeTimeout:    10 * time.Second,
+		TLSHandshakeTimeout:    HandshakeBudget,
 		MaxResponseHeaderBytes: authBodyLimit,
 		DisableCompression:     true,
 		ForceAttemptHTTP2:      false, // WinRM speaks HTTP/1.1
@@ -193,9 +221,9 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	wg.Add(1)
 	go func() { // independent connection: NTLM is per connection
 		defer wg.Done()
-		neg, negObs = send(ctx, client, endpoint, httpauth.NegotiateHeader(), sec)
+		neg, negObs = send(ctx, client, endpoint, httpauth.NegotiateHeader(), sec, env.requestBudget())
 	}()
-	unauth, unauthObs = send(ctx, client, endpoint, "", sec)
+	unauth, unauthObs = send(ctx, client, endpoint, "", sec, env.requestBudget())
 	wg.Wait()
 	obs.stepObserved = unauthObs
 	obs.Negotiate = &negObs
@@ -220,7 +248,7 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 			// the only place the password is revealed: the header of a
 			// request over https to a host the user named
 			authz := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password.Reveal()))
-			b, bObs := send(ctx, client, endpoint, authz, sec)
+			b, bObs := send(ctx, client, endpoint, authz, sec, env.requestBudget())
 			in.Basic, obs.Basic = &b, &bObs
 		}
 	}
@@ -230,9 +258,10 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	if obs.Basic != nil {
 		logStep(env, u, "basic", *obs.Basic)
 	}
+	params := authParams(u, backend, obs)
 	var findings []Finding
 	for _, f := range httpauth.Classify(in) {
-		fd := Finding{Code: f.Code, Target: u.Redacted(), Summary: sec.secretsOnly(f.Summary)}
+		fd := Finding{Code: f.Code, Target: u.Redacted(), Summary: sec.secretsOnly(f.Summary), Params: params}
 		if f.Warn {
 			fd.Downgrade = SevWarn
 		}
@@ -242,6 +271,28 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 		return obs, findings, fmt.Errorf("could not reach %s: %s; run the tls check (or fix --resolve/--uri) and try again", u.Redacted(), unauth.Err)
 	}
 	return obs, findings, nil
+}
+
+// authParams are one endpoint's evidence for the remediation templates:
+// its host, port and (for a backend) server, where a redirect points, and
+// Exchange's failure category, from the credentialed answer first since
+// that is the one Exchange explains.
+func authParams(u *url.URL, backend bool, obs endpointObserved) map[string]string {
+	p := targetParams(u, backend)
+	steps := []*stepObserved{obs.Basic, &obs.stepObserved, obs.Negotiate}
+	for _, st := range steps {
+		if st != nil && st.FailureCategory != "" {
+			p[catalog.ParamFailureCategory] = st.FailureCategory
+			break
+		}
+	}
+	for _, st := range steps {
+		if st != nil && st.Location != "" {
+			p[catalog.ParamLocation] = st.Location
+			break
+		}
+	}
+	return p
 }
 
 // logStep tells -v what one request got: status and schemes, never a header value.
@@ -299,9 +350,9 @@ func withPSVersion(u *url.URL) string {
 // send POSTs a WS-Management Enumerate of the shell resource (what
 // Get-PSSession -ComputerName asks, harmless: it creates nothing) with
 // the given Authorization header.
-func send(ctx context.Context, c *http.Client, endpoint, authz string, sec redactor) (httpauth.Response, stepObserved) {
+func send(ctx context.Context, c *http.Client, endpoint, authz string, sec redactor, budget time.Duration) (httpauth.Response, stepObserved) {
 	obs := stepObserved{Challenges: []httpauth.Challenge{}}
-	ctx, cancel := context.WithTimeout(ctx, authRequestBudget)
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(enumerateEnvelope(endpoint)))
 	if err != nil {

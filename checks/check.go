@@ -54,6 +54,15 @@ type Finding struct {
 	Remediation []string `json:"remediation"`
 	References  []string `json:"references"`
 
+	// Hop is the --backend (its URL's String()) the finding concerns, or
+	// FrontHop for the published URI; the runner gates dependents per hop.
+	Hop string `json:"-"`
+	// Params are the evidence the remediation templates name ({host},
+	// {server}, {sans}…, see catalog.Vocabulary): set by the probe, merged
+	// with the run's own values by the runner. Not part of the report: the
+	// filled remediation is.
+	Params map[string]string `json:"-"`
+
 	// Downgrade, when set by a probe, replaces the catalog severity with a
 	// milder one (never a harsher one): the user asked to accept the risk.
 	Downgrade Severity `json:"-"`
@@ -75,6 +84,17 @@ type Outcome struct {
 	Err error
 }
 
+// The check ids. Requires names checks by these constants, so a
+// mistyped prerequisite does not compile (and Validate catches a literal).
+const (
+	IDDNS      = "dns"
+	IDTLS      = "tls"
+	IDRedirect = "redirect"
+	IDAuth     = "auth"
+	IDSPN      = "spn"
+	IDRBAC     = "rbac"
+)
+
 // Check is one probe, listed explicitly in All.
 type Check struct {
 	ID    string
@@ -83,6 +103,10 @@ type Check struct {
 	// Requires names checks that must not fail for this one to be
 	// meaningful; they gate only when they are themselves selected.
 	Requires []string
+	// Backends says the probe checks each --backend as a hop of its own,
+	// marking its findings with Finding.Hop: a dependent is then gated per
+	// hop, and the result lists each hop's verdict in Targets.
+	Backends bool
 	// Gates, when set, says whether this check's failure should stop the
 	// checks that require it; nil means it always does.
 	Gates func(*Config) bool
@@ -106,4 +130,15 @@ type Result struct {
 	Summary    string        `json:"summary,omitempty"`
 	Observed   any           `json:"observed,omitempty"`
 	Findings   []Finding     `json:"findings"`
+	// Targets, for a probe that checks backends (with --backend given),
+	// is the verdict per hop: the published URI first, then each backend;
+	// a backend a prerequisite failed on is skipped, with the reason.
+	Targets []TargetResult `json:"targets,omitempty"`
+}
+
+// TargetResult is one hop's verdict within a check.
+type TargetResult struct {
+	Target     string `json:"target"`
+	Status     Status `json:"status"`
+	SkipReason string `json:"skip_reason,omitempty"`
 }

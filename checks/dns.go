@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/dnsq"
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/miekg/dns"
 )
 
@@ -19,7 +21,7 @@ import (
 // name and compares the two views with what the deployment needs: the
 // proxy's public address outside, the CAS or load balancer inside.
 var DNSCheck = Check{
-	ID:    "dns",
+	ID:    IDDNS,
 	Title: "DNS split view",
 	Doc:   "the name resolves to the proxy outside and to the CAS inside",
 	// The other probes need DNS only for the address to connect to;
@@ -135,7 +137,19 @@ func runDNS(ctx context.Context, env *Env) Outcome {
 	} else {
 		obs.ConnectAddress, obs.ConnectSource = ca.Addr.String(), ca.Source
 	}
-	return Outcome{Observed: obs, Summary: dnsSummary(obs), Findings: dnsFindings(cfg.Host, views, expExt, expInt)}
+	out := Outcome{Observed: obs, Summary: dnsSummary(obs), Findings: dnsFindings(cfg.Host, views, expExt, expInt)}
+	var unreachable []string
+	for _, v := range views {
+		if v.View != viewSystem && v.Err != nil && netx.VantageUnreachable(v.Err) {
+			unreachable = append(unreachable, v.Resolver)
+		}
+	}
+	if len(unreachable) > 0 {
+		// a resolver the user named that this machine cannot even send to
+		// says nothing about the deployment
+		out.Err = fmt.Errorf("this machine has no route to the resolver %s; this is the probe host's network, not the dns: run exdiag where the resolver is reachable, or fix its route", strings.Join(unreachable, ", "))
+	}
+	return out
 }
 
 func parseAddrs(flag string, ss []string) ([]netip.Addr, error) {
@@ -209,7 +223,7 @@ func dnsFindings(host string, views []dnsView, expExt, expInt []netip.Addr) []Fi
 		if v.View == viewSystem {
 			target = systemResolver
 		}
-		fs = append(fs, Finding{Code: code, Target: target, Summary: fmt.Sprintf(format, args...)})
+		fs = append(fs, Finding{Code: code, Target: target, Summary: fmt.Sprintf(format, args...), Params: viewParams(v)})
 	}
 	var ext, intl []dnsView // views that returned addresses
 	for _, v := range views {
@@ -278,12 +292,33 @@ split:
 		for _, i := range intl {
 			if sameSet(e.Addresses, i.Addresses) {
 				fs = append(fs, Finding{Code: "DNS-NO-SPLIT", Target: "external " + e.Resolver + ", internal " + i.Resolver,
-					Summary: fmt.Sprintf("both views answer %s for %s", addrList(e.Addresses), host)})
+					Summary: fmt.Sprintf("both views answer %s for %s", addrList(e.Addresses), host), Params: viewParams(i)})
 				break split
 			}
 		}
 	}
 	return fs
+}
+
+// viewParams are a view's evidence for the remediation templates: the
+// resolver (its address, the form nslookup and dig take), what it
+// answered, and the end of the CNAME chain.
+func viewParams(v dnsView) map[string]string {
+	p := map[string]string{}
+	if v.View != viewSystem {
+		r := v.Resolver
+		if h, port, err := net.SplitHostPort(r); err == nil && port == "53" {
+			r = h
+		}
+		p[catalog.ParamResolver] = r
+	}
+	if len(v.Addresses) > 0 {
+		p[catalog.ParamAddresses] = addrList(v.Addresses)
+	}
+	if n := len(v.CNAMEs); n > 0 {
+		p[catalog.ParamCNAME] = strings.TrimSuffix(v.CNAMEs[n-1], ".")
+	}
+	return p
 }
 
 // who names the view in a summary; the target names the resolver.

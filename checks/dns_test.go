@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -369,5 +371,21 @@ func TestDNSRunDoesNotCallNetworkWhenInjected(t *testing.T) {
 	}
 	if !reflect.DeepEqual(out.Observed.(DNSObserved).Views[0].Addresses, []string{}) {
 		t.Error("addresses must be an empty list, not null")
+	}
+}
+
+// TestDNSUnroutableResolverIsTheProbeHosts: a resolver the user named that
+// this machine has no route to is exdiag's vantage point at fault (an
+// error, exit 3), not a resolver that failed; a silent one stays a finding.
+func TestDNSUnroutableResolverIsTheProbeHosts(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.ENETUNREACH, syscall.EHOSTUNREACH} {
+		env := dnsEnv(t, &Config{ExternalDNS: []string{"198.51.100.53:53"}})
+		env.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", errno)}
+		}
+		out := DNSCheck.Run(context.Background(), env)
+		if out.Err == nil || !strings.Contains(out.Err.Error(), "probe host's network") {
+			t.Errorf("%v: %v, want the probe host named", errno, out.Err)
+		}
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/dnsq"
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
+	"github.com/exdiag/exdiag/checks/wsman"
 )
 
 // Env is what a probe may use: the configuration and the network seams.
@@ -24,12 +26,18 @@ type Env struct {
 	// Dial opens raw connections (tests inject fakes). Probes that talk
 	// to the target use DialTarget, which applies --resolve and the
 	// external DNS view on top of it.
-	Dial dnsq.DialFunc
+	Dial netx.DialFunc
 	// LookupHost is the system resolver, used when no --external-dns is given.
 	LookupHost func(ctx context.Context, host string) ([]netip.Addr, error)
-	Now        func() time.Time
+	// LookupSRV is the system resolver's SRV lookup (net.Resolver's
+	// signature), used for the KDC of a realm when no --internal-dns is given.
+	LookupSRV func(ctx context.Context, service, proto, name string) (string, []*net.SRV, error)
+	Now       func() time.Time
 	// DNS memoizes queries to named resolvers, shared by every probe.
 	DNS *dnsq.Cache
+	// Budgets, when its fields are set, shortens per-exchange budgets
+	// (tests do, to reach a stalled server's finding quickly).
+	Budgets Budgets
 	// Logf writes progress to stderr when -v is given; never to stdout.
 	Logf func(format string, args ...any)
 
@@ -83,10 +91,11 @@ func NewEnv(cfg *Config) *Env {
 		LookupHost: func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		},
-		Now:  time.Now,
-		Logf: func(string, ...any) {},
+		LookupSRV: net.DefaultResolver.LookupSRV,
+		Now:       time.Now,
+		Logf:      func(string, ...any) {},
 	}
-	e.DNS = &dnsq.Cache{Client: &dnsq.Client{Dial: e.dial, QueryTimeout: 2 * time.Second}}
+	e.DNS = &dnsq.Cache{Client: &dnsq.Client{Dial: e.dial, QueryTimeout: DNSQueryBudget}}
 	return e
 }
 
@@ -162,4 +171,31 @@ func (e *Env) DialTarget(ctx context.Context, network, addr string) (net.Conn, e
 		return e.Dial(ctx, network, net.JoinHostPort(ca.Addr.String(), port))
 	}
 	return e.Dial(ctx, network, addr)
+}
+
+// Budgets overrides the consts of budgets.go for one run; a zero field
+// keeps the const.
+type Budgets struct {
+	Request     time.Duration // RequestBudget
+	Exchange    time.Duration // ExchangeBudget
+	KDCExchange time.Duration // KDCExchangeBudget
+	LDAP        time.Duration // LDAPBudget
+	Session     time.Duration // SessionRequestBudget
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+func (e *Env) requestBudget() time.Duration  { return orDefault(e.Budgets.Request, RequestBudget) }
+func (e *Env) exchangeBudget() time.Duration { return orDefault(e.Budgets.Exchange, ExchangeBudget) }
+func (e *Env) kdcBudget() time.Duration      { return orDefault(e.Budgets.KDCExchange, KDCExchangeBudget) }
+func (e *Env) ldapBudget() time.Duration     { return orDefault(e.Budgets.LDAP, LDAPBudget) }
+
+func (e *Env) sessionBudgets() wsman.Budgets {
+	return wsman.Budgets{Request: orDefault(e.Budgets.Session, SessionRequestBudget), ReceiveWait: ReceiveWait,
+		Delete: ShellDeleteBudget, LateDelete: LateShellDeleteBudget}
 }

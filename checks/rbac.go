@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/psrp"
 	"github.com/exdiag/exdiag/checks/wsman"
 )
@@ -17,10 +18,10 @@ import (
 // user's RBAC roles expose (what Import-PSSession asks for), and deletes
 // the session.
 var RBACCheck = Check{
-	ID:       "rbac",
+	ID:       IDRBAC,
 	Title:    "RBAC cmdlets",
 	Doc:      "how many cmdlets this user's remote PowerShell session exposes",
-	Requires: []string{"auth"},
+	Requires: []string{IDAuth},
 	Inputs:   rbacInputs,
 	Codes:    []string{"RBAC-SESSION-FAILED", "RBAC-REMOTEPS-DISABLED", "RBAC-SHELL-QUOTA", "RBAC-LIMITED", "RBAC-MISSING-CMDLET"},
 	Run:      runRBAC,
@@ -86,7 +87,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	hc := wsman.NewHTTPClient(env.DialTarget, tc)
 	defer hc.CloseIdleConnections()
 	resURI := wsman.ResourceURI(cfg.ConfigName)
-	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal())
+	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal(), env.sessionBudgets())
 	if err != nil {
 		return Outcome{Err: err}
 	}
@@ -115,7 +116,9 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 				obs.Fault.CodeHex = fmt.Sprintf("0x%08X", f.Code)
 			}
 		}
-		return Outcome{Observed: obs, Findings: []Finding{classifySession(cfg.URI.String(), err)}}
+		fd := classifySession(cfg.URI.String(), err)
+		fd.Params = faultParams(obs.Fault)
+		return Outcome{Observed: obs, Findings: []Finding{fd}}
 	}
 	obs.CommandCount = len(obs.Commands)
 	obs.ImportCount = importCount(obs.Commands)
@@ -126,7 +129,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 			Summary: fmt.Sprintf("the session of %s lists %d commands, fewer than --min-cmdlets %d; the user's rbac roles expose only part of exchange", cfg.User, obs.CommandCount, cfg.MinCmdlets)})
 	}
 	for _, m := range obs.MissingCmdlets {
-		fs = append(fs, Finding{Code: "RBAC-MISSING-CMDLET", Target: m,
+		fs = append(fs, Finding{Code: "RBAC-MISSING-CMDLET", Target: m, Params: map[string]string{catalog.ParamCmdlet: m},
 			Summary: fmt.Sprintf("%s is not among the %d commands the session of %s lists", m, obs.CommandCount, cfg.User)})
 	}
 	sum := fmt.Sprintf("%d commands (%d to import) for %s in %d round trips", obs.CommandCount, obs.ImportCount, cfg.User, obs.RoundTrips)
@@ -134,6 +137,19 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		sum += ", shell deleted"
 	}
 	return Outcome{Observed: obs, Summary: sum, Findings: fs}
+}
+
+// faultParams are a failed session's evidence: the fault code, Exchange's
+// failure category and the server that answered.
+func faultParams(f *RBACFault) map[string]string {
+	if f == nil {
+		return nil
+	}
+	p := map[string]string{catalog.ParamFaultCode: f.CodeHex, catalog.ParamFailureCategory: f.FailureCategory}
+	if f.Machine != "" {
+		p[catalog.ParamServer] = shortName(f.Machine)
+	}
+	return p
 }
 
 func importCount(cmds []string) int {
@@ -196,7 +212,7 @@ func classifySession(target string, err error) Finding {
 	case errors.As(err, &se):
 		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: oneLine(err)}
 	case errors.Is(err, context.DeadlineExceeded):
-		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the session did not complete within the run's timeout; raise --timeout or check the server's load"}
+		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the server did not answer a session request within its budget; check the server's load and event log"}
 	case errors.Is(err, context.Canceled):
 		return Finding{Code: "RBAC-SESSION-FAILED", Target: target, Summary: "the session was cancelled before it completed"}
 	}

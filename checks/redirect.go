@@ -16,16 +16,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/netx"
 )
 
 // RedirectCheck asks whether plain http is sent to https, and whether the
 // https side asks browsers to stay there (HSTS).
 var RedirectCheck = Check{
-	ID:       "redirect",
+	ID:       IDRedirect,
 	Title:    "HTTP to HTTPS",
 	Doc:      "plain http is sent to https so no credential goes in clear",
-	Requires: []string{"dns"},
+	Requires: []string{IDDNS},
 	Inputs: func(c *Config) string {
 		if c.URI == nil {
 			return "no --uri given"
@@ -62,7 +63,7 @@ type plainAnswer struct {
 
 func runRedirect(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	ctx, cancel := probeContext(ctx)
+	ctx, cancel := probeContext(ctx, env)
 	defer cancel()
 	httpPort := cfg.HTTPPort
 	if httpPort == 0 {
@@ -105,6 +106,9 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 		return Outcome{Observed: obs, Err: fmt.Errorf("cannot check plain http on %s: %v", target, plain.err)}
 	}
 	findings := classifyPlain(plain, plainURL, cfg.URI, target)
+	for i := range findings {
+		findings[i].Params = map[string]string{catalog.ParamHost: plainURL.Hostname(), catalog.ParamHTTPPort: plainURL.Port(), catalog.ParamLocation: plain.location}
+	}
 	if checkedHSTS && hstsErr == nil && hsts == "" {
 		findings = append(findings, Finding{Code: "HTTP-NO-HSTS", Target: cfg.URI.String(),
 			Summary: "the https answer carries no Strict-Transport-Security header, so browsers may try plain http first"})
@@ -118,7 +122,7 @@ func runRedirect(ctx context.Context, env *Env) Outcome {
 // ctx's deadline: the Transport finishes dials and handshakes in the
 // background even after a request is cancelled, so without it a silent
 // server would hold a goroutine forever.
-func noCredentialsClient(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+func noCredentialsClient(ctx context.Context, dial netx.DialFunc) *http.Client {
 	deadline, bounded := ctx.Deadline()
 	bound := func(dctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)

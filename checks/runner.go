@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -10,79 +11,257 @@ import (
 	"github.com/exdiag/exdiag/checks/catalog"
 )
 
-// overrun is how long the runner waits past the run's deadline for a probe
-// that ignores its context before giving up on it, so a buggy probe can
-// never hang the run.
-const overrun = 2 * time.Second
-
-// Run executes the selected checks of list concurrently, each as soon as
-// the selected checks it requires have finished, and returns the results in
-// list order. It never blocks much past ctx's deadline.
+// Run executes the selected checks of list concurrently and returns their
+// results in list order.
+//
+// The contract:
+//   - list is validated first (see Validate; a prerequisite may also be
+//     one of All); an invalid set yields one error result per check and
+//     runs nothing.
+//   - ctx without a deadline gets RunBudget; Run returns at most
+//     OverrunGrace after ctx ends, whatever a probe does.
+//   - A check starts once every selected check it requires is final, and
+//     reads a prerequisite's result only then. A prerequisite still running
+//     when ctx ends makes the dependent an error ("did not finish before
+//     the deadline"), never a guess.
+//   - Gating is per hop: a prerequisite's failure on the published URI
+//     skips the whole dependent; its failure on one --backend only skips
+//     that backend in the dependent (the probe asks hopGate), which is
+//     reported in Result.Targets.
+//   - A probe still running when ctx ends is exdiag's limit, not the
+//     server's: its check is an error (budget ran out, or interrupted) and
+//     its findings are dropped, so nothing is blamed on the server.
+//   - A check named in Config.Checks whose inputs are missing is an error;
+//     one left to the default selection is skipped.
 func Run(ctx context.Context, env *Env, list []Check) []Result {
+	if err := validate(list, All()); err != nil {
+		rs := make([]Result, len(list))
+		for i, c := range list {
+			rs[i] = Result{ID: c.ID, Title: c.Title, Status: StatusError, Findings: []Finding{},
+				Error: "the check set is invalid: " + err.Error() + "; please report it"}
+		}
+		return rs
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, RunBudget)
+		defer cancel()
+	}
 	cfg := env.Config
-	selected := map[string]bool{}
-	var run []Check
+	nodes := make(map[string]*node, len(list))
+	var order []*node
 	for _, c := range list {
 		if cfg.Selected(c.ID) {
-			selected[c.ID] = true
-			run = append(run, c)
+			n := &node{check: c, done: make(chan struct{}), gates: c.Gates == nil || c.Gates(cfg)}
+			nodes[c.ID] = n
+			order = append(order, n)
 		}
 	}
-	results := make([]Result, len(run))
-	rootCause := make([]string, len(run)) // for a gated check: which check failed, and how
-	done := make(map[string]chan struct{}, len(run))
-	index := make(map[string]int, len(run))
-	gates := make(map[string]bool, len(run))
-	for i, c := range run {
-		done[c.ID] = make(chan struct{})
-		index[c.ID] = i
-		gates[c.ID] = c.Gates == nil || c.Gates(cfg)
-	}
-
 	var wg sync.WaitGroup
-	for i, c := range run {
+	for _, n := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer close(done[c.ID])
-			for _, req := range c.Requires {
-				if !selected[req] {
-					continue // an unnamed prerequisite does not gate
-				}
-				select {
-				case <-done[req]:
-				case <-ctx.Done():
-				}
-				r := results[index[req]]
-				cause := rootCause[index[req]]
-				if cause == "" && gates[req] && (r.Status == StatusFail || r.Status == StatusError) {
-					cause = fmt.Sprintf("%s did not pass (%s)", req, r.Status)
-				}
-				if cause != "" {
-					results[i] = Result{ID: c.ID, Title: c.Title, Status: StatusSkip,
-						SkipReason: "prerequisite " + cause, Findings: []Finding{}}
-					rootCause[i] = cause
-					return
+			defer close(n.done) // publishes n.result and n.cause
+			var reqs []*node
+			for _, id := range n.check.Requires {
+				if r := nodes[id]; r != nil { // an unselected prerequisite does not gate
+					reqs = append(reqs, r)
 				}
 			}
-			results[i] = runOne(ctx, env, c)
+			n.result, n.cause = runNode(ctx, env, n.check, reqs)
 		}()
 	}
 	wg.Wait()
-	return results
+	out := make([]Result, len(order))
+	for i, n := range order {
+		out[i] = n.result
+	}
+	return out
+}
+
+// node is one selected check in a run. result and cause are written by
+// the check's own goroutine only, and read by others only after done is
+// closed.
+type node struct {
+	check  Check
+	gates  bool
+	done   chan struct{}
+	result Result
+	// cause, per hop, is why the check did not run there because of a
+	// prerequisite (the root cause, so a chain names the first failure).
+	cause map[string]string
+}
+
+// FrontHop is the hop key of the published URI; a --backend's key is its
+// URL's String().
+const FrontHop = ""
+
+// hops are the targets a check reaches: the published URI, and each
+// --backend when the probe checks backends on their own.
+func hops(c Check, cfg *Config) []string {
+	hs := []string{FrontHop}
+	if c.Backends {
+		for _, b := range cfg.Backends {
+			hs = append(hs, b.String())
+		}
+	}
+	return hs
+}
+
+// hopStatus is the final verdict of n on hop h: an error (which always
+// concerns the whole check) or the worst finding about that hop. A check
+// that does not tell hops apart has one verdict for all of them.
+func (n *node) hopStatus(h string) Status {
+	r := n.result
+	if !n.check.Backends || r.Status == StatusError || r.Status == StatusSkip {
+		return r.Status
+	}
+	worst := StatusPass
+	for _, f := range r.Findings {
+		if f.Hop == h {
+			if s := sevStatus(f.Severity); s.Rank() > worst.Rank() {
+				worst = s
+			}
+		}
+	}
+	return worst
+}
+
+// gateOn is why prerequisite r stops hop h of a dependent, or "".
+func (r *node) gateOn(cfg *Config, h string) string {
+	// a prerequisite skipped as a whole stops every hop; one skipped on
+	// hop h stops h
+	if c := r.cause[FrontHop]; c != "" {
+		return c
+	}
+	if c := r.cause[h]; c != "" {
+		return c
+	}
+	if !r.gates {
+		return ""
+	}
+	if s := r.hopStatus(h); s == StatusFail || s == StatusError {
+		if h == FrontHop || !r.check.Backends {
+			return fmt.Sprintf("%s did not pass (%s)", r.check.ID, s)
+		}
+		return fmt.Sprintf("%s did not pass for %s (%s)", r.check.ID, redactedHop(cfg, h), s)
+	}
+	return ""
+}
+
+func redactedHop(cfg *Config, h string) string {
+	if h == FrontHop {
+		if cfg.URI != nil {
+			return cfg.URI.Redacted()
+		}
+		return cfg.Host
+	}
+	for _, b := range cfg.Backends {
+		if b.String() == h {
+			return b.Redacted()
+		}
+	}
+	return h
+}
+
+func runNode(ctx context.Context, env *Env, c Check, reqs []*node) (Result, map[string]string) {
+	cfg := env.Config
+	for _, r := range reqs {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			select {
+			case <-r.done: // both ready: the result is final, use it
+			default:
+				return Result{ID: c.ID, Title: c.Title, Status: StatusError, Findings: []Finding{},
+					Error: fmt.Sprintf("prerequisite %s did not finish before the deadline; %s", r.check.ID, endAdvice(ctx))}, nil
+			}
+		}
+	}
+	cause := map[string]string{}
+	for _, h := range hops(c, cfg) {
+		for _, r := range reqs {
+			if why := r.gateOn(cfg, h); why != "" {
+				cause[h] = why
+				break
+			}
+		}
+	}
+	if why := cause[FrontHop]; why != "" {
+		return Result{ID: c.ID, Title: c.Title, Status: StatusSkip, SkipReason: "prerequisite " + why, Findings: []Finding{}},
+			map[string]string{FrontHop: why}
+	}
+	res := runOne(withHopGate(ctx, cause), env, c)
+	if c.Backends && len(cfg.Backends) > 0 && res.Status != StatusError {
+		for _, h := range hops(c, cfg) {
+			t := TargetResult{Target: redactedHop(cfg, h), Status: StatusPass}
+			if why := cause[h]; why != "" {
+				t.Status, t.SkipReason = StatusSkip, "prerequisite "+why
+			} else {
+				for _, f := range res.Findings {
+					if s := sevStatus(f.Severity); f.Hop == h && s.Rank() > t.Status.Rank() {
+						t.Status = s
+					}
+				}
+			}
+			res.Targets = append(res.Targets, t)
+		}
+	}
+	return res, cause
+}
+
+// runEnded reports whether the run's context is done, or its deadline is
+// within DeadlineSlack.
+func runEnded(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < DeadlineSlack
+}
+
+// endAdvice says whose limit ended the run: an interrupt, or exdiag's
+// own time budget (never the server's fault).
+func endAdvice(ctx context.Context) string {
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		return "the run's time budget ran out on this side (not a fault of the server); raise --timeout"
+	}
+	return "the run was interrupted"
+}
+
+type hopGateKey struct{}
+
+func withHopGate(ctx context.Context, cause map[string]string) context.Context {
+	return context.WithValue(ctx, hopGateKey{}, cause)
+}
+
+// hopGate tells a probe why it must leave hop (a --backend URL's String())
+// alone: a prerequisite failed there. "" means go ahead. The reasons are
+// computed from final prerequisite results before the probe starts.
+func hopGate(ctx context.Context, hop string) string {
+	if m, _ := ctx.Value(hopGateKey{}).(map[string]string); m[hop] != "" {
+		return "prerequisite " + m[hop]
+	}
+	return ""
 }
 
 func runOne(ctx context.Context, env *Env, c Check) Result {
 	res := Result{ID: c.ID, Title: c.Title, Findings: []Finding{}}
-	if c.Run == nil {
-		res.Status, res.SkipReason = StatusSkip, "not implemented yet"
-		return res
-	}
+	named := len(env.Config.Checks) > 0
 	if c.Inputs != nil {
 		if why := c.Inputs(env.Config); why != "" {
-			res.Status, res.SkipReason = StatusSkip, why
+			if named {
+				res.Status, res.Error = StatusError, namedButSkipped(c.ID, why)
+			} else {
+				res.Status, res.SkipReason = StatusSkip, why
+			}
 			return res
 		}
+	}
+	if runEnded(ctx) {
+		res.Status, res.Error = StatusError, fmt.Sprintf("the %s probe did not start: %s", c.ID, endAdvice(ctx))
+		return res
 	}
 	start := time.Now()
 	out := make(chan Outcome, 1)
@@ -101,20 +280,42 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 	select {
 	case o = <-out:
 	case <-ctx.Done():
-		// give the probe a moment to report what the deadline cut short
+		// every probe stops at its context; this is the backstop for a bug
+		t := time.NewTimer(OverrunGrace)
 		select {
 		case o = <-out:
-		case <-time.After(overrun):
-			o = Outcome{Err: fmt.Errorf("the %s probe did not stop at the deadline; raise --timeout or report it", c.ID)}
+		case <-t.C:
+			res.Duration = time.Since(start)
+			res.Status, res.Error = StatusError, fmt.Sprintf("the %s probe did not stop at the deadline; please report it with the -v output", c.ID)
+			return res
 		}
+		t.Stop()
 	}
 	res.Duration = time.Since(start)
 	res.Observed, res.Summary = o.Observed, o.Summary
+	if runEnded(ctx) {
+		// cut short by the run's end: what it found so far is not a
+		// verdict on the server
+		res.Status, res.Error = StatusError, fmt.Sprintf("the %s probe did not finish: %s", c.ID, endAdvice(ctx))
+		return res
+	}
+	withRunParams(env.Config, o.Findings)
 	res = Resolve(res, accept(o, env.Config.Accept))
 	if o.Skip != "" && res.Status != StatusError {
-		res.Status, res.SkipReason = StatusSkip, o.Skip
+		if named {
+			res.Status, res.Error = StatusError, namedButSkipped(c.ID, o.Skip)
+		} else {
+			res.Status, res.SkipReason = StatusSkip, o.Skip
+		}
 	}
 	return res
+}
+
+// namedButSkipped is the error of a check the user named in --checks that
+// has nothing to run on: a monitor must not stay green when its
+// credentials or inputs went missing.
+func namedButSkipped(id, why string) string {
+	return fmt.Sprintf("%s was named in --checks but cannot run: %s; give what it needs or leave it out of --checks", id, why)
 }
 
 // Resolve fills each finding from the catalog and derives the status.
@@ -148,8 +349,7 @@ func fill(f Finding) Finding {
 	if f.Downgrade != "" && sevStatus(f.Downgrade).Rank() < sevStatus(f.Severity).Rank() {
 		f.Severity = f.Downgrade
 	}
-	f.Remediation = append([]string(nil), e.Remediation...)
-	f.References = append([]string(nil), e.References...)
+	f.Remediation, f.References = catalog.Render(f.Code, f.Params)
 	return f
 }
 

@@ -3,7 +3,10 @@ package checks
 import (
 	"context"
 	"errors"
+	"net/url"
+	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,19 +18,29 @@ func testEnv(sel ...string) *Env {
 
 func finding(code string) []Finding { return []Finding{{Code: code, Summary: "x"}} }
 
+// runList runs hand-made checks, giving each the doc Validate asks for.
+func runList(ctx context.Context, env *Env, list []Check) []Result {
+	for i := range list {
+		if list[i].Doc == "" {
+			list[i].Doc = "test check " + list[i].ID
+		}
+	}
+	return Run(ctx, env, list)
+}
+
 func TestRunnerStatusFromFindings(t *testing.T) {
 	list := []Check{
 		{ID: "a", Run: func(context.Context, *Env) Outcome { return Outcome{} }},
 		{ID: "b", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-CNAME")} }},
 		{ID: "c", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-EXT-NXDOMAIN")} }},
 		{ID: "d", Run: func(context.Context, *Env) Outcome { return Outcome{Err: errors.New("boom")} }},
-		{ID: "e"},
+		{ID: "e", Run: func(context.Context, *Env) Outcome { return Outcome{Skip: "not needed here"} }},
 		{ID: "f", Inputs: func(*Config) string { return "no --user given" }, Run: func(context.Context, *Env) Outcome { t.Error("ran"); return Outcome{} }},
 		{ID: "g", Run: func(context.Context, *Env) Outcome {
 			return Outcome{Findings: []Finding{{Code: "DNS-EXT-NXDOMAIN", Downgrade: SevInfo}}}
 		}},
 	}
-	rs := Run(context.Background(), testEnv(), list)
+	rs := runList(context.Background(), testEnv(), list)
 	want := map[string]Status{"a": StatusPass, "c": StatusFail, "d": StatusError, "e": StatusSkip, "f": StatusSkip, "g": StatusPass}
 	for i, r := range rs {
 		if r.ID != list[i].ID {
@@ -37,7 +50,7 @@ func TestRunnerStatusFromFindings(t *testing.T) {
 			t.Errorf("%s: status %s, want %s", r.ID, r.Status, w)
 		}
 	}
-	if rs[5].SkipReason != "no --user given" || rs[4].SkipReason != "not implemented yet" {
+	if rs[5].SkipReason != "no --user given" || rs[4].SkipReason != "not needed here" {
 		t.Errorf("skip reasons: %q %q", rs[5].SkipReason, rs[4].SkipReason)
 	}
 	if f := rs[2].Findings[0]; f.Severity != SevFail || len(f.Remediation) == 0 || len(f.References) == 0 {
@@ -52,14 +65,14 @@ func TestRunnerStatusFromFindings(t *testing.T) {
 }
 
 func TestRunnerUnknownCodeStaysVisible(t *testing.T) {
-	rs := Run(context.Background(), testEnv(), []Check{{ID: "a", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("NOT-A-CODE")} }}})
+	rs := runList(context.Background(), testEnv(), []Check{{ID: "a", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("NOT-A-CODE")} }}})
 	if rs[0].Status != StatusFail || !strings.Contains(rs[0].Findings[0].Remediation[0], "not in the catalog") {
 		t.Errorf("unknown code: %+v", rs[0])
 	}
 }
 
 func TestRunnerPanicBecomesError(t *testing.T) {
-	rs := Run(context.Background(), testEnv(), []Check{{ID: "a", Run: func(context.Context, *Env) Outcome { panic("kaboom") }}})
+	rs := runList(context.Background(), testEnv(), []Check{{ID: "a", Run: func(context.Context, *Env) Outcome { panic("kaboom") }}})
 	if rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "kaboom") {
 		t.Errorf("panic: %+v", rs[0])
 	}
@@ -74,7 +87,7 @@ func TestRunnerPrerequisites(t *testing.T) {
 		{ID: "warned", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-CNAME")} }},
 		{ID: "dep2", Requires: []string{"warned"}, Run: func(context.Context, *Env) Outcome { return Outcome{} }},
 	}
-	rs := Run(context.Background(), testEnv(), list)
+	rs := runList(context.Background(), testEnv(), list)
 	if ranDependent.Load() || rs[1].Status != StatusSkip || !strings.Contains(rs[1].SkipReason, "prerequisite base") {
 		t.Errorf("dependent of a failed check: %+v", rs[1])
 	}
@@ -89,14 +102,14 @@ func TestRunnerPrerequisites(t *testing.T) {
 	soft := append([]Check(nil), list[:2]...)
 	soft[0].Gates = func(*Config) bool { return false }
 	ranDependent.Store(false)
-	rs = Run(context.Background(), testEnv(), soft)
+	rs = runList(context.Background(), testEnv(), soft)
 	if !ranDependent.Load() || rs[0].Status != StatusFail || rs[1].Status != StatusPass {
 		t.Errorf("non-gating failure: %+v", rs[:2])
 	}
 
 	// an unselected prerequisite does not gate, and is not reported
 	ranDependent.Store(false)
-	rs = Run(context.Background(), testEnv("dep"), list)
+	rs = runList(context.Background(), testEnv("dep"), list)
 	if len(rs) != 1 || rs[0].ID != "dep" || !ranDependent.Load() {
 		t.Errorf("--checks dep alone: %+v", rs)
 	}
@@ -118,7 +131,7 @@ func TestRunnerIndependentChecksRunConcurrently(t *testing.T) {
 	go func() { <-started; <-started; close(both) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rs := Run(ctx, testEnv(), []Check{{ID: "a", Run: run}, {ID: "b", Run: run}})
+	rs := runList(ctx, testEnv(), []Check{{ID: "a", Run: run}, {ID: "b", Run: run}})
 	for _, r := range rs {
 		if r.Status != StatusPass {
 			t.Errorf("%s: %s %s", r.ID, r.Status, r.Error)
@@ -130,7 +143,7 @@ func TestRunnerGivesEachCheckTheRunDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	want, _ := ctx.Deadline()
-	rs := Run(ctx, testEnv(), []Check{{ID: "a", Run: func(c context.Context, _ *Env) Outcome {
+	rs := runList(ctx, testEnv(), []Check{{ID: "a", Run: func(c context.Context, _ *Env) Outcome {
 		got, ok := c.Deadline()
 		if !ok || got.After(want) {
 			return Outcome{Err: errors.New("probe context lacks the run's deadline")}
@@ -142,13 +155,16 @@ func TestRunnerGivesEachCheckTheRunDeadline(t *testing.T) {
 	}
 }
 
+// TestRunnerAbandonsAProbeThatIgnoresItsDeadline is the backstop for a
+// probe bug: Run still returns after OverrunGrace, with an error that says
+// so. (Every real probe stops; TestNoGoroutineOutlivesARun proves it.)
 func TestRunnerAbandonsAProbeThatIgnoresItsDeadline(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	block := make(chan struct{})
 	defer close(block)
-	rs := Run(ctx, testEnv(), []Check{{ID: "stuck", Run: func(context.Context, *Env) Outcome { <-block; return Outcome{} }}})
-	if rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "deadline") {
+	rs := runList(ctx, testEnv(), []Check{{ID: "stuck", Run: func(context.Context, *Env) Outcome { <-block; return Outcome{} }}})
+	if rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "did not stop at the deadline") {
 		t.Errorf("stuck probe: %+v", rs[0])
 	}
 }
@@ -166,5 +182,214 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	if s.Reveal() != "canary-Pa55" {
 		t.Error("Reveal lost the password")
+	}
+}
+
+// TestRunnerDeadlineWhilePrerequisiteRuns is the deadline path: the run
+// ends while a prerequisite is still writing its result. The dependent
+// must not read that result (go test -race flagged it), must not run,
+// and must say the prerequisite did not finish.
+func TestRunnerDeadlineWhilePrerequisiteRuns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	var ranDependent atomic.Bool
+	rs := runList(ctx, testEnv(), []Check{
+		{ID: "slow", Run: func(ctx context.Context, _ *Env) Outcome {
+			<-ctx.Done()
+			time.Sleep(30 * time.Millisecond) // still busy after the deadline
+			return Outcome{Summary: "late"}
+		}},
+		{ID: "dep", Requires: []string{"slow"}, Run: func(context.Context, *Env) Outcome { ranDependent.Store(true); return Outcome{} }},
+	})
+	if ranDependent.Load() {
+		t.Error("the dependent ran without its prerequisite's verdict")
+	}
+	if rs[1].Status != StatusError || !strings.Contains(rs[1].Error, "prerequisite slow did not finish before the deadline") {
+		t.Errorf("dependent: %+v", rs[1])
+	}
+	if rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "raise --timeout") || ExitCode(rs) != 3 {
+		t.Errorf("a probe cut by the run's budget is exdiag's limit (exit 3): %+v", rs[0])
+	}
+}
+
+func TestRunnerAppliesADefaultDeadline(t *testing.T) {
+	rs := runList(context.Background(), testEnv(), []Check{{ID: "a", Run: func(ctx context.Context, _ *Env) Outcome {
+		dl, ok := ctx.Deadline()
+		if !ok || time.Until(dl) > RunBudget {
+			return Outcome{Err: errors.New("no default deadline")}
+		}
+		return Outcome{}
+	}}})
+	if rs[0].Status != StatusPass {
+		t.Error(rs[0].Error)
+	}
+}
+
+func TestRunnerNamedCheckWithoutInputsIsAnError(t *testing.T) {
+	list := func() []Check {
+		return []Check{{ID: "a", Inputs: func(*Config) string { return "no credentials given (--user …)" },
+			Run: func(context.Context, *Env) Outcome { t.Error("ran"); return Outcome{} }}}
+	}
+	rs := runList(context.Background(), testEnv("a"), list())
+	if rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "named in --checks") || ExitCode(rs) != 3 {
+		t.Errorf("named: %+v", rs[0])
+	}
+	rs = runList(context.Background(), testEnv(), list())
+	if rs[0].Status != StatusSkip || ExitCode(rs) != 0 {
+		t.Errorf("default selection: %+v", rs[0])
+	}
+	// a probe that finds it has nothing to check ("not needed here") is
+	// the same: an error when named, a quiet skip otherwise
+	notNeeded := []Check{{ID: "a", Run: func(context.Context, *Env) Outcome { return Outcome{Skip: "not needed here"} }}}
+	if rs = runList(context.Background(), testEnv("a"), notNeeded); rs[0].Status != StatusError {
+		t.Errorf("named, not needed: %+v", rs[0])
+	}
+	if rs = runList(context.Background(), testEnv(), notNeeded); rs[0].Status != StatusSkip {
+		t.Errorf("default, not needed: %+v", rs[0])
+	}
+}
+
+func TestRunnerInterruptBlamesNothingOnTheServer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	rs := runList(ctx, testEnv(), []Check{{ID: "a", Run: func(ctx context.Context, _ *Env) Outcome {
+		cancel()
+		<-ctx.Done()
+		return Outcome{Findings: finding("DNS-RESOLVER-TIMEOUT")}
+	}}})
+	if rs[0].Status != StatusError || len(rs[0].Findings) != 0 || !strings.Contains(rs[0].Error, "interrupted") {
+		t.Errorf("interrupted: %+v", rs[0])
+	}
+}
+
+// TestRunnerGatesPerHop: a prerequisite that fails on one backend skips
+// that backend only; a failure on the published URI skips the whole
+// dependent, transitively.
+func TestRunnerGatesPerHop(t *testing.T) {
+	front, _ := url.Parse("https://mail.contoso.test/PowerShell")
+	cas1, _ := url.Parse("https://cas1.contoso.test/PowerShell")
+	cas2, _ := url.Parse("https://cas2.contoso.test/PowerShell")
+	env := NewEnv(&Config{URI: front, Host: "mail.contoso.test", Port: 443, Backends: []*url.URL{cas1, cas2}})
+	var probed sync.Map
+	base := Check{ID: "base", Backends: true, Run: func(context.Context, *Env) Outcome {
+		return Outcome{Findings: []Finding{{Code: "TLS-BACKEND-UNTRUSTED", Hop: cas2.String(), Summary: "x"}}}
+	}}
+	dep := Check{ID: "dep", Backends: true, Requires: []string{"base"}, Run: func(ctx context.Context, env *Env) Outcome {
+		for _, b := range env.Config.Backends {
+			if hopGate(ctx, b.String()) == "" {
+				probed.Store(b.String(), true)
+			}
+		}
+		return Outcome{}
+	}}
+	front2 := Check{ID: "front-only", Requires: []string{"dep"}, Run: func(context.Context, *Env) Outcome { return Outcome{} }}
+	// a hop skipped in dep stays skipped, for the same root cause, in
+	// what requires dep
+	dep2 := Check{ID: "dep2", Backends: true, Requires: []string{"dep"}, Run: func(ctx context.Context, env *Env) Outcome {
+		if hopGate(ctx, cas2.String()) == "" {
+			t.Error("dep2 probed cas2 behind dep's skip")
+		}
+		return Outcome{}
+	}}
+	rs := runList(context.Background(), env, []Check{base, dep, front2, dep2})
+	if _, ok := probed.Load(cas1.String()); !ok {
+		t.Error("cas1 passed base, yet dep did not probe it")
+	}
+	if _, ok := probed.Load(cas2.String()); ok {
+		t.Error("cas2 failed base, yet dep probed it")
+	}
+	if rs[1].Status != StatusPass || rs[2].Status != StatusPass {
+		t.Errorf("a backend failure gated the front: %+v %+v", rs[1], rs[2])
+	}
+	want := []TargetResult{
+		{Target: front.String(), Status: StatusPass},
+		{Target: cas1.String(), Status: StatusPass},
+		{Target: cas2.String(), Status: StatusSkip, SkipReason: "prerequisite base did not pass for " + cas2.String() + " (fail)"},
+	}
+	if !reflect.DeepEqual(rs[1].Targets, want) {
+		t.Errorf("targets:\n got %+v\nwant %+v", rs[1].Targets, want)
+	}
+	if !reflect.DeepEqual(rs[3].Targets, want) {
+		t.Errorf("transitive targets:\n got %+v\nwant %+v", rs[3].Targets, want)
+	}
+	if rs[0].Targets[2].Status != StatusFail {
+		t.Errorf("base's own targets: %+v", rs[0].Targets)
+	}
+
+	// the published URI failing gates everything after it
+	base.Run = func(context.Context, *Env) Outcome {
+		return Outcome{Findings: []Finding{{Code: "TLS-UNTRUSTED-ROOT", Summary: "x"}}}
+	}
+	rs = runList(context.Background(), env, []Check{base, dep, front2})
+	if rs[1].Status != StatusSkip || rs[2].Status != StatusSkip || rs[2].SkipReason != "prerequisite base did not pass (fail)" {
+		t.Errorf("front failure: %+v %+v", rs[1], rs[2])
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := Validate(All()); err != nil {
+		t.Fatalf("the check set: %v", err)
+	}
+	run := func(context.Context, *Env) Outcome { return Outcome{} }
+	for _, tt := range []struct {
+		name string
+		list []Check
+		want string
+	}{
+		{"no id", []Check{{Doc: "d", Run: run}}, "has no id"},
+		{"no doc", []Check{{ID: "a", Run: run}}, "has no doc"},
+		{"bad id", []Check{{ID: "DNS,tls", Doc: "d", Run: run}}, "not lowercase"},
+		{"no run", []Check{{ID: "a", Doc: "d"}}, "has no Run"},
+		{"twice", []Check{{ID: "a", Doc: "d", Run: run}, {ID: "a", Doc: "d", Run: run}}, "listed twice"},
+		{"typo", []Check{{ID: "a", Doc: "d", Run: run, Requires: []string{"dsn"}}}, `requires "dsn"`},
+		{"self", []Check{{ID: "a", Doc: "d", Run: run, Requires: []string{"a"}}}, "requires itself"},
+		{"cycle", []Check{
+			{ID: "a", Doc: "d", Run: run, Requires: []string{"c"}},
+			{ID: "b", Doc: "d", Run: run, Requires: []string{"a"}},
+			{ID: "c", Doc: "d", Run: run, Requires: []string{"b"}},
+		}, "cycle: a -> c -> b -> a"},
+		{"unknown code", []Check{{ID: "a", Doc: "d", Run: run, Codes: []string{"NOT-A-CODE"}}}, "not in the catalog"},
+	} {
+		err := Validate(tt.list)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	// Run refuses an invalid set rather than running it half-gated
+	rs := Run(context.Background(), testEnv(), []Check{{ID: "a", Doc: "d", Requires: []string{"dsn"}, Run: func(context.Context, *Env) Outcome {
+		t.Error("ran an invalid set")
+		return Outcome{}
+	}}})
+	if rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "invalid") {
+		t.Errorf("invalid set: %+v", rs[0])
+	}
+}
+
+// TestBudgetsNest: each budget fits inside the one above it (budgets.go
+// draws the tree), so a stalled server's own budget always ends first.
+func TestBudgetsNest(t *testing.T) {
+	for _, tt := range []struct {
+		inner, outer   string
+		innerD, outerD time.Duration
+	}{
+		{"RequestBudget", "RunBudget", RequestBudget, RunBudget},
+		{"HandshakeBudget", "RequestBudget", HandshakeBudget, RequestBudget},
+		{"ExchangeBudget", "RunBudget", ExchangeBudget, RunBudget},
+		{"DNSQueryBudget", "ExchangeBudget", DNSQueryBudget, ExchangeBudget},
+		{"KDCExchangeBudget", "RunBudget", KDCExchangeBudget, RunBudget},
+		{"LDAPBudget", "RunBudget", LDAPBudget, RunBudget},
+		{"SessionRequestBudget", "RunBudget", SessionRequestBudget, RunBudget},
+		{"DeadlineSlack", "DNSQueryBudget", DeadlineSlack, DNSQueryBudget},
+		{"ReceiveWait", "SessionRequestBudget", ReceiveWait, SessionRequestBudget},
+		{"ShellDeleteBudget", "RunBudget", ShellDeleteBudget, RunBudget},
+		{"OverrunGrace", "RunBudget", OverrunGrace, RunBudget},
+		{"LateShellDeleteBudget", "OverrunGrace", LateShellDeleteBudget, OverrunGrace},
+	} {
+		if tt.innerD <= 0 || tt.innerD >= tt.outerD {
+			t.Errorf("%s (%v) must be positive and shorter than %s (%v)", tt.inner, tt.innerD, tt.outer, tt.outerD)
+		}
+	}
+	// the retries a DNS view makes (two UDP tries, then TCP) fit its exchange
+	if 3*DNSQueryBudget >= ExchangeBudget {
+		t.Errorf("three DNS queries (%v) must fit ExchangeBudget (%v)", 3*DNSQueryBudget, ExchangeBudget)
 	}
 }

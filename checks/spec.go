@@ -46,8 +46,9 @@ type Spec struct {
 	Verbose        bool
 }
 
-// DefaultTimeout is a run's budget when the Spec gives none.
-const DefaultTimeout = 30 * time.Second
+// DefaultTimeout is a run's budget when the Spec gives none: RunBudget,
+// the top of the budget block in budgets.go.
+const DefaultTimeout = RunBudget
 
 // maxCAFile bounds what is read of one --ca-file: a bundle of every public
 // root is about 250 KiB, so 4 MiB is generous and /dev/zero cannot grow

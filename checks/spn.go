@@ -12,29 +12,25 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/miekg/dns"
-
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/kerb"
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/spnldap"
+	"github.com/miekg/dns"
 )
 
 // SPNCheck asks the KDC (a TGS request per name) and the directory (who
 // owns servicePrincipalName=HTTP/<name>) whether every name a Kerberos
 // client would use has its SPN, exactly once.
 var SPNCheck = Check{
-	ID:     "spn",
+	ID:     IDSPN,
 	Title:  "Kerberos SPN",
 	Doc:    "HTTP/<name> is registered once for every name a Kerberos client uses",
 	Inputs: spnInputs,
 	Codes:  []string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-PREAUTH-FAILED", "SPN-NOT-NEEDED"},
 	Run:    runSPN,
 }
-
-// kdcAttempt caps one exchange with one KDC, so a silent KDC leaves time
-// for the next one (and for UDP after TCP) inside the run's deadline.
-const kdcAttempt = 3 * time.Second
 
 // SPNObserved is the spn check's evidence.
 type SPNObserved struct {
@@ -268,21 +264,25 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 			err = fmt.Errorf("%s found no kdc", source)
 		}
 		res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: plan.realm,
-			Summary: fmt.Sprintf("no kdc for realm %s: %v; give --kdc HOST", plan.realm, err)})
+			Summary: fmt.Sprintf("no kdc for realm %s: %v; give --kdc HOST", plan.realm, err), Params: kdcParams(plan.realm, nil, "")})
 		notAsked("no kdc")
 		return res, obs
 	}
-	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: kdcAttempt}
+	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: env.kdcBudget()}
 	sess, err := kerb.Login(ctx, o)
 	who := plan.user + "@" + plan.realm
 	if err != nil {
-		switch kerb.Classify(err) {
-		case kerb.ClassBadCredentials:
+		switch class := kerb.Classify(err); {
+		case class == kerb.ClassBadCredentials:
 			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
-				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err))})
-		case kerb.ClassUnreachable:
+				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err)), Params: kdcParams(plan.realm, kdcs, "")})
+		case vantageFault(c, err):
+			// the user named the kdc and this machine has no route to it:
+			// exdiag's vantage point, not the deployment, is at fault
+			res.err = fmt.Errorf("this machine has no route to --kdc %s (%v); this is the probe host's network, not the kdc: run exdiag where the kdc is reachable, or fix its route", strings.Join(kdcs, ","), err)
+		case class == kerb.ClassUnreachable:
 			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: strings.Join(kdcs, ","),
-				Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", plan.realm, err)})
+				Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", plan.realm, err), Params: kdcParams(plan.realm, kdcs, "")})
 		default:
 			res.err = fmt.Errorf("kerberos logon of %s failed: %v", who, err)
 		}
@@ -308,16 +308,16 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 			so.Registered = no()
 			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: n.spn,
 				Summary: fmt.Sprintf("the kdc %s answered %s for %s in %s: a kerberos client gets no ticket for this name",
-					sess.KDC, krbText(err), n.spn, plan.realm)})
+					sess.KDC, krbText(err), n.spn, plan.realm), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
 		case kerb.Classify(err) == kerb.ClassNotUnique:
 			so.Registered = yes()
 			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: n.spn,
-				Summary: fmt.Sprintf("the kdc %s answered %s for %s: more than one account carries it; list them with setspn -X or --ldap", sess.KDC, krbText(err), n.spn)})
+				Summary: fmt.Sprintf("the kdc %s answered %s for %s: more than one account carries it; list them with setspn -X or --ldap", sess.KDC, krbText(err), n.spn), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
 		case kerb.Classify(err) == kerb.ClassUnreachable:
 			unreachable = true
 			so.Error = err.Error()
 			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: sess.KDC,
-				Summary: fmt.Sprintf("the kdc stopped answering while asked for %s: %v", n.spn, err)})
+				Summary: fmt.Sprintf("the kdc stopped answering while asked for %s: %v", n.spn, err), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
 		default:
 			so.Error = err.Error()
 			other = append(other, fmt.Sprintf("%s: %v", n.spn, err))
@@ -330,10 +330,24 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 	return res, obs
 }
 
+// kdcParams are a KDC finding's evidence: the realm, the first KDC asked
+// (by name, as Test-NetConnection takes it) and the SPN in question.
+func kdcParams(realm string, kdcs []string, spn string) map[string]string {
+	p := map[string]string{catalog.ParamRealm: realm, catalog.ParamSPN: spn}
+	if len(kdcs) > 0 {
+		host := kdcs[0]
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		p[catalog.ParamKDC] = host
+	}
+	return p
+}
+
 // internalDial reaches domain controllers (KDCs, the directory) by the
 // internal view's address when --internal-dns is given: their names live
 // in the internal zone, which the machine running exdiag may not use.
-func internalDial(env *Env) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func internalDial(env *Env) netx.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
 		if err == nil && net.ParseIP(host) == nil {
@@ -347,6 +361,13 @@ func internalDial(env *Env) func(ctx context.Context, network, addr string) (net
 		}
 		return env.Dial(ctx, network, addr)
 	}
+}
+
+// vantageFault is true when the user named the KDCs and none could even
+// be sent to from here.
+func vantageFault(c *Config, err error) bool {
+	var ue *kerb.UnreachableError
+	return len(c.KDCs) > 0 && errors.As(err, &ue) && ue.Local
 }
 
 // krbText names a KDC's error by its RFC 4120 name, without gokrb5's
@@ -376,7 +397,7 @@ func findKDCs(ctx context.Context, env *Env, realm string) ([]string, string, er
 	domain := strings.ToLower(realm)
 	if len(c.InternalDNS) == 0 {
 		source := "srv _kerberos._tcp." + domain + " on the system resolver"
-		_, srvs, err := net.DefaultResolver.LookupSRV(ctx, "kerberos", "tcp", domain)
+		_, srvs, err := env.LookupSRV(ctx, "kerberos", "tcp", domain)
 		if err != nil {
 			return nil, source, fmt.Errorf("%s failed (%v)", source, err)
 		}
@@ -430,6 +451,10 @@ func findKDCs(ctx context.Context, env *Env, realm string) ([]string, string, er
 
 func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, string) {
 	c := env.Config
+	// the bind and every search share one budget: a silent directory
+	// must leave the KDC path its time
+	ctx, cancel := context.WithTimeout(ctx, env.ldapBudget())
+	defer cancel()
 	var res spnPathResult
 	pool, err := ldapRoots(env)
 	if err != nil {
@@ -474,10 +499,11 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 		switch {
 		case len(owners) == 0 && mustExist:
 			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: spn,
-				Summary: fmt.Sprintf("no account under %s has servicePrincipalName %s", cl.Base(), spn)})
+				Summary: fmt.Sprintf("no account under %s has servicePrincipalName %s", cl.Base(), spn), Params: map[string]string{catalog.ParamSPN: spn}})
 		case len(owners) > 1:
 			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: spn,
-				Summary: fmt.Sprintf("%s is registered on %d accounts: %s", spn, len(owners), strings.Join(names, ", "))})
+				Summary: fmt.Sprintf("%s is registered on %d accounts: %s", spn, len(owners), strings.Join(names, ", ")),
+				Params:  map[string]string{catalog.ParamSPN: spn, catalog.ParamAccount: strings.Join(names, ", ")}})
 		}
 		res.spns = append(res.spns, so)
 	}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -337,5 +338,35 @@ func TestSPNFindsKDCBySRV(t *testing.T) {
 func TestShownURLDropsUserinfo(t *testing.T) {
 	if got := shownURL("ldaps://admin:Secret-1@dc1.contoso.test:636/?starttls"); strings.Contains(got, "Secret-1") || !strings.Contains(got, "dc1.contoso.test:636") {
 		t.Errorf("shownURL = %q", got)
+	}
+}
+
+// TestKDCSRVLookupGoesThroughEnv: without --kdc or --internal-dns, the
+// realm's KDCs come from the Env's SRV seam, so a test (or a service with
+// its own resolver) decides the answer, not the machine's resolver.
+func TestKDCSRVLookupGoesThroughEnv(t *testing.T) {
+	env := NewEnv(&Config{Realm: "CONTOSO.TEST"})
+	var asked string
+	env.LookupSRV = func(_ context.Context, service, proto, name string) (string, []*net.SRV, error) {
+		asked = service + "/" + proto + "/" + name
+		return "", []*net.SRV{{Target: "dc1.contoso.test.", Port: 88}}, nil
+	}
+	kdcs, source, err := findKDCs(context.Background(), env, "CONTOSO.TEST")
+	if err != nil || len(kdcs) != 1 || kdcs[0] != "dc1.contoso.test:88" || asked != "kerberos/tcp/contoso.test" {
+		t.Fatalf("kdcs %v from %q (asked %q): %v", kdcs, source, asked, err)
+	}
+}
+
+// TestSPNUnroutableKDCIsAnError: a --kdc this machine has no route to is
+// the probe host's side (error, exit 3), not SPN-KDC-UNREACHABLE.
+func TestSPNUnroutableKDCIsAnError(t *testing.T) {
+	c := spnConfig(func(c *Config) { c.Realm = "CONTOSO.TEST"; c.KDCs = []string{"192.0.2.88"} })
+	env := NewEnv(c)
+	env.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.EHOSTUNREACH)}
+	}
+	rs := Run(context.Background(), env, []Check{SPNCheck})
+	if rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "probe host's network") || ExitCode(rs) != 3 {
+		t.Fatalf("unroutable --kdc: %+v", rs[0])
 	}
 }

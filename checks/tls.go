@@ -6,19 +6,21 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
-	"time"
 
+	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
 // TLSCheck verifies the chain the client receives, and the chain each
 // --backend presents to the proxy.
 var TLSCheck = Check{
-	ID:       "tls",
+	ID:       IDTLS,
 	Title:    "TLS certificate chain",
 	Doc:      "the chain a client receives is trusted, complete, valid and for this name",
-	Requires: []string{"dns"},
+	Requires: []string{IDDNS},
+	Backends: true,
 	Inputs: func(c *Config) string {
 		if c.URI == nil {
 			return "no --uri given"
@@ -61,12 +63,12 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	ctx, cancel := probeContext(ctx)
+	ctx, cancel := probeContext(ctx, env)
 	defer cancel()
 	base := tlsinspect.Options{Dial: env.DialTarget, Roots: roots, Extra: extra, Now: env.Now()}
 	if cfg.FetchAIA {
 		// AIA URLs point at the CA's servers, not the target: plain dialling.
-		base.FetchAIA = tlsinspect.AIAFetcher(tlsinspect.DialFunc(env.Dial))
+		base.FetchAIA = tlsinspect.AIAFetcher(env.Dial)
 	}
 
 	var obs TLSObserved
@@ -81,7 +83,7 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 			o.Addr = net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 			o.ServerName, o.Legacy = cfg.Host, true
 			r := tlsinspect.Inspect(ctx, o)
-			fs := toFindings(o.Addr, tlsinspect.Classify(r, tlsinspect.Policy{Host: cfg.Host, Now: base.Now, SkipCA: cfg.SkipCACheck, SkipCN: cfg.SkipCNCheck, WarnBefore: cfg.ExpiryWarn, CritBefore: cfg.ExpiryCrit}))
+			fs := toFindings(o.Addr, targetParams(cfg.URI, false), tlsinspect.Classify(r, tlsinspect.Policy{Host: cfg.Host, Now: base.Now, SkipCA: cfg.SkipCACheck, SkipCN: cfg.SkipCNCheck, WarnBefore: cfg.ExpiryWarn, CritBefore: cfg.ExpiryCrit}))
 			mu.Lock()
 			obs.TLSEndpoint = endpoint(r)
 			findings = append(fs, findings...)
@@ -105,7 +107,11 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 			ep := endpoint(r)
 			ep.URL = b.String()
 			obs.Backends[i] = ep
-			backendFindings[i] = toFindings(b.String(), tlsinspect.Classify(r, tlsinspect.Policy{Host: b.Hostname(), Now: base.Now, Backend: true, WarnBefore: cfg.ExpiryWarn, CritBefore: cfg.ExpiryCrit}))
+			fs := toFindings(b.String(), targetParams(b, true), tlsinspect.Classify(r, tlsinspect.Policy{Host: b.Hostname(), Now: base.Now, Backend: true, WarnBefore: cfg.ExpiryWarn, CritBefore: cfg.ExpiryCrit}))
+			for j := range fs {
+				fs[j].Hop = b.String()
+			}
+			backendFindings[i] = fs
 		}()
 	}
 	wg.Wait()
@@ -115,16 +121,40 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 	return Outcome{Observed: obs, Summary: tlsSummary(obs.TLSEndpoint, len(obs.Backends)), Findings: findings}
 }
 
-func toFindings(target string, issues []tlsinspect.Issue) []Finding {
+func toFindings(target string, base map[string]string, issues []tlsinspect.Issue) []Finding {
 	out := make([]Finding, 0, len(issues))
 	for _, is := range issues {
-		f := Finding{Code: is.Code, Target: target, Summary: is.Summary}
+		f := Finding{Code: is.Code, Target: target, Summary: is.Summary, Params: issueParams(base, is)}
 		if is.Accepted {
 			f.Downgrade = SevInfo
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// issueParams adds what the issue's certificate says to the target's
+// params: its subject, its names and the SHA-1 thumbprint Exchange and
+// IIS know it by.
+func issueParams(base map[string]string, is tlsinspect.Issue) map[string]string {
+	p := make(map[string]string, len(base)+5)
+	for k, v := range base {
+		p[k] = v
+	}
+	if c := is.Cert; c != nil {
+		p[catalog.ParamSubject] = c.Subject.String()
+		p[catalog.ParamThumbprint] = tlsinspect.Thumbprint(c)
+		if sans := tlsinspect.SANs(c); len(sans) > 0 {
+			p[catalog.ParamSANs] = strings.Join(sans, ", ")
+		}
+	}
+	if is.NameMismatch {
+		p[catalog.ParamVariant] = "name-mismatch"
+	}
+	if is.Legacy != "" {
+		p[catalog.ParamTLSVersion] = is.Legacy
+	}
+	return p
 }
 
 func endpoint(r *tlsinspect.Report) TLSEndpoint {
@@ -143,24 +173,13 @@ func endpoint(r *tlsinspect.Report) TLSEndpoint {
 	return ep
 }
 
-// exchangeBudget caps one probe's network exchanges (handshakes, plain
-// GETs): a healthy server answers in well under a second even far away,
-// and a stalled one must not eat the whole run's budget.
-const exchangeBudget = 10 * time.Second
-
-// probeContext nests the probe's deadline inside the run's: at most
-// exchangeBudget, and a margin before the run's deadline, so a server that
-// stalls still yields a finding in the report rather than a probe cut off
-// by the runner.
-func probeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	limit := time.Now().Add(exchangeBudget)
-	if dl, ok := ctx.Deadline(); ok {
-		margin := min(time.Until(dl)/10, time.Second)
-		if dl.Add(-margin).Before(limit) {
-			limit = dl.Add(-margin)
-		}
-	}
-	return context.WithDeadline(ctx, limit)
+// probeContext caps one probe's network exchanges (handshakes, plain
+// GETs) at ExchangeBudget inside the run's deadline: a healthy server
+// answers in well under a second even far away, and a stalled one must
+// not eat the whole run's budget. When the run's deadline comes first,
+// the runner reports exdiag's budget, not the server, as the cause.
+func probeContext(ctx context.Context, env *Env) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, env.exchangeBudget())
 }
 
 // tlsSummary names the protocol, the leaf and its expiry, and how many

@@ -19,6 +19,7 @@ import (
 
 	"github.com/exdiag/exdiag/checks"
 	"github.com/exdiag/exdiag/fixtures"
+	"github.com/exdiag/exdiag/fixtures/hostile"
 )
 
 // labConfig turns the flags a lab adds into a Config, the way the CLI
@@ -150,46 +151,15 @@ func TestTLSBadCAFileIsAnError(t *testing.T) {
 	}
 }
 
-// hostile starts a listener whose connections get serve; it returns the port.
-func hostile(t *testing.T, serve func(net.Conn)) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+// serveHostile starts a listener whose connections get serve; it returns the port.
+func serveHostile(t *testing.T, serve func(net.Conn)) int {
+	_, p, _ := net.SplitHostPort(hostile.Serve(t, serve))
+	port, _ := strconv.Atoi(p)
+	return port
 }
 
 // silent holds the connection open and says nothing until the peer leaves.
 func silent(c net.Conn) { c.Read(make([]byte, 64<<10)); c.Read(make([]byte, 1)) }
-
-// trickle answers one byte per second, forever.
-func trickle(c net.Conn) {
-	go silent(c)
-	msg := "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>"
-	for i := 0; ; i++ {
-		if _, err := c.Write([]byte{msg[i%len(msg)]}); err != nil {
-			return
-		}
-		time.Sleep(time.Second)
-	}
-}
 
 func hostileConfig(httpsPort, httpPort int) *checks.Config {
 	u, _ := url.Parse("https://mail.contoso.test:" + strconv.Itoa(httpsPort) + "/PowerShell")
@@ -198,9 +168,17 @@ func hostileConfig(httpsPort, httpPort int) *checks.Config {
 }
 
 func TestHostileServersEndInFindings(t *testing.T) {
-	stall := hostile(t, silent)
-	slow := hostile(t, trickle)
-	rs := runChecks(t, hostileConfig(stall, slow), 2*time.Second, checks.TLSCheck, checks.RedirectCheck)
+	stall := serveHostile(t, silent)
+	_, tp, _ := net.SplitHostPort(hostile.Trickle(t, time.Second))
+	slow, _ := strconv.Atoi(tp)
+	// each exchange's own budget ends well inside the run's: the stall is
+	// the server's, a finding (when the run's budget ends first, it is
+	// exdiag's limit and an error)
+	env := checks.NewEnv(hostileConfig(stall, slow))
+	env.Budgets.Exchange = 500 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rs := checks.Run(ctx, env, []checks.Check{checks.TLSCheck, checks.RedirectCheck})
 	tlsRes, red := rs[0], rs[1]
 	if tlsRes.Status != checks.StatusFail || len(tlsRes.Findings) != 1 || tlsRes.Findings[0].Code != "TLS-CONNECT-FAILED" ||
 		!strings.Contains(tlsRes.Findings[0].Summary, "did not complete the TLS handshake") {
@@ -228,8 +206,8 @@ func TestRedirectSendsNoCredentials(t *testing.T) {
 		mu.Unlock()
 		c.Write([]byte("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 	}
-	port := hostile(t, record)
-	closed := hostile(t, func(net.Conn) {}) // https side: closes at once
+	port := serveHostile(t, record)
+	closed := serveHostile(t, func(net.Conn) {}) // https side: closes at once
 	cfg := hostileConfig(closed, port)
 	cfg.User, cfg.Password = fixtures.AdminUser, checks.NewSecret(fixtures.AdminPassword)
 	rs := runChecks(t, cfg, 5*time.Second, checks.RedirectCheck)

@@ -15,16 +15,19 @@ const SchemaVersion = 1
 
 // Doc is the whole report.
 type Doc struct {
-	SchemaVersion int         `json:"schema_version"`
-	Tool          string      `json:"tool"`
-	Version       string      `json:"version"`
-	StartedAt     time.Time   `json:"started_at"`
-	DurationMS    int64       `json:"duration_ms"`
-	Target        Target      `json:"target"`
-	Status        string      `json:"status"`
-	ExitCode      int         `json:"exit_code"`
-	Summary       Summary     `json:"summary"`
-	Checks        []CheckJSON `json:"checks"`
+	SchemaVersion int       `json:"schema_version"`
+	Tool          string    `json:"tool"`
+	Version       string    `json:"version"`
+	StartedAt     time.Time `json:"started_at"`
+	DurationMS    int64     `json:"duration_ms"`
+	Target        Target    `json:"target"`
+	Status        string    `json:"status"`
+	ExitCode      int       `json:"exit_code"`
+	// Interrupted is set when SIGINT or SIGTERM cut the run short: the
+	// report is partial, and the checks cut short are errors.
+	Interrupted bool        `json:"interrupted,omitempty"`
+	Summary     Summary     `json:"summary"`
+	Checks      []CheckJSON `json:"checks"`
 }
 
 // Target is what the run diagnosed.
@@ -54,6 +57,8 @@ type CheckJSON struct {
 	Summary    string           `json:"summary,omitempty"`
 	Observed   any              `json:"observed,omitempty"`
 	Findings   []checks.Finding `json:"findings"`
+	// Targets is each hop's verdict when --backend was given (see checks.Result).
+	Targets []checks.TargetResult `json:"targets,omitempty"`
 }
 
 // Build assembles the report from a run's results.
@@ -88,7 +93,7 @@ func Build(version string, started time.Time, elapsed time.Duration, t Target, r
 		}
 		d.Checks = append(d.Checks, CheckJSON{
 			ID: r.ID, Title: r.Title, Status: string(r.Status), DurationMS: r.Duration.Milliseconds(),
-			SkipReason: r.SkipReason, Error: r.Error, Summary: r.Summary, Observed: r.Observed, Findings: f,
+			SkipReason: r.SkipReason, Error: r.Error, Summary: r.Summary, Observed: r.Observed, Findings: f, Targets: r.Targets,
 		})
 	}
 	return d

@@ -47,6 +47,12 @@ func Table(d Doc, colour bool) string {
 				lines = append(lines, "  fix: "+f.Remediation[0])
 			}
 		}
+		for _, h := range c.Targets {
+			if h.Status == "skip" {
+				// a gated backend: say it was not probed, and why
+				lines = append(lines, fmt.Sprintf("%s %s: %s", p.status("skip"), h.Target, h.SkipReason))
+			}
+		}
 		t.AppendRow(table.Row{c.ID, p.status(c.Status), wrap(lines)})
 	}
 

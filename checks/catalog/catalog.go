@@ -1,19 +1,36 @@
 // Package catalog maps finding codes to their title, severity, cause,
 // remediation and references. Codes are a stable contract with the
-// tickets exdiag feeds (see CATALOG.md in the shared design folder).
+// tickets exdiag feeds; CATALOG.md in this folder is generated from the
+// entries (go test ./checks/catalog -run TestCatalogDoc -update).
 package catalog
 
 import "sort"
 
 // Entry documents one finding code.
 type Entry struct {
-	Code        string
-	Check       string // the check id that raises it
-	Severity    string // info | warn | fail
-	Title       string
-	Cause       string   // why it happens, in a sentence or two
-	Remediation []string // exact steps, in order
-	References  []string // URLs or document names
+	Code     string
+	Check    string // the check id that raises it
+	Severity string // info | warn | fail
+	Title    string
+	Cause    string // why it happens, in a sentence or two
+	// Remediation holds the exact steps, in order, as templates with
+	// {name} placeholders from Vocabulary.
+	Remediation []string
+	// Variants replace Remediation when the evidence says which fix comes
+	// first; the first whose condition holds wins.
+	Variants   []Variant
+	References []string // public sources: https URLs or a document's title
+}
+
+// entries is every catalog slice, one per file that adds codes.
+var entries = concat(baseEntries)
+
+func concat(lists ...[]Entry) []Entry {
+	var out []Entry
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }
 
 var byCode = func() map[string]Entry {

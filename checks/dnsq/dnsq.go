@@ -17,9 +17,6 @@ import (
 	"github.com/miekg/dns"
 )
 
-// DialFunc opens a connection; tests inject in-process fakes here.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
-
 // maxCNAMEHops bounds how far a CNAME chain is followed across queries.
 const maxCNAMEHops = 8
 
@@ -55,7 +52,7 @@ var ErrMalformed = errors.New("malformed answer")
 
 // Client queries resolvers over the injected dialer.
 type Client struct {
-	Dial DialFunc
+	Dial netx.DialFunc
 	// QueryTimeout caps one query inside the caller's deadline, so a lost
 	// UDP datagram leaves time for the retry.
 	QueryTimeout time.Duration
@@ -208,7 +205,7 @@ func (c *Client) Exchange(ctx context.Context, server, name string, qtype uint16
 func (c *Client) exchange(ctx context.Context, network, server string, q *dns.Msg) (*dns.Msg, error) {
 	ctx, cancel := netx.Attempt(ctx, c.QueryTimeout)
 	defer cancel()
-	conn, release, err := netx.DialBound(ctx, netx.DialFunc(c.Dial), network, server)
+	conn, release, err := netx.DialBound(ctx, c.Dial, network, server)
 	if err != nil {
 		return nil, err
 	}

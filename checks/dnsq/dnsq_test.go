@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/miekg/dns"
 )
 
@@ -396,7 +397,7 @@ func TestCacheSharesQueries(t *testing.T) {
 
 // pipeDial answers each query on an in-memory stream with reply(query),
 // framed as DNS over TCP.
-func pipeDial(reply func(q []byte) []byte) DialFunc {
+func pipeDial(reply func(q []byte) []byte) netx.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		client, server := net.Pipe()
 		go func() {

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,8 +38,11 @@ const maxReply = 1 << 20
 // DefaultPort is the Kerberos port a KDC address without one gets.
 const DefaultPort = "88"
 
-// DialFunc opens a connection; tests inject fakes.
-type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+// maxS2KIterations bounds the PBKDF2 iterations of an AES string-to-key
+// that a KDC may ask for (ETYPE-INFO2 s2kparams; 0 means 2^32). AD and
+// MIT use 4096; a hostile KDC asking for billions would pin a core for
+// hours in a derivation no context can interrupt.
+const maxS2KIterations = 1 << 18
 
 // Options says whom to ask and as whom.
 type Options struct {
@@ -48,7 +50,7 @@ type Options struct {
 	User     string   // principal name without the realm, e.g. "administrator"
 	Password string   // sent only as key material, never in clear
 	KDCs     []string // host:port, tried in order
-	Dial     DialFunc
+	Dial     netx.DialFunc
 	// AttemptTimeout caps one exchange with one KDC inside the caller's
 	// deadline, so a silent first KDC leaves time for the next.
 	AttemptTimeout time.Duration
@@ -81,8 +83,13 @@ func CodeName(code int32) string {
 	return fmt.Sprintf("error code %d", code)
 }
 
-// UnreachableError says no KDC answered.
-type UnreachableError struct{ Attempts []string }
+// UnreachableError says no KDC answered. Local is set when every attempt
+// failed before leaving this machine (no route, network unreachable), so
+// the fault is the vantage point's, not the KDC's.
+type UnreachableError struct {
+	Attempts []string
+	Local    bool
+}
 
 func (e *UnreachableError) Error() string {
 	if len(e.Attempts) == 0 {
@@ -215,6 +222,9 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 		}
 		// The usual path (AD always, MIT with +requires_preauth): answer
 		// with a timestamp encrypted in the key the KDC's hints describe.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		key, err := addEncTimestamp(&req, ke.edata, o)
 		if err != nil {
 			return nil, err
@@ -230,6 +240,12 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 	var rep messages.ASRep
 	if err := safely(func() error { return rep.Unmarshal(reply) }); err != nil {
 		return nil, fmt.Errorf("the kdc %s sent an AS-REP that does not parse: %v", kdc, err)
+	}
+	if err := checkS2K(rep.PAData); err != nil {
+		return nil, fmt.Errorf("the kdc %s: %v", kdc, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if err := decryptASRep(&rep, preauthKey, o); err != nil {
 		return nil, ErrBadPassword
@@ -258,6 +274,33 @@ func decryptASRep(rep *messages.ASRep, key *types.EncryptionKey, o Options) erro
 	})
 }
 
+// checkS2K refuses string-to-key parameters whose derivation would cost
+// more than maxS2KIterations, before gokrb5 runs it.
+func checkS2K(pas types.PADataSequence) error {
+	for _, pa := range pas {
+		if pa.PADataType != patype.PA_ETYPE_INFO2 {
+			continue
+		}
+		var info types.ETypeInfo2
+		if err := info.Unmarshal(pa.PADataValue); err != nil {
+			continue // the derivation reports it
+		}
+		for _, e := range info {
+			if len(e.S2KParams) != 4 {
+				continue
+			}
+			n := uint64(binary.BigEndian.Uint32(e.S2KParams))
+			if n == 0 {
+				n = 1 << 32
+			}
+			if n > maxS2KIterations {
+				return fmt.Errorf("asks for %d string-to-key iterations, more than the %d exdiag computes; a kdc should ask for 4096, check that --kdc is a domain controller", n, maxS2KIterations)
+			}
+		}
+	}
+	return nil
+}
+
 // addEncTimestamp adds PA-ENC-TIMESTAMP using the etype and salt from the
 // PREAUTH_REQUIRED error's e-data (ETYPE-INFO2) and returns the key.
 func addEncTimestamp(req *messages.ASReq, edata []byte, o Options) (types.EncryptionKey, error) {
@@ -265,6 +308,9 @@ func addEncTimestamp(req *messages.ASReq, edata []byte, o Options) (types.Encryp
 	var pas types.PADataSequence
 	if err := pas.Unmarshal(edata); err != nil {
 		return none, fmt.Errorf("the kdc's pre-authentication hints do not parse: %v", err)
+	}
+	if err := checkS2K(pas); err != nil {
+		return none, err
 	}
 	etypeID := int32(0)
 	for _, pa := range pas {
@@ -359,6 +405,7 @@ func without(list []string, s string) []string {
 // an answer: it comes back as *KDCError without trying further KDCs.
 func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, string, error) {
 	var attempts []string
+	local := true
 	for _, kdc := range kdcs {
 		for _, network := range []string{"tcp", "udp"} {
 			if ctx.Err() != nil {
@@ -368,8 +415,10 @@ func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, 
 			reply, err := exchange(ctx, s.opts, network, kdc, req)
 			if err != nil {
 				attempts = append(attempts, fmt.Sprintf("%s %s: %v", network, kdc, err))
+				local = local && netx.VantageUnreachable(err)
 				continue
 			}
+			local = false
 			ke, err := decodeReply(reply)
 			if err != nil {
 				return nil, kdc, fmt.Errorf("the kdc %s sent an answer that does not decode: %v", kdc, err)
@@ -384,7 +433,7 @@ func (s *Session) send(ctx context.Context, req []byte, kdcs []string) ([]byte, 
 			return reply, kdc, nil
 		}
 	}
-	return nil, "", &UnreachableError{Attempts: attempts}
+	return nil, "", &UnreachableError{Attempts: attempts, Local: local && len(attempts) > 0}
 }
 
 // decodeReply tells a KRB-ERROR from anything else. gokrb5's ASN.1
@@ -417,7 +466,7 @@ func safely(f func() error) (err error) {
 func exchange(ctx context.Context, o Options, network, kdc string, req []byte) ([]byte, error) {
 	ctx, cancel := netx.Attempt(ctx, o.AttemptTimeout)
 	defer cancel()
-	conn, release, err := netx.DialBound(ctx, netx.DialFunc(o.Dial), network, kdc)
+	conn, release, err := netx.DialBound(ctx, o.Dial, network, kdc)
 	if err != nil {
 		return nil, err
 	}

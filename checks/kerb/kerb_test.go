@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/krberror"
@@ -240,5 +243,71 @@ func TestCodeName(t *testing.T) {
 	}
 	if got := CodeName(9999); got != "error code 9999" {
 		t.Errorf("CodeName(9999) = %q", got)
+	}
+}
+
+// TestHugeStringToKeyRefused: a KDC that asks for billions of PBKDF2
+// iterations (0 means 2^32) is refused before the derivation, which no
+// context could stop once started.
+func TestHugeStringToKeyRefused(t *testing.T) {
+	ke := realError(t, "preauth_required.der")
+	var pas types.PADataSequence
+	if err := pas.Unmarshal(ke.EData); err != nil {
+		t.Fatal(err)
+	}
+	for _, iters := range [][]byte{{0xff, 0xff, 0xff, 0xff}, {0, 0, 0, 0}} {
+		hostile := make(types.PADataSequence, 0, len(pas))
+		patched := false
+		for _, pa := range pas {
+			if pa.PADataType == 19 { // PA-ETYPE-INFO2
+				var info types.ETypeInfo2
+				if err := info.Unmarshal(pa.PADataValue); err != nil {
+					t.Fatal(err)
+				}
+				for i := range info {
+					info[i].S2KParams = iters
+				}
+				b, err := asn1.Marshal(info)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pa.PADataValue, patched = b, true
+			}
+			hostile = append(hostile, pa)
+		}
+		if !patched {
+			t.Fatal("the recorded error carries no ETYPE-INFO2")
+		}
+		edata, err := asn1.Marshal(hostile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := opts("kdc.contoso.test:88")
+		cfg, _ := Config(o.Realm, o.KDCs)
+		req, _ := messages.NewASReqForTGT(o.Realm, cfg, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, o.User))
+		if _, err := addEncTimestamp(&req, edata, o); err == nil || !strings.Contains(err.Error(), "string-to-key iterations") {
+			t.Errorf("s2kparams %x: %v, want the derivation refused", iters, err)
+		}
+	}
+}
+
+// TestUnroutableKDCIsLocal: when no attempt could leave this machine, the
+// error says so, so the spn probe can blame the vantage point instead.
+func TestUnroutableKDCIsLocal(t *testing.T) {
+	o := opts("kdc.contoso.test:88")
+	o.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}
+	}
+	_, err := Login(context.Background(), o)
+	var ue *UnreachableError
+	if !errors.As(err, &ue) || !ue.Local {
+		t.Fatalf("got %#v, want a local UnreachableError", err)
+	}
+	silent := newFakeKDC(t)
+	o = opts(silent.addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := Login(ctx, o); errors.As(err, &ue) && ue.Local {
+		t.Fatalf("a silent kdc is not the vantage point's fault: %v", err)
 	}
 }

@@ -51,6 +51,19 @@ func CtxErr(ctx context.Context, err error) error {
 	return err
 }
 
+// VantageUnreachable reports whether err says this machine has no way
+// to send to the address at all (network unreachable or down, no route to
+// the host, no local address to send from): the probe host's network, not
+// a server that is down or silent.
+func VantageUnreachable(err error) bool {
+	for _, e := range []syscall.Errno{syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.ENETDOWN, syscall.EADDRNOTAVAIL} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
 // IsTimeout reports whether err is a deadline, a network timeout or the
 // kernel giving up on a connect (ETIMEDOUT).
 func IsTimeout(err error) bool {

@@ -175,6 +175,8 @@ func (l layer) applyTo(r *Run) {
 			for k, v := range l.labels {
 				r.Labels[k] = v
 			}
+		case "name":
+			// only its place: errors about a key nobody gave point here
 		default:
 			fld, _ := fieldOfKey(key)
 			fld.Copy(&r.Spec, &l.spec)
@@ -223,6 +225,9 @@ func (d *decoder) errorf(n ast.Node, format string, args ...any) {
 func parse(name string, data []byte) (*File, Errors) {
 	f := &File{Path: name, lines: strings.Split(string(data), "\n")}
 	d := &decoder{f: f, dir: filepath.Dir(name)}
+	if p, deep := tooDeep(data); deep {
+		return nil, Errors{f.errorAt(p, fmt.Sprintf("nesting deeper than %d levels; a profile needs no more than six, so flatten it", maxDepth))}
+	}
 	tree, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		var ye yaml.Error
@@ -276,6 +281,61 @@ func parse(name string, data []byte) (*File, Errors) {
 		return nil, d.errs.sorted()
 	}
 	return f, nil
+}
+
+// maxDepth bounds the nesting the YAML parser is given: its time grows
+// faster than the depth, so a small hostile file could stall it, and the
+// schema is six levels deep.
+const maxDepth = 16
+
+// tooDeep finds where the flow brackets or the sequence dashes that open
+// one line nest deeper than maxDepth. Quotes and comments are skipped; a
+// bracket inside a plain scalar may count, which only errs on the safe side.
+func tooDeep(data []byte) (pos, bool) {
+	line, col, flow := 1, 0, 0
+	var quote byte
+	dashes, lineStart, comment := 0, true, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		col++
+		if c == '\n' {
+			// a quoted scalar may go on over lines; the rest ends here
+			line, col, dashes, lineStart, comment = line+1, 0, 0, true, false
+			continue
+		}
+		switch {
+		case comment:
+			continue
+		case quote != 0:
+			if c == quote && (quote == '\'' || data[i-1] != '\\') {
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '"', '\'':
+			quote = c
+		case '#':
+			if i == 0 || data[i-1] == ' ' || data[i-1] == '\t' || data[i-1] == '\n' {
+				comment = true
+			}
+		case '[', '{':
+			flow++
+		case ']', '}':
+			flow = max(flow-1, 0)
+		case '-':
+			if lineStart && (i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n') {
+				dashes++
+			}
+		}
+		if c != ' ' && c != '-' && c != '\t' {
+			lineStart = false
+		}
+		if flow+dashes > maxDepth {
+			return pos{line: line, col: col}, true
+		}
+	}
+	return pos{}, false
 }
 
 // mapping returns the pairs of a mapping node, or reports what it is.
@@ -367,6 +427,7 @@ func (d *decoder) deployments(n ast.Node) {
 			continue
 		}
 		names[dep.Name] = posOf(nameNode)
+		dep.layer.set["name"] = posOf(nameNode)
 		where = fmt.Sprintf("deployment %q", dep.Name)
 		d.retitle(where)
 		for k, v := range dep.layer.labels {

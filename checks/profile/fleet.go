@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,7 @@ type Fleet struct {
 	// starts (the CLI's -v, a test's budget).
 	Prepare func(*checks.Config)
 	// NewEnv builds each run's Env; nil means checks.NewEnv.
-	NewEnv func(*checks.Config) *checks.Env
+	NewEnv func(Run, *checks.Config) *checks.Env
 	// Checks is the probe list; nil means checks.All().
 	Checks []checks.Check
 	// Done is called as each run ends, from its goroutine.
@@ -84,7 +85,7 @@ func (f *Fleet) Execute(ctx context.Context, runs []Run) []Outcome {
 	}
 	newEnv := f.NewEnv
 	if newEnv == nil {
-		newEnv = checks.NewEnv
+		newEnv = func(_ Run, c *checks.Config) *checks.Env { return checks.NewEnv(c) }
 	}
 	list := f.Checks
 	if list == nil {
@@ -109,11 +110,13 @@ func (f *Fleet) Execute(ctx context.Context, runs []Run) []Outcome {
 			}()
 			select {
 			case slots <- struct{}{}:
+				defer func() { <-slots }()
 			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
 				o.Err = errors.New("not run: interrupted")
 				return
 			}
-			defer func() { <-slots }()
 			cfg, err := r.Config(getenv)
 			if err == nil && cfg.User != "" && cfg.Password.Empty() && f.Password != nil {
 				cfg.Password, err = f.Password(cfg.User)
@@ -127,10 +130,10 @@ func (f *Fleet) Execute(ctx context.Context, runs []Run) []Outcome {
 			}
 			o.Config = cfg
 			o.Started = time.Now()
-			o.Results, o.Err = s.run(ctx, r.Name(), cfg, func(ctx context.Context) []checks.Result {
+			o.Results, o.Err = s.run(ctx, r.Name(), cfg, list, func(ctx context.Context, list []checks.Check) []checks.Result {
 				rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 				defer cancel()
-				return checks.Run(rctx, newEnv(cfg), s.gated(list, cfg.User))
+				return checks.Run(rctx, newEnv(r, cfg), list)
 			})
 			o.Elapsed = time.Since(o.Started)
 		}()
@@ -161,10 +164,14 @@ func credKey(user string, pw checks.Secret) [32]byte {
 	return sha256.Sum256([]byte(strings.ToLower(user) + "\x00" + pw.Reveal()))
 }
 
-// run runs fn under the credential's rules.
-func (s *safety) run(ctx context.Context, name string, cfg *checks.Config, fn func(context.Context) []checks.Result) ([]checks.Result, error) {
-	if !cfg.HasCredentials() {
-		return fn(ctx), nil
+// run runs the list under the credential's rules: the first run of a
+// credential holds the others back until its logons are judged (the auth
+// and spn probes have answered), not until it ends, and a refusal seen at
+// any time stops the runs that have not started.
+func (s *safety) run(ctx context.Context, name string, cfg *checks.Config, list []checks.Check, fn func(context.Context, []checks.Check) []checks.Result) ([]checks.Result, error) {
+	list = s.gated(list, cfg.User)
+	if !cfg.HasCredentials() || !slices.ContainsFunc(list, func(c checks.Check) bool { return logsOn(c) && cfg.Selected(c.ID) }) {
+		return fn(ctx, list), nil // the password is not sent
 	}
 	key := credKey(cfg.User, cfg.Password)
 	s.mu.Lock()
@@ -198,44 +205,73 @@ func (s *safety) run(ctx context.Context, name string, cfg *checks.Config, fn fu
 	}
 	s.mu.Unlock()
 
-	rs := fn(ctx)
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.cond.Broadcast()
-	if first {
-		c.inFlight = false
-	}
-	if refused(rs) {
-		if c.refusedBy == "" {
-			c.refusedBy = name
-		}
-	} else if sent(rs) {
-		c.trusted = true
-	}
-	return rs, nil
-}
-
-func refused(rs []checks.Result) bool {
-	for _, r := range rs {
-		for _, f := range r.Findings {
-			for _, c := range refusalCodes {
-				if f.Code == c {
-					return true
-				}
+	// the probes that send the password report their verdict as they end
+	var mu sync.Mutex
+	pending, sentOK := 0, false
+	var release sync.Once
+	done := func() {
+		release.Do(func() {
+			s.mu.Lock()
+			if first {
+				c.inFlight = false
 			}
+			mu.Lock()
+			ok := sentOK
+			mu.Unlock()
+			if ok && c.refusedBy == "" {
+				c.trusted = true
+			}
+			s.cond.Broadcast()
+			s.mu.Unlock()
+		})
+	}
+	defer done() // probes that were skipped never report
+	list = append([]checks.Check(nil), list...)
+	for i, ch := range list {
+		// rbac logs on only after auth passed, so auth judges for it
+		// unless it runs alone
+		judges := logsOn(ch) && (ch.ID != checks.RBACCheck.ID || !cfg.Selected(checks.AuthCheck.ID))
+		if !judges || ch.Run == nil || !cfg.Selected(ch.ID) {
+			continue
+		}
+		pending++
+		inner := ch.Run
+		list[i].Run = func(ctx context.Context, env *checks.Env) checks.Outcome {
+			o := inner(ctx, env)
+			if refusedOutcome(o) {
+				s.mu.Lock()
+				if c.refusedBy == "" {
+					c.refusedBy = name
+				}
+				s.mu.Unlock()
+			}
+			mu.Lock()
+			pending--
+			if o.Err == nil && o.Skip == "" && !refusedOutcome(o) {
+				sentOK = true
+			}
+			last := pending == 0
+			mu.Unlock()
+			if last {
+				done()
+			}
+			return o
 		}
 	}
-	return false
+	return fn(ctx, list), nil
 }
 
-// sent is true when a probe that logs on ran to a verdict: the password
-// went to the server and was judged.
-func sent(rs []checks.Result) bool {
-	for _, r := range rs {
-		if (r.ID == checks.AuthCheck.ID || r.ID == checks.SPNCheck.ID) &&
-			r.Status != checks.StatusSkip && r.Status != checks.StatusError {
-			return true
+// logsOn is true for the probes that send the password.
+func logsOn(c checks.Check) bool {
+	return c.ID == checks.AuthCheck.ID || c.ID == checks.SPNCheck.ID || c.ID == checks.RBACCheck.ID
+}
+
+func refusedOutcome(o checks.Outcome) bool {
+	for _, f := range o.Findings {
+		for _, c := range refusalCodes {
+			if f.Code == c {
+				return true
+			}
 		}
 	}
 	return false

@@ -41,7 +41,7 @@ func getenvPW(k string) string {
 // refusal, and the others are reported as not tried, naming it.
 func TestFleetStopsARefusedCredential(t *testing.T) {
 	var sent atomic.Int32
-	auth := checks.Check{ID: checks.AuthCheck.ID, Run: func(context.Context, *checks.Env) checks.Outcome {
+	auth := checks.Check{ID: checks.AuthCheck.ID, Doc: "fake auth", Run: func(context.Context, *checks.Env) checks.Outcome {
 		sent.Add(1)
 		time.Sleep(10 * time.Millisecond)
 		return checks.Outcome{Findings: []checks.Finding{{Code: "AUTH-BAD-CREDENTIALS", Summary: "401"}}}
@@ -75,7 +75,7 @@ func TestFleetStopsARefusedCredential(t *testing.T) {
 func TestFleetLimitsSessionsPerUser(t *testing.T) {
 	var mu sync.Mutex
 	open, peak := 0, 0
-	rbac := checks.Check{ID: checks.RBACCheck.ID, Run: func(context.Context, *checks.Env) checks.Outcome {
+	rbac := checks.Check{ID: checks.RBACCheck.ID, Doc: "fake rbac", Run: func(context.Context, *checks.Env) checks.Outcome {
 		mu.Lock()
 		open++
 		peak = max(peak, open)
@@ -86,7 +86,7 @@ func TestFleetLimitsSessionsPerUser(t *testing.T) {
 		mu.Unlock()
 		return checks.Outcome{}
 	}}
-	auth := checks.Check{ID: checks.AuthCheck.ID, Run: func(context.Context, *checks.Env) checks.Outcome { return checks.Outcome{} }}
+	auth := checks.Check{ID: checks.AuthCheck.ID, Doc: "fake auth", Run: func(context.Context, *checks.Env) checks.Outcome { return checks.Outcome{} }}
 	var done atomic.Int32
 	fl := &Fleet{Parallel: 8, SessionsPerUser: 2, Getenv: getenvPW, Checks: []checks.Check{auth, rbac},
 		Done: func(Outcome) { done.Add(1) }}
@@ -111,5 +111,37 @@ func TestFleetInterrupted(t *testing.T) {
 		if o.Err == nil || !strings.Contains(o.Err.Error(), "interrupted") {
 			t.Errorf("%s: %v", o.Run.Name(), o.Err)
 		}
+	}
+}
+
+// The first run of a credential holds the others back only until its
+// logons are judged: the second run's auth starts while the first run's
+// rbac session is still open.
+func TestFleetReleasesACredentialOnceJudged(t *testing.T) {
+	var starts atomic.Int32
+	second := make(chan struct{})
+	auth := checks.Check{ID: checks.AuthCheck.ID, Doc: "fake auth", Run: func(context.Context, *checks.Env) checks.Outcome {
+		if starts.Add(1) == 2 {
+			close(second)
+		}
+		return checks.Outcome{}
+	}}
+	var waitedOut atomic.Bool
+	rbac := checks.Check{ID: checks.RBACCheck.ID, Doc: "fake rbac", Requires: []string{checks.AuthCheck.ID}, Run: func(context.Context, *checks.Env) checks.Outcome {
+		select {
+		case <-second:
+		case <-time.After(5 * time.Second):
+			waitedOut.Store(true)
+		}
+		return checks.Outcome{}
+	}}
+	fl := &Fleet{Parallel: 2, Getenv: getenvPW, Checks: []checks.Check{auth, rbac}}
+	for _, o := range fl.Execute(context.Background(), fleetFile(t, 2)) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+	}
+	if waitedOut.Load() {
+		t.Error("the second run waited for the whole first run")
 	}
 }

@@ -61,7 +61,8 @@ type Run struct {
 	RBACInterval, BadPasswordBackoff time.Duration
 
 	file    *File
-	origins map[string]pos // profile key → where its value came from
+	origins map[string]pos  // profile key → where its value came from
+	flags   map[string]bool // keys the command line overrode
 }
 
 // Name is "DEPLOYMENT" or "DEPLOYMENT/VANTAGE", as a selector spells it.
@@ -269,6 +270,10 @@ func (r *Run) Override(s checks.Spec, flags []string) {
 		}
 		fld.Copy(&r.Spec, &s)
 		delete(r.origins, keyOf(name))
+		if r.flags == nil {
+			r.flags = map[string]bool{}
+		}
+		r.flags[keyOf(name)] = true
 	}
 }
 
@@ -338,10 +343,19 @@ func (r Run) errAt(key, msg string) error {
 func (r Run) inputErrAt(ie *checks.InputError) error {
 	key := keyOf(ie.Field)
 	p, ok := r.origins[key]
-	if !ok || r.file == nil {
+	if r.file == nil || r.flags[key] {
 		return ie
 	}
 	msg := flagsToKeys(ie.Msg)
+	if !ok {
+		// a value nobody gave: the deployment lacks it
+		if p, ok = r.origins["name"]; !ok {
+			return ie
+		}
+		if key == "uri" {
+			msg = "uri is missing; add the ConnectionUri to the deployment, e.g. uri: https://mail.contoso.com/PowerShell"
+		}
+	}
 	if el, ok := p.element(msg); ok {
 		p = el
 	}

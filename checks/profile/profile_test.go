@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exdiag/exdiag/checks"
 )
 
 // the issue's example, with a CA file that exists
@@ -134,6 +136,8 @@ func TestLoadErrorsPointAtTheLine(t *testing.T) {
 		{"alias", "defaults: &d\n  timeout: 3s\ndeployments:\n  - name: a\n    uri: https://x.test\n", `anchors and aliases are not supported`},
 		{"both password sources", "deployments:\n  - name: a\n    uri: https://x.test\n    password_file: pw\n    password_env: PW\n", `:5:19: both password_file and password_env are given; keep one`},
 		{"empty", "# nothing\n", `the file is empty`},
+		{"no uri", "deployments:\n  - name: a\n    user: CONTOSO\\x\n", `:2:11: a: uri is missing; add the ConnectionUri to the deployment`},
+		{"deep", "deployments: " + strings.Repeat("[", 40) + "\n", `:1:30: nesting deeper than 16 levels`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,4 +196,47 @@ deployments:
 	if err == nil || !strings.Contains(err.Error(), "f.yaml:4:20: rbac_interval 10ms is out of range") {
 		t.Errorf("a too short interval: %v", err)
 	}
+}
+// Append keeps the file's text and fits the new entry to its list,
+// wherever the list sits and however it is indented.
+func TestAppendKeepsTheFile(t *testing.T) {
+	for name, orig := range map[string]string{
+		"indented, last":       "# ours\ndeployments:\n  - name: a # keep\n    uri: https://a.test\n",
+		"flush, then defaults": "deployments:\n- name: a\n  uri: https://a.test\ndefaults:\n  timeout: 5s\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "f.yaml")
+			if err := os.WriteFile(p, []byte(orig), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			e := Entry{Name: "b", Spec: checksSpec("https://b.test/PowerShell"), Password: PasswordSource{Env: "B_PW"}}
+			if err := Append(p, e); err != nil {
+				t.Fatal(err)
+			}
+			f, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs, _ := f.Runs()
+			if len(runs) != 2 || runs[1].Deployment != "b" || runs[1].Password.Env != "B_PW" || runs[1].Spec.URI != "https://b.test/PowerShell" {
+				t.Fatalf("runs %+v", runs)
+			}
+			b, _ := os.ReadFile(p)
+			for _, line := range strings.Split(strings.TrimSpace(orig), "\n") {
+				if !strings.Contains(string(b), line+"\n") {
+					t.Errorf("line %q was lost:\n%s", line, b)
+				}
+			}
+			if st, _ := os.Stat(p); st.Mode().Perm() != 0o640 {
+				t.Errorf("mode %v", st.Mode().Perm())
+			}
+			if err := Append(p, e); err == nil || !strings.Contains(err.Error(), `deployment "b" is in`) {
+				t.Errorf("a duplicate: %v", err)
+			}
+		})
+	}
+}
+
+func checksSpec(uri string) checks.Spec {
+	return checks.Spec{URI: uri, ExpectExternal: []string{"203.0.113.10"}}
 }

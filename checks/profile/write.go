@@ -136,10 +136,11 @@ func Append(path string, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("cannot render the deployment: %v; please report it", err)
 	}
+	// the encoder indents a list by two; the file's list may sit elsewhere
 	var ins strings.Builder
 	for _, line := range strings.SplitAfter(string(item), "\n") {
 		if line != "" {
-			ins.WriteString(strings.Repeat(" ", indent) + line)
+			ins.WriteString(strings.Repeat(" ", indent) + strings.TrimPrefix(line, "  "))
 		}
 	}
 	head := string(old[:at])

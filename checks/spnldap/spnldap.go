@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/go-ldap/ldap/v3"
 )
 
@@ -27,9 +28,6 @@ const (
 	maxReadBytes = 4 << 20 // everything read from the directory, TLS included
 )
 
-// DialFunc opens a connection; tests inject fakes.
-type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
-
 // Options says which directory to ask and how.
 type Options struct {
 	// URL is ldap://host[:port] or ldaps://host[:port]. StartTLS is asked
@@ -38,7 +36,7 @@ type Options struct {
 	Base     string // search base DN; empty asks the server's rootDSE
 	BindName string // DN, UPN (user@realm) or DOMAIN\user: AD takes all three
 	Password string
-	Dial     DialFunc
+	Dial     netx.DialFunc
 	RootCAs  *x509.CertPool // nil: the system's roots
 }
 

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/exdiag/exdiag/checks/netx"
 )
 
 const (
@@ -37,7 +39,7 @@ func fetchIssuers(ctx context.Context, c *x509.Certificate, fetch func(context.C
 // AIAFetcher returns a bounded HTTP fetcher of issuer certificates that
 // dials through dial (AIA URLs are on the CA's own servers, so no --resolve
 // applies, but tests still inject the dialer).
-func AIAFetcher(dial DialFunc) func(ctx context.Context, url string) ([]*x509.Certificate, error) {
+func AIAFetcher(dial netx.DialFunc) func(ctx context.Context, url string) ([]*x509.Certificate, error) {
 	// The Transport may finish a dial after its request is cancelled; the
 	// deadline on the connection keeps that bounded too.
 	bounded := func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -49,6 +49,14 @@ type Issue struct {
 	Code     string
 	Summary  string
 	Accepted bool
+	// Cert is the certificate the issue is about (the leaf unless a CA
+	// certificate of the chain is at fault); nil when none was presented.
+	Cert *x509.Certificate
+	// NameMismatch marks a backend's untrusted verdict that is about the
+	// name, not the root, so the fix says which names to use.
+	NameMismatch bool
+	// Legacy names the old protocol version an issue is about.
+	Legacy string
 }
 
 // Classify turns a report into issues, in a stable order.
@@ -73,7 +81,7 @@ func Classify(r *Report, p Policy) []Issue {
 		} else if p.SkipCA {
 			s += "; accepted because of --skip-ca-check"
 		}
-		out = append(out, Issue{Code: untrusted, Summary: s, Accepted: p.SkipCA && !p.Backend})
+		out = append(out, Issue{Code: untrusted, Summary: s, Accepted: p.SkipCA && !p.Backend, Cert: leaf})
 	case TrustedWithExtra:
 		var names []string
 		for _, c := range r.Missing {
@@ -81,7 +89,7 @@ func Classify(r *Report, p Policy) []Issue {
 		}
 		out = append(out, Issue{Code: CodeIncompleteChain, Summary: fmt.Sprintf(
 			"the server does not send the intermediate %s; the chain verified only with it from %s, so clients that cannot fetch it fail",
-			strings.Join(names, ", "), r.MissingFrom)})
+			strings.Join(names, ", "), r.MissingFrom), Cert: leaf})
 	}
 	if err := leaf.VerifyHostname(p.Host); err != nil {
 		code := CodeNameMismatch
@@ -92,7 +100,7 @@ func Classify(r *Report, p Policy) []Issue {
 		} else if p.SkipCN {
 			s += "; accepted because of --skip-cn-check"
 		}
-		out = append(out, Issue{Code: code, Summary: s, Accepted: p.SkipCN && !p.Backend})
+		out = append(out, Issue{Code: code, Summary: s, Accepted: p.SkipCN && !p.Backend, Cert: leaf, NameMismatch: p.Backend})
 	}
 	out = append(out, validity(r, p)...)
 	out = append(out, weakness(r)...)
@@ -144,16 +152,16 @@ func validity(r *Report, p Policy) []Issue {
 		}
 		switch {
 		case now.After(c.NotAfter):
-			out = append(out, Issue{Code: CodeExpired, Summary: fmt.Sprintf("%s expired on %s, %s ago",
+			out = append(out, Issue{Code: CodeExpired, Cert: c, Summary: fmt.Sprintf("%s expired on %s, %s ago",
 				what, c.NotAfter.UTC().Format(time.DateOnly), days(now.Sub(c.NotAfter)))})
 		case now.Before(c.NotBefore):
-			out = append(out, Issue{Code: CodeNotYetValid, Summary: fmt.Sprintf("%s is valid only from %s, in %s (or this machine's clock is wrong)",
+			out = append(out, Issue{Code: CodeNotYetValid, Cert: c, Summary: fmt.Sprintf("%s is valid only from %s, in %s (or this machine's clock is wrong)",
 				what, c.NotBefore.UTC().Format(time.RFC3339), days(c.NotBefore.Sub(now)))})
 		case p.CritBefore > 0 && c.NotAfter.Sub(now) < p.CritBefore:
-			out = append(out, Issue{Code: CodeExpiresImminent, Summary: fmt.Sprintf("%s expires on %s, in %s (the critical threshold is %s)",
+			out = append(out, Issue{Code: CodeExpiresImminent, Cert: c, Summary: fmt.Sprintf("%s expires on %s, in %s (the critical threshold is %s)",
 				what, c.NotAfter.UTC().Format(time.DateOnly), days(c.NotAfter.Sub(now)), days(p.CritBefore))})
 		case c.NotAfter.Sub(now) < warn:
-			out = append(out, Issue{Code: CodeExpiresSoon, Summary: fmt.Sprintf("%s expires on %s, in %s",
+			out = append(out, Issue{Code: CodeExpiresSoon, Cert: c, Summary: fmt.Sprintf("%s expires on %s, in %s",
 				what, c.NotAfter.UTC().Format(time.DateOnly), days(c.NotAfter.Sub(now)))})
 		}
 	}
@@ -192,14 +200,14 @@ func weakness(r *Report) []Issue {
 			if r.Trust == InsecureSig {
 				s += "; " + r.TrustReason
 			}
-			out = append(out, Issue{Code: CodeWeak, Summary: s})
+			out = append(out, Issue{Code: CodeWeak, Summary: s, Cert: c})
 		}
 		if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < 2048 {
-			out = append(out, Issue{Code: CodeWeak, Summary: fmt.Sprintf("%s has an RSA key of %d bits; reissue with 2048 bits or more", what, k.N.BitLen())})
+			out = append(out, Issue{Code: CodeWeak, Cert: c, Summary: fmt.Sprintf("%s has an RSA key of %d bits; reissue with 2048 bits or more", what, k.N.BitLen())})
 		}
 	}
 	if r.Legacy != 0 {
-		out = append(out, Issue{Code: CodeWeak, Summary: "the server still accepts " + VersionName(r.Legacy) + "; disable TLS 1.0 and 1.1"})
+		out = append(out, Issue{Code: CodeWeak, Summary: "the server still accepts " + VersionName(r.Legacy) + "; disable TLS 1.0 and 1.1", Legacy: VersionName(r.Legacy)})
 	}
 	return out
 }

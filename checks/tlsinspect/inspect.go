@@ -10,16 +10,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"net"
 	"time"
-)
 
-// DialFunc opens a connection (the probe passes env.DialTarget).
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+	"github.com/exdiag/exdiag/checks/netx"
+)
 
 // Options says where to connect and what to trust.
 type Options struct {
-	Dial       DialFunc
+	Dial       netx.DialFunc
 	Addr       string // host:port handed to Dial
 	ServerName string // SNI, and the name the certificate must carry
 	// Roots are the trust anchors: system roots plus the self-issued

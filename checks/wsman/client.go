@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/psrp"
 )
 
@@ -26,17 +26,27 @@ type Client struct {
 	password    func() string // a closure, so no %v of the client can print it
 	// MaxBody caps every answer read (default 4 MiB).
 	MaxBody int64
-	// OperationTimeout is what a Receive asks the server to wait for output.
-	OperationTimeout time.Duration
+	// Budgets are the session's time limits.
+	Budgets Budgets
 	// RoundTrips counts the HTTP requests sent.
 	RoundTrips int
 
 	sessionID string
 }
 
+// Budgets are the time limits of one session. The checks package passes
+// its budget block (checks/budgets.go), so every budget is set in one
+// place; a zero Request leaves a request to the caller's deadline only.
+type Budgets struct {
+	Request     time.Duration // one WS-Management request, answer read included
+	ReceiveWait time.Duration // what a Receive asks the server to hold for output (OperationTimeout)
+	Delete      time.Duration // Signal and Delete of the shell while the caller has time
+	LateDelete  time.Duration // Signal and Delete after the caller's deadline or cancellation
+}
+
 // NewClient returns a client for endpoint (https only: Basic credentials
 // never travel in clear) that logs on as user.
-func NewClient(hc *http.Client, endpoint *url.URL, resourceURI, user, password string) (*Client, error) {
+func NewClient(hc *http.Client, endpoint *url.URL, resourceURI, user, password string, b Budgets) (*Client, error) {
 	if endpoint == nil || endpoint.Scheme != "https" {
 		return nil, errors.New("the remote powershell uri must be https; basic credentials are never sent over plain http")
 	}
@@ -45,21 +55,20 @@ func NewClient(hc *http.Client, endpoint *url.URL, resourceURI, user, password s
 	q.Set("PSVersion", "5.1")
 	u.RawQuery = q.Encode()
 	return &Client{HTTP: hc, URL: u.String(), ResourceURI: resourceURI, User: user, password: func() string { return password },
-		MaxBody: 4 << 20, OperationTimeout: 20 * time.Second, sessionID: psrp.NewGUID().String()}, nil
+		MaxBody: 4 << 20, Budgets: b, sessionID: psrp.NewGUID().String()}, nil
 }
 
 // NewHTTPClient builds the one HTTP client of a session: TLS as tc says
 // (tlsinspect.ClientConfig), connections through dial, a cookie jar so a
 // load balancer keeps the shell on one server.
-func NewHTTPClient(dial func(ctx context.Context, network, addr string) (net.Conn, error), tc *tls.Config) *http.Client {
+func NewHTTPClient(dial netx.DialFunc, tc *tls.Config) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	tr := &http.Transport{
-		DialContext:           dial,
-		TLSClientConfig:       tc,
-		ForceAttemptHTTP2:     false,
-		MaxIdleConnsPerHost:   1,
-		ResponseHeaderTimeout: 60 * time.Second,
-		Proxy:                 nil,
+		DialContext:         dial,
+		TLSClientConfig:     tc,
+		ForceAttemptHTTP2:   false,
+		MaxIdleConnsPerHost: 1,
+		Proxy:               nil,
 	}
 	return &http.Client{
 		Transport: tr,
@@ -71,11 +80,16 @@ func NewHTTPClient(dial func(ctx context.Context, network, addr string) (net.Con
 
 func (c *Client) header(action, shellID string, maxEnv int) header {
 	return header{To: c.URL, ResourceURI: c.ResourceURI, Action: action, MessageID: psrp.NewGUID().String(),
-		SessionID: c.sessionID, MaxEnvelope: maxEnv, Timeout: fmt.Sprintf("PT%dS", int(c.OperationTimeout/time.Second)), ShellID: shellID}
+		SessionID: c.sessionID, MaxEnvelope: maxEnv, Timeout: fmt.Sprintf("PT%dS", int(c.Budgets.ReceiveWait/time.Second)), ShellID: shellID}
 }
 
 // post sends one envelope and returns the 200 answer's body, or a *Fault.
 func (c *Client) post(ctx context.Context, action, body string) ([]byte, error) {
+	if c.Budgets.Request > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Budgets.Request)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, strings.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -126,7 +140,7 @@ func (c *Client) Receive(ctx context.Context, shellID, commandID string) (Receiv
 	// ask the server to answer "no data yet" well before our own deadline,
 	// so a slow server costs a retry, not a cut connection
 	if dl, ok := ctx.Deadline(); ok {
-		if left := time.Until(dl) / 2; left < c.OperationTimeout {
+		if left := time.Until(dl) / 2; left < c.Budgets.ReceiveWait {
 			h.Timeout = fmt.Sprintf("PT%.3fS", max(left, time.Second).Seconds())
 		}
 	}

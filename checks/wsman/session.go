@@ -49,24 +49,19 @@ func (e *SessionError) Error() string {
 	return fmt.Sprintf("the get-command pipeline failed (state %d): %s", e.State, e.Message)
 }
 
-// Clean-up budgets. After the caller's deadline the runner waits about two
-// seconds for a probe before it reports and the process may exit, so the
-// Delete made then must fit well inside that.
-const (
-	deleteTimeout     = 5 * time.Second
-	lateDeleteTimeout = 1500 * time.Millisecond
-)
-
 // cleanupBudget is how long the Signal and Delete of a session may take:
-// what is left of ctx plus the late allowance, at most deleteTimeout.
-func cleanupBudget(ctx context.Context) time.Duration {
+// what is left of ctx plus the late allowance, at most Budgets.Delete.
+// After the caller's deadline the runner waits a short grace for a probe
+// before it reports and the process may exit, so LateDelete must fit
+// inside that grace (checks.TestBudgetsNest says it does).
+func (c *Client) cleanupBudget(ctx context.Context) time.Duration {
 	if ctx.Err() != nil {
-		return lateDeleteTimeout
+		return c.Budgets.LateDelete
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		return min(time.Until(dl)+lateDeleteTimeout, deleteTimeout)
+		return min(time.Until(dl)+c.Budgets.LateDelete, c.Budgets.Delete)
 	}
-	return deleteTimeout
+	return c.Budgets.Delete
 }
 
 // ListCommands opens a runspace pool in a new shell, asks for the command
@@ -85,7 +80,7 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 			return
 		}
 		// a fresh context: the caller's may be the reason we are here
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupBudget(ctx))
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cleanupBudget(ctx))
 		defer cancel()
 		if commandID != "" && !commandDone && ctx.Err() == nil {
 			// polite when there is time; Delete ends the command anyway

@@ -24,6 +24,10 @@ import (
 
 // tlsClient returns a client for ts under the name example.com (which the
 // httptest certificate carries), dialling ts's listener.
+// testBudgets are checks' budgets (checks/budgets.go), which this leaf
+// package cannot import.
+var testBudgets = Budgets{Request: 25 * time.Second, ReceiveWait: 20 * time.Second, Delete: 5 * time.Second, LateDelete: 1500 * time.Millisecond}
+
 func tlsClient(t *testing.T, ts *httptest.Server, user, password string) *Client {
 	t.Helper()
 	roots := x509.NewCertPool()
@@ -35,7 +39,7 @@ func tlsClient(t *testing.T, ts *httptest.Server, user, password string) *Client
 	}, &tls.Config{RootCAs: roots})
 	t.Cleanup(hc.CloseIdleConnections)
 	u, _ := url.Parse("https://example.com:" + strings.Split(addr, ":")[1] + "/PowerShell")
-	c, err := NewClient(hc, u, ExchangeResourceURI, user, password)
+	c, err := NewClient(hc, u, ExchangeResourceURI, user, password, testBudgets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +374,7 @@ func TestShellDeletedOnEveryPath(t *testing.T) {
 
 func TestHTTPSOnly(t *testing.T) {
 	u, _ := url.Parse("http://mail.contoso.test/PowerShell")
-	if _, err := NewClient(http.DefaultClient, u, ExchangeResourceURI, "u", "p"); err == nil {
+	if _, err := NewClient(http.DefaultClient, u, ExchangeResourceURI, "u", "p", testBudgets); err == nil {
 		t.Fatal("a plain http uri was accepted for basic credentials")
 	}
 }

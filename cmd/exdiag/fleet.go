@@ -118,6 +118,16 @@ func runProfile(f *runFlags, fs *pflag.FlagSet, streams *report.IO, getenv func(
 		Prepare: func(c *checks.Config) {
 			c.Verbose = f.verbose
 		},
+		NewEnv: func(r profile.Run, c *checks.Config) *checks.Env {
+			env := checks.NewEnv(c)
+			if c.Verbose {
+				name := r.Name()
+				env.Logf = func(format string, a ...any) {
+					fmt.Fprintf(streams.Err, "exdiag: %s: "+format+"\n", append([]any{name}, a...)...)
+				}
+			}
+			return env
+		},
 		Done: func(o profile.Outcome) {
 			if bar != nil {
 				_ = bar.Add(1)
@@ -132,6 +142,10 @@ func runProfile(f *runFlags, fs *pflag.FlagSet, streams *report.IO, getenv func(
 	outcomes := fleet.Execute(ctx, runs)
 	if bar != nil {
 		_ = bar.Finish()
+	}
+	// one run that could not start is bad input, said once on stderr
+	if len(outcomes) == 1 && outcomes[0].Config == nil && outcomes[0].Err != nil && ctx.Err() == nil {
+		return 0, usageError{outcomes[0].Err.Error()}
 	}
 
 	doc := report.FleetDoc{SchemaVersion: report.SchemaVersion}

@@ -45,13 +45,22 @@ func cmdExplain(args []string, io *report.IO) error {
 	return nil
 }
 
-// Explain renders one catalog entry for a person.
+// Explain renders one catalog entry for a person. Without a run there are
+// no observed values, so each step shows its placeholders readably
+// (<published host>), and every evidence-specific variant is listed.
 func Explain(e catalog.Entry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s, check %s): %s\n\n", e.Code, e.Severity, e.Check, e.Title)
 	fmt.Fprintf(&b, "cause:\n  %s\n\nremediation:\n", e.Cause)
-	for i, s := range e.Remediation {
-		fmt.Fprintf(&b, "  %d. %s\n", i+1, s)
+	steps := func(list []string) {
+		for i, s := range list {
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, catalog.Template(s))
+		}
+	}
+	steps(e.Remediation)
+	for _, v := range e.Variants {
+		fmt.Fprintf(&b, "\nremediation when %s:\n", v.Describe())
+		steps(v.Remediation)
 	}
 	b.WriteString("\nreferences:\n")
 	for _, r := range e.References {
@@ -95,7 +104,7 @@ func ServeInstructions(l *fixtures.Lab) string {
 	for i := 0; i+1 < len(args); i++ {
 		if args[i] == "--external-dns" || args[i] == "--internal-dns" {
 			host, port, _ := strings.Cut(args[i+1], ":")
-			fmt.Fprintf(&b, "  dig @%s -p %s %s A   # %s view\n", host, port, fixtures.Namespace, strings.TrimSuffix(strings.TrimPrefix(args[i], "--"), "-dns"))
+			fmt.Fprintf(&b, "  dig @%s -p %s %s A   # %s view\n", host, port, l.Names().Namespace, strings.TrimSuffix(strings.TrimPrefix(args[i], "--"), "-dns"))
 		}
 	}
 	return b.String()

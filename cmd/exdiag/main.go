@@ -28,6 +28,14 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// errInterrupted ends a run (or the password prompt) that SIGINT or
+// SIGTERM cut short: "interrupted" on stderr and exit 130, as a shell
+// reports a command killed by ^C.
+var errInterrupted = errors.New("interrupted")
+
+// exitInterrupted is 128 + SIGINT.
+const exitInterrupted = 130
+
 // Main runs exdiag and returns its exit code. newIO builds the IO once the
 // flags have said whether colour is wanted.
 func Main(args []string, newIO func(noColour bool) *report.IO, getenv func(string) string) int {
@@ -57,6 +65,10 @@ func Main(args []string, newIO func(noColour bool) *report.IO, getenv func(strin
 		fmt.Fprint(newIO(true).Out, usage)
 	default:
 		err = usagef("unknown command %q; run `exdiag help` for the commands", args[0])
+	}
+	if errors.Is(err, errInterrupted) {
+		fmt.Fprintln(newIO(true).Err, "exdiag: interrupted")
+		return exitInterrupted
 	}
 	if err != nil {
 		var ue usageError
@@ -97,5 +109,5 @@ usage:
                                 run simulated deployments and print the flags (or write the profile) that reach them
   exdiag version
 
-exit codes: 0 all passed, 1 worst is a warning, 2 a failure, 3 exdiag could not run
+exit codes: 0 all passed, 1 worst is a warning, 2 a failure, 3 exdiag could not tell, 130 interrupted
 `

@@ -99,17 +99,17 @@ func TestPasswordSources(t *testing.T) {
 func TestOutputFileIsWrittenWholeAndStdoutStaysEmpty(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "report.json")
-	// no selected check has inputs that reach the network: spn with basic
-	// over https either skips or reports without dialling
+	// no selected check reaches the network: spn named with basic over
+	// https has nothing to check, an error (exit 3) the report still carries
 	code, out, _ := run(t, nil, "run", "--uri", "https://mail.contoso.test/PowerShell", "--checks", "spn", "--format", "json", "--output", path)
-	if code == 3 {
-		t.Fatalf("exit 3")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 (spn named but nothing to check)", code)
 	}
 	if out != "" {
 		t.Errorf("stdout should be empty with --output, got %q", out)
 	}
 	b, err := os.ReadFile(path)
-	if err != nil || !bytes.Contains(b, []byte(`"schema_version": 1`)) {
+	if err != nil || !bytes.Contains(b, []byte(`"schema_version": 1`)) || !bytes.Contains(b, []byte("named in --checks")) {
 		t.Errorf("report file: %v %s", err, b)
 	}
 	entries, _ := os.ReadDir(dir)

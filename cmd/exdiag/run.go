@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks"
+	"github.com/exdiag/exdiag/checks/profile"
 	"github.com/exdiag/exdiag/fixtures"
 	"github.com/exdiag/exdiag/report"
 	"github.com/spf13/pflag"
@@ -94,21 +94,30 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 	if cfg.Verbose {
 		env.Logf = func(format string, a ...any) { fmt.Fprintf(io.Err, "exdiag: "+format+"\n", a...) }
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	ctx, cancel := context.WithTimeout(sigCtx, cfg.Timeout)
 	defer cancel()
 
 	started := time.Now()
 	results := checks.Run(ctx, env, checks.All())
 	doc := report.Build(versionString(), started, time.Since(started),
 		report.Target{URI: cfg.URI.String(), Host: cfg.Host, Port: cfg.Port}, results)
+	interrupted := sigCtx.Err() != nil
+	if interrupted {
+		// the checks cut short are errors that blame nothing on the
+		// server; the partial report says so, and the exit code is 130
+		doc.Interrupted, doc.ExitCode = true, exitInterrupted
+	}
 	b, err := render(doc)
 	if err != nil {
 		return 0, fmt.Errorf("cannot render the report: %v; please report it", err)
 	}
 	if err := out.write(b, io); err != nil {
 		return 0, err
+	}
+	if interrupted {
+		return 0, errInterrupted
 	}
 	return doc.ExitCode, nil
 }
@@ -160,9 +169,6 @@ func startLab(flagValue string, positional, userArgs []string, getenv func(strin
 	return lab, append(lab.Args(), rest...), nil
 }
 
-// maxPasswordFile bounds what is read of --password-file.
-const maxPasswordFile = 64 << 10
-
 // readPassword takes the password from EXDIAG_PASSWORD, --password-file or
 // a no-echo prompt, never from a flag value.
 func readPassword(user, file string, streams *report.IO, getenv func(string) string) (checks.Secret, error) {
@@ -170,33 +176,58 @@ func readPassword(user, file string, streams *report.IO, getenv func(string) str
 		return checks.NewSecret(p), nil
 	}
 	if file != "" {
-		fh, err := os.Open(file)
+		// the same bounded first-line read as a profile's password_file
+		s, err := profile.PasswordSource{File: file}.Read(getenv)
 		if err != nil {
-			return checks.Secret{}, usagef("cannot read --password-file %s: %v; give a readable file", file, unwrapPathErr(err))
+			return checks.Secret{}, usageError{strings.Replace(err.Error(), "password_file", "--password-file", 1)}
 		}
-		defer fh.Close()
-		// the first line only; a password is short, so read a bounded prefix
-		head, err := io.ReadAll(io.LimitReader(fh, maxPasswordFile))
-		if err != nil {
-			return checks.Secret{}, usagef("cannot read --password-file %s: %v; give a readable file", file, err)
-		}
-		line, _, _ := strings.Cut(string(head), "\n")
-		line = strings.TrimRight(line, "\r")
-		if line == "" {
-			return checks.Secret{}, usagef("--password-file %s is empty; put the password on its first line", file)
-		}
-		return checks.NewSecret(line), nil
+		return s, nil
 	}
 	if !streams.InTTY {
 		return checks.Secret{}, usagef("no password for %s: set EXDIAG_PASSWORD or use --password-file (there is no terminal to prompt on)", user)
 	}
 	fmt.Fprintf(streams.Err, "password for %s: ", user)
-	b, err := term.ReadPassword(int(os.Stdin.Fd()))
+	b, err := promptPassword(int(os.Stdin.Fd()))
 	fmt.Fprintln(streams.Err)
+	if errors.Is(err, errInterrupted) {
+		return checks.Secret{}, err
+	}
 	if err != nil || len(b) == 0 {
 		return checks.Secret{}, usagef("no password read for %s; set EXDIAG_PASSWORD or use --password-file", user)
 	}
 	return checks.NewSecret(string(b)), nil
+}
+
+// promptPassword reads a line without echo. ReadPassword restores the
+// terminal when it returns, but a SIGINT or SIGTERM would kill the process
+// before that with echo still off; so the signal is caught here, the
+// terminal restored, and the run ends as interrupted.
+func promptPassword(fd int) ([]byte, error) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return nil, err
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	type read struct {
+		b   []byte
+		err error
+	}
+	done := make(chan read, 1)
+	// the read cannot be cancelled; on a signal the process is about to
+	// exit, so the blocked goroutine goes with it
+	go func() {
+		b, err := term.ReadPassword(fd)
+		done <- read{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-sigs:
+		_ = term.Restore(fd, state)
+		return nil, errInterrupted
+	}
 }
 
 // output writes the report to stdout, or to a file atomically: the file

@@ -1,18 +1,17 @@
 // Package recording reads the recorded WS-Management conversations in
-// ../shared/testdata/pypsrp for tests: a minimal reader for that one YAML
-// shape (a list of request/response scalars, an optional transport_error).
+// testdata/pypsrp (pypsrp's test responses, MIT licence) for tests. It is
+// imported by tests only, so the YAML library never reaches the binary.
 package recording
 
 import (
-	"bufio"
 	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"strconv"
-	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Exchange is one recorded request and the server's answer.
@@ -21,51 +20,51 @@ type Exchange struct {
 	Status            int // 200 unless a transport_error gave another code
 }
 
-// Dir is the folder of the recordings: <repo root>/../shared/testdata/pypsrp.
+// Dir is the folder of the recordings, next to this file, so tests of any
+// package find it whatever their working directory.
 func Dir() string {
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
-	return filepath.Join(root, "..", "shared", "testdata", "pypsrp")
+	return filepath.Join(filepath.Dir(file), "testdata", "pypsrp")
+}
+
+// maxRecording bounds what Load reads: the largest recording is 135 KB.
+const maxRecording = 4 << 20
+
+// file is the shape pypsrp writes: a list of request/response scalars,
+// with a transport_error when the server answered other than 200.
+type file struct {
+	Messages []struct {
+		Request        string `yaml:"request"`
+		Response       string `yaml:"response"`
+		TransportError *struct {
+			Protocol string `yaml:"protocol"`
+			Code     int    `yaml:"code"`
+		} `yaml:"transport_error"`
+	} `yaml:"messages"`
 }
 
 // Load reads one recording by file name.
 func Load(name string) ([]Exchange, error) {
-	f, err := os.Open(filepath.Join(Dir(), name))
+	b, err := os.ReadFile(filepath.Join(Dir(), name))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var out []Exchange
-	var cur *string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "messages:" || strings.TrimSpace(line) == "":
-		case strings.HasPrefix(line, "- request: "):
-			out = append(out, Exchange{Request: strings.TrimPrefix(line, "- request: "), Status: 200})
-			cur = &out[len(out)-1].Request
-		case strings.HasPrefix(line, "  response: ") && len(out) > 0:
-			out[len(out)-1].Response = strings.TrimPrefix(line, "  response: ")
-			cur = &out[len(out)-1].Response
-		case strings.HasPrefix(line, "  transport_error:"):
-			cur = nil
-		case strings.HasPrefix(line, "    code: ") && len(out) > 0:
-			n, err := strconv.Atoi(strings.TrimPrefix(line, "    code: "))
-			if err != nil {
-				return nil, fmt.Errorf("%s: bad code line %q", name, line)
-			}
-			out[len(out)-1].Status = n
-		case strings.HasPrefix(line, "    protocol: "):
-		case strings.HasPrefix(line, "    ") && cur != nil:
-			// a plain scalar folded over lines: joined by one space
-			*cur += " " + strings.TrimSpace(line)
-		default:
-			return nil, fmt.Errorf("%s: unexpected line %.60q", name, line)
-		}
+	if len(b) > maxRecording {
+		return nil, fmt.Errorf("%s: %d bytes, more than a recording should hold (%d)", name, len(b), maxRecording)
 	}
-	return out, sc.Err()
+	var f file
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	out := make([]Exchange, 0, len(f.Messages))
+	for _, m := range f.Messages {
+		e := Exchange{Request: m.Request, Response: m.Response, Status: 200}
+		if m.TransportError != nil && m.TransportError.Code != 0 {
+			e.Status = m.TransportError.Code
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 var (
