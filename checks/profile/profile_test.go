@@ -197,6 +197,7 @@ deployments:
 		t.Errorf("a too short interval: %v", err)
 	}
 }
+
 // Append keeps the file's text and fits the new entry to its list,
 // wherever the list sits and however it is indented.
 func TestAppendKeepsTheFile(t *testing.T) {
