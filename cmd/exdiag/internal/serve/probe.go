@@ -155,6 +155,7 @@ func (s *Service) probe(ctx context.Context, t Target, budget time.Duration) (*o
 	// rbac opens a PowerShell session: at most once per interval per
 	// deployment, the last result served in between.
 	var cached *rbacEntry
+	list := s.o.Checks
 	if cfg.Selected("rbac") && !o.withheld {
 		s.mu.RLock()
 		if e, ok := s.rbac[t.Deployment]; ok && now.Sub(e.at) < t.rbacInterval() {
@@ -162,7 +163,9 @@ func (s *Service) probe(ctx context.Context, t Target, budget time.Duration) (*o
 		}
 		s.mu.RUnlock()
 		if cached != nil {
-			cfg.Checks = without(s.o.Checks, cfg, "rbac")
+			// leave rbac out of the list rather than out of --checks: a
+			// check named there must have its inputs, the others not
+			list = without(list, "rbac")
 			log.Logf("rbac: serving the result of %s ago (rbac_interval %s)", now.Sub(cached.at).Round(time.Second), t.rbacInterval())
 		}
 	}
@@ -170,7 +173,7 @@ func (s *Service) probe(ctx context.Context, t Target, budget time.Duration) (*o
 	env := s.o.NewEnv(cfg)
 	env.Logf = log.Logf
 	started := time.Now()
-	results := checks.Run(ctx, env, s.o.Checks)
+	results := checks.Run(ctx, env, list)
 	elapsed := time.Since(started)
 
 	results = s.splice(results, t, cfg, cached, refusedResults, o, now)
@@ -282,15 +285,15 @@ func refusals(rs []checks.Result) []checks.Result {
 	return out
 }
 
-// without is the checks the config selects, less id.
-func without(list []checks.Check, cfg *checks.Config, id string) []string {
-	var ids []string
+// without is list less the check id.
+func without(list []checks.Check, id string) []checks.Check {
+	out := make([]checks.Check, 0, len(list))
 	for _, c := range list {
-		if c.ID != id && cfg.Selected(c.ID) {
-			ids = append(ids, c.ID)
+		if c.ID != id {
+			out = append(out, c)
 		}
 	}
-	return ids
+	return out
 }
 
 // debugText is ?debug=true: the probe log, then the metrics as text.

@@ -275,6 +275,9 @@ func TestRBACInterval(t *testing.T) {
 	if v := mustValue(t, mfs, "exdiag_check_status", map[string]string{"check": "auth", "status": "pass"}); v != 1 {
 		t.Errorf("auth did not run on the second probe:\n%s", body)
 	}
+	if v := mustValue(t, mfs, "probe_success", nil); v != 1 {
+		t.Errorf("serving the cached rbac result changed the verdict:\n%s", body)
+	}
 	clk.Add(7 * time.Minute)
 	_, body = get(t, srv, "/probe?target=healthy", "10")
 	if v := mustValue(t, parse(t, body), "exdiag_rbac_result_age_seconds", nil); v != 0 {
@@ -359,7 +362,7 @@ func fakeTarget(name string) Target {
 func TestSingleflight(t *testing.T) {
 	release := make(chan struct{})
 	var runs atomic.Int32
-	slow := checks.Check{ID: "slow", Title: "slow", Run: func(ctx context.Context, env *checks.Env) checks.Outcome {
+	slow := checks.Check{ID: "slow", Title: "slow", Doc: "a test probe", Run: func(ctx context.Context, env *checks.Env) checks.Outcome {
 		runs.Add(1)
 		select {
 		case <-release:
@@ -400,7 +403,7 @@ func TestSingleflight(t *testing.T) {
 func TestMaxConcurrent(t *testing.T) {
 	release := make(chan struct{})
 	var running, peak atomic.Int32
-	slow := checks.Check{ID: "slow", Title: "slow", Run: func(ctx context.Context, env *checks.Env) checks.Outcome {
+	slow := checks.Check{ID: "slow", Title: "slow", Doc: "a test probe", Run: func(ctx context.Context, env *checks.Env) checks.Outcome {
 		n := running.Add(1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
@@ -438,7 +441,7 @@ func TestMaxConcurrent(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	var got atomic.Int64
-	probe := checks.Check{ID: "p", Title: "p", Run: func(ctx context.Context, env *checks.Env) checks.Outcome {
+	probe := checks.Check{ID: "p", Title: "p", Doc: "a test probe", Run: func(ctx context.Context, env *checks.Env) checks.Outcome {
 		d, _ := ctx.Deadline()
 		got.Store(int64(time.Until(d)))
 		return checks.Outcome{}
@@ -477,7 +480,7 @@ func TestDeadline(t *testing.T) {
 
 // A reload that does not validate keeps the old configuration.
 func TestReloadKeepsOldConfig(t *testing.T) {
-	probe := checks.Check{ID: "p", Title: "p", Run: func(context.Context, *checks.Env) checks.Outcome { return checks.Outcome{} }}
+	probe := checks.Check{ID: "p", Title: "p", Doc: "a test probe", Run: func(context.Context, *checks.Env) checks.Outcome { return checks.Outcome{} }}
 	var mu sync.Mutex
 	fleet, loadErr := &Fleet{Targets: []Target{fakeTarget("a")}}, error(nil)
 	_, srv := newService(t, Options{Checks: []checks.Check{probe}, Load: func() (*Fleet, error) {
@@ -531,7 +534,7 @@ func TestReloadKeepsOldConfig(t *testing.T) {
 // even when a probe logs it by mistake.
 func TestDebugLogHasNoSecret(t *testing.T) {
 	const canary = "Canary-Pw-7f3e9d"
-	leaky := checks.Check{ID: "leaky", Title: "leaky", Run: func(ctx context.Context, env *checks.Env) checks.Outcome {
+	leaky := checks.Check{ID: "leaky", Title: "leaky", Doc: "a test probe", Run: func(ctx context.Context, env *checks.Env) checks.Outcome {
 		env.Logf("sending Basic with password %s", env.Config.Password.Reveal())
 		return checks.Outcome{}
 	}}
