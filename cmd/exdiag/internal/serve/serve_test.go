@@ -171,7 +171,7 @@ func TestProbeLabScenarios(t *testing.T) {
 	broken := labTarget(t, "basic-disabled")
 	_, srv := newService(t, Options{Version: "test"}, healthy, expired, broken)
 
-	code, body := get(t, srv, "/probe?target=healthy", "10")
+	code, body := get(t, srv, "/probe?target=healthy", "30")
 	if code != http.StatusOK {
 		t.Fatalf("healthy: status %d: %s", code, body)
 	}
@@ -191,11 +191,11 @@ func TestProbeLabScenarios(t *testing.T) {
 	if v := mustValue(t, mfs, "exdiag_rbac_result_age_seconds", nil); v != 0 {
 		t.Errorf("a fresh rbac result has age %v", v)
 	}
-	if v := mustValue(t, mfs, "probe_timeout_seconds", nil); v != 9.5 {
+	if v := mustValue(t, mfs, "probe_timeout_seconds", nil); v != 29.5 {
 		t.Errorf("probe_timeout_seconds %v, want the scrape timeout less the 0.5s offset", v)
 	}
 
-	_, body = get(t, srv, "/probe?target=tls-expires-soon", "10")
+	_, body = get(t, srv, "/probe?target=tls-expires-soon", "30")
 	mfs = parse(t, body)
 	if v := mustValue(t, mfs, "probe_success", nil); v != 1 {
 		t.Errorf("a warning is no failure: probe_success %v", v)
@@ -212,7 +212,7 @@ func TestProbeLabScenarios(t *testing.T) {
 		t.Errorf("no certificate expires in about 10 days:\n%s", body)
 	}
 
-	_, body = get(t, srv, "/probe?target=basic-disabled", "10")
+	_, body = get(t, srv, "/probe?target=basic-disabled", "30")
 	promtool(t, body)
 	mfs = parse(t, body)
 	if v := mustValue(t, mfs, "probe_success", nil); v != 0 {
@@ -239,10 +239,10 @@ func TestProbeLabScenarios(t *testing.T) {
 		mustValue(t, mfs, name, nil)
 	}
 
-	if code, body := get(t, srv, "/probe?target=nope", "10"); code != http.StatusBadRequest || !strings.Contains(body, "healthy") {
+	if code, body := get(t, srv, "/probe?target=nope", "30"); code != http.StatusBadRequest || !strings.Contains(body, "healthy") {
 		t.Errorf("unknown target: %d %s", code, body)
 	}
-	if code, _ := get(t, srv, "/probe", "10"); code != http.StatusBadRequest {
+	if code, _ := get(t, srv, "/probe", "30"); code != http.StatusBadRequest {
 		t.Errorf("no target: %d", code)
 	}
 	if code, body := get(t, srv, "/", ""); code != http.StatusOK || !strings.Contains(body, "target=basic-disabled") {
@@ -258,12 +258,12 @@ func TestRBACInterval(t *testing.T) {
 	target.RBACInterval = 10 * time.Minute
 	_, srv := newService(t, Options{Now: clk.Now}, target)
 
-	_, body := get(t, srv, "/probe?target=healthy", "10")
+	_, body := get(t, srv, "/probe?target=healthy", "30")
 	if v := mustValue(t, parse(t, body), "exdiag_rbac_result_age_seconds", nil); v != 0 {
 		t.Fatalf("first probe: age %v", v)
 	}
 	clk.Add(4 * time.Minute)
-	_, body = get(t, srv, "/probe?target=healthy", "10")
+	_, body = get(t, srv, "/probe?target=healthy", "30")
 	promtool(t, body)
 	mfs := parse(t, body)
 	if v := mustValue(t, mfs, "exdiag_rbac_result_age_seconds", nil); v != 240 {
@@ -279,7 +279,7 @@ func TestRBACInterval(t *testing.T) {
 		t.Errorf("serving the cached rbac result changed the verdict:\n%s", body)
 	}
 	clk.Add(7 * time.Minute)
-	_, body = get(t, srv, "/probe?target=healthy", "10")
+	_, body = get(t, srv, "/probe?target=healthy", "30")
 	if v := mustValue(t, parse(t, body), "exdiag_rbac_result_age_seconds", nil); v != 0 {
 		t.Errorf("after the interval the session runs again; age %v", v)
 	}
@@ -305,7 +305,7 @@ func TestBadPasswordBackoff(t *testing.T) {
 		return checks.NewEnv(c)
 	}}, target)
 
-	_, body := get(t, srv, "/probe?target=bad-password", "10")
+	_, body := get(t, srv, "/probe?target=bad-password", "30")
 	mfs := parse(t, body)
 	if _, ok := value(mfs, "exdiag_finding", map[string]string{"code": "AUTH-BAD-CREDENTIALS"}); !ok {
 		t.Fatalf("the lab did not refuse the password:\n%s", body)
@@ -315,7 +315,7 @@ func TestBadPasswordBackoff(t *testing.T) {
 	}
 	for range 3 {
 		clk.Add(5 * time.Minute)
-		_, body = get(t, srv, "/probe?target=bad-password", "10")
+		_, body = get(t, srv, "/probe?target=bad-password", "30")
 		promtool(t, body)
 	}
 	mfs = parse(t, body)
@@ -337,7 +337,7 @@ func TestBadPasswordBackoff(t *testing.T) {
 	if err := s.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	_, body = get(t, srv, "/probe?target=bad-password", "10")
+	_, body = get(t, srv, "/probe?target=bad-password", "30")
 	if v := mustValue(t, parse(t, body), "exdiag_password_withheld", nil); v != 0 {
 		t.Errorf("a reload must let the password be tried again")
 	}
@@ -345,7 +345,7 @@ func TestBadPasswordBackoff(t *testing.T) {
 		t.Errorf("%d runs carried the password after the reload, want 2", n)
 	}
 	clk.Add(31 * time.Minute)
-	_, body = get(t, srv, "/probe?target=bad-password", "10")
+	_, body = get(t, srv, "/probe?target=bad-password", "30")
 	if v := mustValue(t, parse(t, body), "exdiag_password_withheld", nil); v != 0 {
 		t.Errorf("the back-off has passed; the password must be tried again")
 	}
@@ -418,7 +418,7 @@ func TestMaxConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, n := range []string{"a", "b"} {
 		wg.Add(1)
-		go func() { defer wg.Done(); get(t, srv, "/probe?target="+n, "10") }()
+		go func() { defer wg.Done(); get(t, srv, "/probe?target="+n, "30") }()
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for running.Load() < 2 && time.Now().Before(deadline) {
@@ -549,7 +549,7 @@ func TestDebugLogHasNoSecret(t *testing.T) {
 	lab := labTarget(t, "healthy")
 	_, srv := newService(t, Options{Checks: append(checks.All(), leaky)}, target, lab)
 	for _, q := range []string{"target=a", "target=healthy"} {
-		code, body := get(t, srv, "/probe?debug=true&"+q, "10")
+		code, body := get(t, srv, "/probe?debug=true&"+q, "30")
 		if code != http.StatusOK {
 			t.Fatalf("%s: %d %s", q, code, body)
 		}
@@ -562,7 +562,7 @@ func TestDebugLogHasNoSecret(t *testing.T) {
 			t.Errorf("%s: debug output lacks the log or the metrics:\n%s", q, body)
 		}
 	}
-	_, body := get(t, srv, "/probe?debug=true&target=a", "10")
+	_, body := get(t, srv, "/probe?debug=true&target=a", "30")
 	if !strings.Contains(body, "sending Basic with password [redacted]") {
 		t.Errorf("the probe's log line is missing:\n%s", body)
 	}
