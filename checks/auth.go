@@ -23,6 +23,7 @@ import (
 
 	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/httpauth"
+	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
 // AuthCheck asks /PowerShell what a WinRM client would: unauthenticated,
@@ -40,8 +41,9 @@ var AuthCheck = Check{
 		}
 		return ""
 	},
-	Codes: httpauth.Codes,
-	Run:   runAuth,
+	Codes:      httpauth.Codes,
+	Run:        runAuth,
+	LeadsLogon: true,
 }
 
 const (
@@ -144,6 +146,8 @@ func authSummary(o authObserved) string {
 		if b.SOAP {
 			s += " SOAP"
 		}
+	} else if b != nil && strings.HasPrefix(b.Refused, "not tried:") {
+		s += "; basic " + b.Refused
 	}
 	checked, skipped := 0, 0
 	for _, b := range o.Backends {
@@ -196,9 +200,15 @@ func refineBare502(front []Finding, backends []endpointObserved, backendFindings
 // classifies them. err is set when the front could not be reached at all.
 func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, backend bool) (endpointObserved, []Finding, error) {
 	cfg := env.Config
+	if !backend {
+		// the URI's logon is the lead: once it was made (or will not
+		// be), the other probes' logons may go
+		defer env.LeadDone()
+	}
 	obs := endpointObserved{Target: u.Redacted()}
 	tr := &http.Transport{
 		DialContext:            env.DialTarget,
+		DialTLSContext:         tlsinspect.DialTLS(env.DialTarget, tc, 10*time.Second), // verifies an IP host too
 		TLSClientConfig:        tc.Clone(),
 		TLSHandshakeTimeout:    HandshakeBudget,
 		MaxResponseHeaderBytes: authBodyLimit,
@@ -245,11 +255,17 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
 				Refused: "not sent: --authentication negotiate (only the negotiate probe ran)"}
 		} else if cfg.HasCredentials() {
-			// the only place the password is revealed: the header of a
-			// request over https to a host the user named
-			authz := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password.Reveal()))
-			b, bObs := send(ctx, client, endpoint, authz, sec, env.requestBudget())
-			in.Basic, obs.Basic = &b, &bObs
+			if logon, err := env.Credential(ctx, !backend); err != nil {
+				obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: err.Error()}
+			} else {
+				// the only place the password is revealed: the header of a
+				// request over https to a host the user named
+				authz := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password.Reveal()))
+				b, bObs := send(ctx, client, endpoint, authz, sec, env.requestBudget())
+				in.Basic, obs.Basic = &b, &bObs
+				v, why := basicVerdict(unauth, b)
+				logon.Done(v, fmt.Sprintf("the server at %s (%s)", u.Redacted(), why))
+			}
 		}
 	}
 
@@ -260,6 +276,10 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	}
 	params := authParams(u, backend, obs)
 	var findings []Finding
+	if cfg.User != "" {
+		params["user"] = cfg.User
+		params["account"], _ = splitPrincipal(cfg)
+	}
 	for _, f := range httpauth.Classify(in) {
 		fd := Finding{Code: f.Code, Target: u.Redacted(), Summary: sec.secretsOnly(f.Summary), Params: params}
 		if f.Warn {
@@ -293,6 +313,18 @@ func authParams(u *url.URL, backend bool, obs endpointObserved) map[string]strin
 		}
 	}
 	return p
+}
+
+// basicVerdict is what the answer to Basic credentials says about the
+// password, for the run's credential guard.
+func basicVerdict(unauth, b httpauth.Response) (Verdict, string) {
+	switch v, why := httpauth.BasicVerdict(unauth, b); v {
+	case httpauth.PasswordAccepted:
+		return Accepted, why
+	case httpauth.PasswordRefused:
+		return Refused, why
+	}
+	return Inconclusive, ""
 }
 
 // logStep tells -v what one request got: status and schemes, never a header value.

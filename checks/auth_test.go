@@ -301,7 +301,15 @@ func TestAuthNeverSendsBasicOverHTTP(t *testing.T) {
 			t.Fatal("basic credentials went over plain http")
 		}
 	}
-	// negotiate over http is its own finding
+	// the seed's "Basic over http://" case, with the WinRM client's words
+	if got := authCodes(rs[0]); len(got) != 1 || !strings.HasPrefix(got[0], "AUTH-BASIC-HTTP@") {
+		t.Fatalf("basic over an http uri: findings %v", got)
+	}
+	if f := rs[0].Findings[0]; !strings.Contains(f.Summary, "unencrypted traffic is currently disabled") || !strings.Contains(strings.Join(f.Remediation, " "), "https://") {
+		t.Fatalf("finding %+v", f)
+	}
+	// negotiate over http with windows authentication on the vdir (an
+	// NTLM challenge) is the seed's second case; the fake vdir offers it
 	cfg.Authentication = "negotiate"
 	rs = Run(context.Background(), NewEnv(cfg), []Check{AuthCheck})
 	if !strings.Contains(strings.Join(authCodes(rs[0]), " "), "AUTH-NEGOTIATE-HTTP") {

@@ -103,6 +103,10 @@ type Check struct {
 	// Requires names checks that must not fail for this one to be
 	// meaningful; they gate only when they are themselves selected.
 	Requires []string
+	// LeadsLogon marks the check whose logon goes before every other's
+	// (auth: what New-PSSession does); the runner ends its turn when the
+	// check ends, should the check not end it sooner.
+	LeadsLogon bool
 	// Backends says the probe checks each --backend as a hop of its own,
 	// marking its findings with Finding.Hop: a dependent is then gated per
 	// hop, and the result lists each hop's verdict in Targets.

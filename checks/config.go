@@ -29,12 +29,15 @@ type Config struct {
 	FetchAIA       bool
 	HTTPPort       int // port for the plain-http redirect probe (default 80)
 
-	Realm      string
-	KDCs       []string
-	LDAPURL    string
-	LDAPBase   string
-	ExtraSPNs  []string
-	ConfigName string // PSRP configuration name, default Microsoft.Exchange
+	Realm string
+	KDCs  []string
+	// AllowLegacyKerberos lets the spn probe derive an RC4 or DES key
+	// when the KDC offers nothing stronger (--allow-legacy-kerberos).
+	AllowLegacyKerberos bool
+	LDAPURL             string
+	LDAPBase            string
+	ExtraSPNs           []string
+	ConfigName          string // PSRP configuration name, default Microsoft.Exchange
 
 	MinCmdlets     int
 	RequireCmdlets []string

@@ -40,6 +40,9 @@ type Env struct {
 	Budgets Budgets
 	// Logf writes progress to stderr when -v is given; never to stdout.
 	Logf func(format string, args ...any)
+	// Progress, when set, hears each check's state as it changes: "running"
+	// when it starts, then its final status. It must not block.
+	Progress func(checkID, state string)
 
 	connectOnce sync.Once
 	connect     ConnectAddr
@@ -48,6 +51,9 @@ type Env struct {
 	systemErr   error
 	trustOnce   sync.Once
 	trust       trust
+	cred        credentialGuard
+	scrubOnce   sync.Once
+	scrub       *scrubber
 }
 
 type trust struct {
@@ -181,6 +187,7 @@ type Budgets struct {
 	KDCExchange time.Duration // KDCExchangeBudget
 	LDAP        time.Duration // LDAPBudget
 	Session     time.Duration // SessionRequestBudget
+	Overrun     time.Duration // OverrunGrace
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -194,6 +201,7 @@ func (e *Env) requestBudget() time.Duration  { return orDefault(e.Budgets.Reques
 func (e *Env) exchangeBudget() time.Duration { return orDefault(e.Budgets.Exchange, ExchangeBudget) }
 func (e *Env) kdcBudget() time.Duration      { return orDefault(e.Budgets.KDCExchange, KDCExchangeBudget) }
 func (e *Env) ldapBudget() time.Duration     { return orDefault(e.Budgets.LDAP, LDAPBudget) }
+func (e *Env) overrunGrace() time.Duration   { return orDefault(e.Budgets.Overrun, OverrunGrace) }
 
 func (e *Env) sessionBudgets() wsman.Budgets {
 	return wsman.Budgets{Request: orDefault(e.Budgets.Session, SessionRequestBudget), ReceiveWait: ReceiveWait,

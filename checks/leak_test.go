@@ -69,13 +69,13 @@ func TestNoGoroutineOutlivesARun(t *testing.T) {
 		exchange time.Duration
 		checks   []string
 	}{
-		{"run budget ends first", 300 * time.Millisecond, 0, nil},
-		{"exchange budgets end first", 3 * time.Second, 200 * time.Millisecond, nil},
+		{"run budget ends first", 150 * time.Millisecond, 0, nil},
+		{"exchange budgets end first", 5 * time.Second, 100 * time.Millisecond, nil},
 		// auth and rbac alone, so no failed tls gates them off
-		{"session probes, run budget", 300 * time.Millisecond, 0, []string{IDAuth, IDRBAC}},
-		{"session probes, exchange budgets", 3 * time.Second, 200 * time.Millisecond, []string{IDAuth, IDRBAC}},
-		{"rbac alone, run budget", 300 * time.Millisecond, 0, []string{IDRBAC}},
-		{"rbac alone, exchange budgets", 3 * time.Second, 200 * time.Millisecond, []string{IDRBAC}},
+		{"session probes, run budget", 150 * time.Millisecond, 0, []string{IDAuth, IDRBAC}},
+		{"session probes, exchange budgets", 5 * time.Second, 100 * time.Millisecond, []string{IDAuth, IDRBAC}},
+		{"rbac alone, run budget", 150 * time.Millisecond, 0, []string{IDRBAC}},
+		{"rbac alone, exchange budgets", 5 * time.Second, 100 * time.Millisecond, []string{IDRBAC}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := hostileRun(t)

@@ -84,6 +84,10 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
+	logon, err := env.Credential(ctx, false)
+	if err != nil {
+		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
+	}
 	hc := wsman.NewHTTPClient(env.DialTarget, tc)
 	defer hc.CloseIdleConnections()
 	resURI := wsman.ResourceURI(cfg.ConfigName)
@@ -93,6 +97,13 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	}
 	start := env.Now()
 	res, err := wsman.ListCommands(ctx, client, []string{"*"}, psrp.ImportTypes)
+	if res != nil && res.ShellCreated {
+		logon.Done(Accepted, "")
+	} else {
+		// a session that failed says nothing the auth probe's Basic
+		// request would not have said more precisely
+		logon.Done(Inconclusive, "")
+	}
 	obs := &RBACObserved{
 		Endpoint: client.URL, ResourceURI: resURI, User: cfg.User,
 		Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1,
@@ -106,17 +117,25 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 			obs.Commands = res.Names
 		}
 	}
+	// everything below the status line is server text; a hostile server
+	// echoes what it was sent
+	sec := newRedactor(cfg)
+	for i, e := range obs.Errors {
+		obs.Errors[i] = sec.clean(e)
+	}
+	obs.PSVersion, obs.ProtocolVersion = sec.clean(obs.PSVersion), sec.clean(obs.ProtocolVersion)
 	env.Logf("rbac: %d round trips in %v, shell deleted %v", obs.RoundTrips, time.Duration(obs.DurationMS)*time.Millisecond, obs.ShellDeleted)
 	if err != nil {
 		var f *wsman.Fault
 		if errors.As(err, &f) {
-			obs.Fault = &RBACFault{HTTPStatus: f.HTTPStatus, Code: f.Code, Machine: f.Machine, Message: f.Text(),
-				FailureCategory: f.FailureCategory, Operation: f.Action, Meaning: strings.Trim(wsman.Meaning(f.Code), "()")}
+			obs.Fault = &RBACFault{HTTPStatus: f.HTTPStatus, Code: f.Code, Machine: sec.clean(f.Machine), Message: sec.clean(f.Text()),
+				FailureCategory: sec.clean(f.FailureCategory), Operation: sec.clean(f.Action), Meaning: strings.Trim(wsman.Meaning(f.Code), "()")}
 			if f.Code != 0 {
 				obs.Fault.CodeHex = fmt.Sprintf("0x%08X", f.Code)
 			}
 		}
 		fd := classifySession(cfg.URI.String(), err)
+		fd.Summary = sec.clean(fd.Summary)
 		fd.Params = faultParams(obs.Fault)
 		return Outcome{Observed: obs, Findings: []Finding{fd}}
 	}

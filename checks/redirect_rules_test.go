@@ -1,9 +1,14 @@
 package checks
 
 import (
+	"context"
 	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,5 +71,37 @@ func TestClassifyPlain(t *testing.T) {
 				t.Errorf("summary %q lacks %q", fs[0].Summary, tt.say)
 			}
 		})
+	}
+}
+
+// TestRedirectChecksTheHTTPURIsPort: with an http:// uri the plain-http
+// endpoint in question is that uri's host and port, not port 80; with
+// negotiate (Kerberos over http, the internal default) its not
+// redirecting is recorded, not failed.
+func TestRedirectChecksTheHTTPURIsPort(t *testing.T) {
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.Host+r.URL.Path)
+		w.Header().Set("WWW-Authenticate", "Negotiate")
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	for _, tc := range []struct {
+		auth string
+		sev  Severity
+	}{{"basic", SevFail}, {"negotiate", SevInfo}} {
+		u, _ := url.Parse("http://cas1.contoso.test:" + port + "/PowerShell")
+		p, _ := strconv.Atoi(port)
+		cfg := &Config{URI: u, Host: "cas1.contoso.test", Port: p, Authentication: tc.auth, Checks: []string{"redirect"},
+			Resolve: []ResolveEntry{{Host: "cas1.contoso.test", Port: p, Addr: "127.0.0.1"}}}
+		asked = nil
+		r := Run(context.Background(), NewEnv(cfg), []Check{RedirectCheck})[0]
+		if len(asked) != 1 || asked[0] != "cas1.contoso.test:"+port+"/PowerShell" {
+			t.Fatalf("%s: the probe asked %v, want the uri's own port %s", tc.auth, asked, port)
+		}
+		if len(r.Findings) == 0 || r.Findings[0].Code != "HTTP-NOT-REDIRECTED" || r.Findings[0].Severity != tc.sev {
+			t.Fatalf("%s: findings %+v, want HTTP-NOT-REDIRECTED at %s", tc.auth, r.Findings, tc.sev)
+		}
 	}
 }

@@ -34,6 +34,7 @@ import (
 //   - A check named in Config.Checks whose inputs are missing is an error;
 //     one left to the default selection is skipped.
 func Run(ctx context.Context, env *Env, list []Check) []Result {
+	scrub := protect(env) // every result and log line passes the secret scrubber (scrub.go)
 	if err := validate(list, All()); err != nil {
 		rs := make([]Result, len(list))
 		for i, c := range list {
@@ -57,12 +58,22 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 			order = append(order, n)
 		}
 	}
+	for _, n := range order {
+		if n.check.LeadsLogon {
+			env.cred.expectLead()
+		}
+	}
 	var wg sync.WaitGroup
 	for _, n := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer close(n.done) // publishes n.result and n.cause
+			if n.check.LeadsLogon {
+				// the lead's turn ends with the check, whether it ran,
+				// was gated or ran out of time
+				defer env.LeadDone()
+			}
 			var reqs []*node
 			for _, id := range n.check.Requires {
 				if r := nodes[id]; r != nil { // an unselected prerequisite does not gate
@@ -77,7 +88,7 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 	for i, n := range order {
 		out[i] = n.result
 	}
-	return out
+	return scrub(out)
 }
 
 // node is one selected check in a run. result and cause are written by
@@ -263,6 +274,9 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 		res.Status, res.Error = StatusError, fmt.Sprintf("the %s probe did not start: %s", c.ID, endAdvice(ctx))
 		return res
 	}
+	if env.Progress != nil {
+		env.Progress(c.ID, "running")
+	}
 	start := time.Now()
 	out := make(chan Outcome, 1)
 	cctx, cancel := context.WithCancel(ctx)
@@ -281,7 +295,7 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 	case o = <-out:
 	case <-ctx.Done():
 		// every probe stops at its context; this is the backstop for a bug
-		t := time.NewTimer(OverrunGrace)
+		t := time.NewTimer(env.overrunGrace())
 		select {
 		case o = <-out:
 		case <-t.C:
@@ -307,6 +321,9 @@ func runOne(ctx context.Context, env *Env, c Check) Result {
 		} else {
 			res.Status, res.SkipReason = StatusSkip, o.Skip
 		}
+	}
+	if env.Progress != nil {
+		env.Progress(c.ID, string(res.Status))
 	}
 	return res
 }

@@ -163,7 +163,9 @@ func TestRunnerAbandonsAProbeThatIgnoresItsDeadline(t *testing.T) {
 	defer cancel()
 	block := make(chan struct{})
 	defer close(block)
-	rs := runList(ctx, testEnv(), []Check{{ID: "stuck", Run: func(context.Context, *Env) Outcome { <-block; return Outcome{} }}})
+	env := testEnv()
+	env.Budgets.Overrun = 50 * time.Millisecond
+	rs := runList(ctx, env, []Check{{ID: "stuck", Run: func(context.Context, *Env) Outcome { <-block; return Outcome{} }}})
 	if rs[0].Status != StatusError || !strings.Contains(rs[0].Error, "did not stop at the deadline") {
 		t.Errorf("stuck probe: %+v", rs[0])
 	}

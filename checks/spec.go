@@ -36,14 +36,17 @@ type Spec struct {
 	HTTPPort       int // 0 means 80
 	Realm          string
 	KDCs           []string
-	LDAPURL        string
-	LDAPBase       string
-	SPNs           []string
-	ConfigName     string // default Microsoft.Exchange
-	MinCmdlets     int
-	RequireCmdlets []string
-	Timeout        time.Duration // 0 means DefaultTimeout
-	Verbose        bool
+	// AllowLegacyKerberos is --allow-legacy-kerberos: derive an RC4 or DES
+	// key from the password when the KDC offers nothing stronger.
+	AllowLegacyKerberos bool
+	LDAPURL             string
+	LDAPBase            string
+	SPNs                []string
+	ConfigName          string // default Microsoft.Exchange
+	MinCmdlets          int
+	RequireCmdlets      []string
+	Timeout             time.Duration // 0 means DefaultTimeout
+	Verbose             bool
 }
 
 // DefaultTimeout is a run's budget when the Spec gives none: RunBudget,
@@ -73,22 +76,23 @@ func inputErr(field, format string, args ...any) error {
 // error is an *InputError.
 func (s Spec) Config() (*Config, error) {
 	c := &Config{
-		Authentication: strings.ToLower(strings.TrimSpace(s.Authentication)),
-		CAFiles:        s.CAFiles,
-		SkipCACheck:    s.SkipCACheck,
-		SkipCNCheck:    s.SkipCNCheck,
-		FetchAIA:       s.FetchAIA,
-		HTTPPort:       s.HTTPPort,
-		Realm:          s.Realm,
-		LDAPURL:        s.LDAPURL,
-		LDAPBase:       s.LDAPBase,
-		ExtraSPNs:      s.SPNs,
-		ConfigName:     s.ConfigName,
-		MinCmdlets:     s.MinCmdlets,
-		RequireCmdlets: s.RequireCmdlets,
-		Timeout:        s.Timeout,
-		Verbose:        s.Verbose,
-		User:           strings.TrimSpace(s.User),
+		Authentication:      strings.ToLower(strings.TrimSpace(s.Authentication)),
+		CAFiles:             s.CAFiles,
+		SkipCACheck:         s.SkipCACheck,
+		SkipCNCheck:         s.SkipCNCheck,
+		FetchAIA:            s.FetchAIA,
+		HTTPPort:            s.HTTPPort,
+		Realm:               s.Realm,
+		AllowLegacyKerberos: s.AllowLegacyKerberos,
+		LDAPURL:             s.LDAPURL,
+		LDAPBase:            s.LDAPBase,
+		ExtraSPNs:           s.SPNs,
+		ConfigName:          s.ConfigName,
+		MinCmdlets:          s.MinCmdlets,
+		RequireCmdlets:      s.RequireCmdlets,
+		Timeout:             s.Timeout,
+		Verbose:             s.Verbose,
+		User:                strings.TrimSpace(s.User),
 	}
 	if c.Authentication == "" {
 		c.Authentication = "basic"

@@ -116,6 +116,7 @@ var specFields = []SpecField{
 	{"http-port", KindInt, false, func(s *Spec) any { return &s.HTTPPort }},
 	{"realm", KindString, false, func(s *Spec) any { return &s.Realm }},
 	{"kdc", KindList, false, func(s *Spec) any { return &s.KDCs }},
+	{"allow-legacy-kerberos", KindBool, false, func(s *Spec) any { return &s.AllowLegacyKerberos }},
 	{"ldap", KindString, false, func(s *Spec) any { return &s.LDAPURL }},
 	{"ldap-base", KindString, false, func(s *Spec) any { return &s.LDAPBase }},
 	{"spn", KindList, false, func(s *Spec) any { return &s.SPNs }},

@@ -13,10 +13,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/exdiag/exdiag/checks/adlogon"
 	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/kerb"
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/spnldap"
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/miekg/dns"
 )
 
@@ -28,7 +30,7 @@ var SPNCheck = Check{
 	Title:  "Kerberos SPN",
 	Doc:    "HTTP/<name> is registered once for every name a Kerberos client uses",
 	Inputs: spnInputs,
-	Codes:  []string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-PREAUTH-FAILED", "SPN-NOT-NEEDED"},
+	Codes:  append([]string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-KDC-WEAK-ETYPE", "SPN-KDC-S2K-COST", "SPN-NOT-NEEDED"}, adlogon.Codes("SPN")...),
 	Run:    runSPN,
 }
 
@@ -164,11 +166,27 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 	obs.Realm, obs.KDCs, obs.KDCSource, obs.KDC = kdcObs.Realm, kdcObs.KDCs, kdcObs.KDCSource, kdcObs.KDC
 	obs.LDAP, obs.LDAPBase = ldapAddr, ldapBase
 	obs.SPNs = append(append(obs.SPNs, kdcRes.spns...), ldapRes.spns...)
-	out := Outcome{Observed: obs, Summary: spnSummary(obs.SPNs), Findings: append(kdcRes.findings, ldapRes.findings...)}
+	// the kdc's e-text and the directory's diagnosticMessage are server
+	// text: a hostile server may echo the password in them
+	sec := newRedactor(c)
+	for i := range obs.SPNs {
+		obs.SPNs[i].Error = sec.clean(obs.SPNs[i].Error)
+	}
+	findings := append(kdcRes.findings, ldapRes.findings...)
+	for i := range findings {
+		findings[i].Summary = sec.secretsOnly(findings[i].Summary)
+	}
+	out := Outcome{Observed: obs, Summary: spnSummary(obs.SPNs), Findings: findings}
+	for _, r := range []spnPathResult{kdcRes, ldapRes} {
+		if r.notTried != "" {
+			out.Summary = r.notTried + "; " + out.Summary
+			break
+		}
+	}
 	var errs []string
 	for _, r := range []spnPathResult{kdcRes, ldapRes} {
 		if r.err != nil {
-			errs = append(errs, r.err.Error())
+			errs = append(errs, sec.clean(r.err.Error()))
 		}
 	}
 	if len(errs) > 0 {
@@ -180,7 +198,8 @@ func runSPN(ctx context.Context, env *Env) Outcome {
 type spnPathResult struct {
 	spns     []SPNOutcome
 	findings []Finding
-	err      error // could not check
+	err      error  // could not check
+	notTried string // why the password was not sent on this path
 }
 
 // spnNames lists the SPNs to check: the URI's host, its canonical name
@@ -268,14 +287,47 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		notAsked("no kdc")
 		return res, obs
 	}
-	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: env.kdcBudget()}
-	sess, err := kerb.Login(ctx, o)
 	who := plan.user + "@" + plan.realm
+	logon, err := env.Credential(ctx, false)
 	if err != nil {
+		res.notTried = "kdc " + err.Error()
+		notAsked(err.Error())
+		return res, obs
+	}
+	o := kerb.Options{Realm: plan.realm, User: plan.user, Password: c.Password.Reveal(), KDCs: kdcs, Dial: internalDial(env), AttemptTimeout: env.kdcBudget(),
+		AllowLegacy: c.AllowLegacyKerberos}
+	sess, err := kerb.Login(ctx, o)
+	if err != nil {
+		f, refused := kdcRefusal(err)
+		if refused {
+			logon.Done(Refused, fmt.Sprintf("the kdc %s (%s)", kdcOf(err), krbText(err)))
+		} else {
+			logon.Done(Inconclusive, "")
+		}
+		var weak *kerb.WeakETypeError
+		var cost *kerb.S2KParamsError
+		code, _ := kerb.Code(err)
+		switch {
+		case errors.As(err, &weak) || code == errorcode.KDC_ERR_ETYPE_NOSUPP:
+			res.findings = append(res.findings, Finding{Code: "SPN-KDC-WEAK-ETYPE", Target: who,
+				Summary: fmt.Sprintf("no logon of %s: %s", who, weakText(err, weak)), Params: kdcParams(plan.realm, kdcs, "")})
+			notAsked("not asked: the kdc offers only legacy keys")
+			return res, obs
+		case errors.As(err, &cost):
+			res.findings = append(res.findings, Finding{Code: "SPN-KDC-S2K-COST", Target: strings.Join(kdcs, ","),
+				Summary: fmt.Sprintf("no logon of %s: %v", who, err), Params: kdcParams(plan.realm, kdcs, "")})
+			notAsked("not asked: the kdc asked for an unbounded key derivation")
+			return res, obs
+		}
 		switch class := kerb.Classify(err); {
+		case refused:
+			res.findings = append(res.findings, Finding{Code: adlogon.Code("SPN", f.Reason), Target: who,
+				Summary: fmt.Sprintf("the kdc refused the logon of %s with %s: %s", who, krbText(err), f.What),
+				Params:  map[string]string{"user": c.User, "account": plan.user, "realm": plan.realm, "server": kdcOf(err)}})
 		case class == kerb.ClassBadCredentials:
 			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
-				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err)), Params: kdcParams(plan.realm, kdcs, "")})
+				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err)),
+				Params:  kdcParams(plan.realm, kdcs, "", "user", c.User, "account", plan.user)})
 		case vantageFault(c, err):
 			// the user named the kdc and this machine has no route to it:
 			// exdiag's vantage point, not the deployment, is at fault
@@ -289,6 +341,7 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		notAsked("not asked: the logon failed")
 		return res, obs
 	}
+	logon.Done(Accepted, "")
 	obs.KDC = sess.KDC
 	env.Logf("spn: logged on as %s at %s", who, sess.KDC)
 	unreachable := false
@@ -332,8 +385,11 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 
 // kdcParams are a KDC finding's evidence: the realm, the first KDC asked
 // (by name, as Test-NetConnection takes it) and the SPN in question.
-func kdcParams(realm string, kdcs []string, spn string) map[string]string {
+func kdcParams(realm string, kdcs []string, spn string, more ...string) map[string]string {
 	p := map[string]string{catalog.ParamRealm: realm, catalog.ParamSPN: spn}
+	for i := 0; i+1 < len(more); i += 2 {
+		p[more[i]] = more[i+1]
+	}
 	if len(kdcs) > 0 {
 		host := kdcs[0]
 		if h, _, err := net.SplitHostPort(host); err == nil {
@@ -350,6 +406,11 @@ func kdcParams(realm string, kdcs []string, spn string) map[string]string {
 func internalDial(env *Env) netx.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
+		if err == nil && spnldap.IsLocalhost(host) {
+			// never asked of DNS (RFC 6761): a resolver that answers
+			// "localhost" with another address would get a plain bind
+			return env.Dial(ctx, network, net.JoinHostPort("127.0.0.1", port))
+		}
 		if err == nil && net.ParseIP(host) == nil {
 			for _, srv := range env.Config.InternalDNS {
 				if ans := env.DNS.Lookup(ctx, srv, host); len(ans.Addresses) > 0 {
@@ -361,6 +422,45 @@ func internalDial(env *Env) netx.DialFunc {
 		}
 		return env.Dial(ctx, network, addr)
 	}
+}
+
+// kdcRefusal says whether a failed AS exchange is a domain controller's
+// definite refusal of the account or password, and which. The NTSTATUS a
+// DC attaches wins; without one (MIT) the KRB-ERROR code decides.
+func kdcRefusal(err error) (adlogon.Failure, bool) {
+	if st, ok := kerb.NTStatus(err); ok {
+		if f, ok := adlogon.FromNTStatus(st); ok {
+			return f, true
+		}
+	}
+	if errors.Is(err, kerb.ErrBadPassword) {
+		f, _ := adlogon.FromWin32(0x52e)
+		return f, true
+	}
+	code, ok := kerb.Code(err)
+	if !ok {
+		return adlogon.Failure{}, false
+	}
+	switch code {
+	case errorcode.KDC_ERR_PREAUTH_FAILED:
+		f, _ := adlogon.FromWin32(0x52e)
+		return f, true
+	case errorcode.KDC_ERR_KEY_EXPIRED:
+		f, _ := adlogon.FromWin32(0x532)
+		return f, true
+	case errorcode.KDC_ERR_CLIENT_REVOKED:
+		return adlogon.Failure{Reason: adlogon.Disabled, What: "the kdc revoked the account's credentials: it is disabled, locked out or expired"}, true
+	}
+	return adlogon.Failure{}, false
+}
+
+// kdcOf names the KDC that sent a KRB-ERROR, or "of the realm".
+func kdcOf(err error) string {
+	var ke *kerb.KDCError
+	if errors.As(err, &ke) && ke.KDC != "" {
+		return ke.KDC
+	}
+	return "of the realm"
 }
 
 // vantageFault is true when the user named the KDCs and none could even
@@ -461,20 +561,42 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 		res.err = err
 		return res, c.LDAPBase
 	}
+	notAsked := func(why string) {
+		for _, n := range names {
+			res.spns = append(res.spns, SPNOutcome{SPN: n.spn, From: n.from, Source: "ldap", Error: why})
+		}
+	}
+	logon, err := env.Credential(ctx, false)
+	if err != nil {
+		res.notTried = "ldap " + err.Error()
+		notAsked(err.Error())
+		return res, c.LDAPBase
+	}
 	cl, err := spnldap.Open(ctx, spnldap.Options{URL: c.LDAPURL, Base: c.LDAPBase, BindName: c.User, Password: c.Password.Reveal(), Dial: internalDial(env), RootCAs: pool})
 	if err != nil {
 		var be *spnldap.BindError
 		if errors.As(err, &be) && be.InvalidCredentials() {
-			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: c.User,
-				Summary: fmt.Sprintf("the directory at %s refused the bind as %s: %v", shownURL(c.LDAPURL), c.User, be.Err)})
-			for _, n := range names {
-				res.spns = append(res.spns, SPNOutcome{SPN: n.spn, From: n.from, Source: "ldap", Error: "not asked: the bind failed"})
+			code, what := "SPN-PREAUTH-FAILED", "a wrong user name or password"
+			f, decoded := adlogon.FromLDAPDiag(be.Err.Error())
+			if decoded {
+				code, what = adlogon.Code("SPN", f.Reason), fmt.Sprintf("data %x, %s", f.Win32, f.What)
+				logon.Done(Refused, fmt.Sprintf("the directory at %s (ldap 49, data %x)", shownURL(c.LDAPURL), f.Win32))
+			} else {
+				// 49 without AD's sub-code (OpenLDAP, a bad DN): the
+				// name may be wrong rather than the password
+				logon.Done(Inconclusive, "")
 			}
+			res.findings = append(res.findings, Finding{Code: code, Target: c.User,
+				Summary: fmt.Sprintf("the directory at %s refused the bind as %s with ldap result 49 (%s): %v", shownURL(c.LDAPURL), c.User, what, be.Err),
+				Params:  map[string]string{"user": c.User, "server": shownURL(c.LDAPURL)}})
+			notAsked("not asked: the bind failed")
 			return res, c.LDAPBase
 		}
+		logon.Done(Inconclusive, "")
 		res.err = err
 		return res, c.LDAPBase
 	}
+	logon.Done(Accepted, "")
 	defer cl.Close()
 	var failed []string
 	check := func(spn, from string, mustExist bool) {
@@ -590,4 +712,13 @@ func spnSummary(spns []SPNOutcome) string {
 		parts = append(parts, p+" ("+strings.Join(s.sources, ", ")+")")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// weakText says why no legacy key was used, for a refusal exdiag made or
+// one the KDC made (KDC_ERR_ETYPE_NOSUPP to an AES-only request).
+func weakText(err error, weak *kerb.WeakETypeError) string {
+	if weak != nil {
+		return err.Error()
+	}
+	return "the kdc holds no aes key for this user (" + krbText(err) + "); exdiag asks for aes only unless --allow-legacy-kerberos is given"
 }

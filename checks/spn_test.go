@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/exdiag/exdiag/fixtures/kdcserver"
 	"github.com/exdiag/exdiag/fixtures/ldapserver"
 )
 
@@ -131,7 +133,9 @@ func TestSPNNames(t *testing.T) {
 	}
 }
 
-func startTestDirectory(t *testing.T, accounts ...ldapserver.Account) string {
+// startTestDirectory serves the accounts on loopback; when data is not ""
+// its DC refuses the administrator with that AD sub-code ("775" …).
+func startTestDirectory(t *testing.T, data string, accounts ...ldapserver.Account) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -141,6 +145,9 @@ func startTestDirectory(t *testing.T, accounts ...ldapserver.Account) string {
 	s := &ldapserver.Server{Accounts: append([]ldapserver.Account{
 		{DN: "CN=Administrator,CN=Users,DC=contoso,DC=test", Attributes: map[string][]string{"sAMAccountName": {"Administrator"}}},
 	}, accounts...), Credentials: []ldapserver.Credential{{Names: []string{`CONTOSO\administrator`}, Password: spnTestPassword}}}
+	if data != "" {
+		s.Refused = map[string]string{`CONTOSO\administrator`: data}
+	}
 	done := make(chan struct{})
 	go func() { s.Serve(ctx, ln); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
@@ -180,6 +187,7 @@ func TestSPNViaDirectory(t *testing.T) {
 		password string
 		want     []string
 		inSumm   []string
+		refused  string // the AD sub-code the directory refuses the user with
 	}{
 		{name: "registered once", accounts: []ldapserver.Account{computer("EXCH-ASA$", "HTTP/mail.contoso.test", "HTTP/mail")}},
 		{name: "missing", accounts: []ldapserver.Account{computer("CAS1$", "HTTP/cas1.contoso.test")}, want: []string{"SPN-MISSING"}},
@@ -187,10 +195,13 @@ func TestSPNViaDirectory(t *testing.T) {
 			want: []string{"SPN-DUPLICATE"}, inSumm: []string{"CAS1$", "EXCH-ASA$"}},
 		{name: "duplicate short form", accounts: []ldapserver.Account{computer("EXCH-ASA$", "HTTP/mail.contoso.test", "HTTP/mail"), computer("CAS1$", "HTTP/mail")},
 			want: []string{"SPN-DUPLICATE"}, inSumm: []string{"HTTP/mail is registered on 2"}},
-		{name: "bind refused", password: "wrong-one", want: []string{"SPN-PREAUTH-FAILED"}},
+		{name: "bind refused", password: "wrong-one", want: []string{"SPN-PREAUTH-FAILED"}, inSumm: []string{"data 52e"}},
+		{name: "bind refused, account locked (775)", refused: "775", want: []string{"SPN-ACCOUNT-LOCKED"}, inSumm: []string{"data 775, the account is locked out"}},
+		{name: "bind refused, password must change (773)", refused: "773", want: []string{"SPN-PASSWORD-EXPIRED"}},
+		{name: "bind refused, logon hours (530)", refused: "530", want: []string{"SPN-LOGON-RESTRICTED"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := startTestDirectory(t, tc.accounts...)
+			addr := startTestDirectory(t, tc.refused, tc.accounts...)
 			c := spnConfig(func(c *Config) { c.LDAPURL = addr; c.LDAPBase = "DC=contoso,DC=test" })
 			if tc.password != "" {
 				c.Password = NewSecret(tc.password)
@@ -332,6 +343,60 @@ func TestSPNFindsKDCBySRV(t *testing.T) {
 	}
 	if got := findingCodes(r); len(got) != 1 || got[0] != "SPN-PREAUTH-FAILED" {
 		t.Fatalf("codes %v", got)
+	}
+}
+
+// startRefusingKDC is the lab's KDC refusing the administrator with code
+// and, when status is not 0, the NTSTATUS a domain controller attaches.
+func startRefusingKDC(t *testing.T, code int32, status uint32) string {
+	t.Helper()
+	kdc, err := kdcserver.New("CONTOSO.TEST", map[string]string{"administrator": spnTestPassword}, []string{"HTTP/mail.contoso.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdc.Refused = map[string]kdcserver.Refusal{"administrator": {Code: code, NTStatus: status}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { kdc.Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); ln.Close(); <-done })
+	return ln.Addr().String()
+}
+
+// TestSPNAccountStates: the KDC's refusals of the account are distinct
+// findings, each a definite verdict: the run's password is not sent again.
+func TestSPNAccountStates(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		code   int32
+		status uint32
+		want   string
+	}{
+		{"locked out (CLIENT_REVOKED, STATUS_ACCOUNT_LOCKED_OUT)", 18, 0xC0000234, "SPN-ACCOUNT-LOCKED"},
+		{"expired account (CLIENT_REVOKED, STATUS_ACCOUNT_EXPIRED)", 18, 0xC0000193, "SPN-ACCOUNT-EXPIRED"},
+		{"revoked, no status (MIT)", 18, 0, "SPN-ACCOUNT-DISABLED"},
+		{"password expired (KEY_EXPIRED)", 23, 0, "SPN-PASSWORD-EXPIRED"},
+		{"logon hours (POLICY, STATUS_INVALID_LOGON_HOURS)", 12, 0xC000006F, "SPN-LOGON-RESTRICTED"},
+		{"wrong password (PREAUTH_FAILED)", 24, 0, "SPN-PREAUTH-FAILED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := spnConfig(func(c *Config) { c.Realm = "CONTOSO.TEST"; c.KDCs = []string{startRefusingKDC(t, tc.code, tc.status)} })
+			env := NewEnv(c)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			r := Run(ctx, env, []Check{SPNCheck})[0]
+			if got := findingCodes(r); len(got) != 1 || got[0] != tc.want || r.Status == StatusError {
+				t.Fatalf("codes %v status %s (%s), want %s", got, r.Status, r.Error, tc.want)
+			}
+			_, err := env.Credential(ctx, false)
+			var refused *CredentialRefused
+			if !errors.As(err, &refused) || !strings.Contains(refused.By, "the kdc 127.0.0.1:") {
+				t.Fatalf("after the kdc's refusal the guard says %v", err)
+			}
+		})
 	}
 }
 

@@ -169,13 +169,13 @@ func hostileConfig(httpsPort, httpPort int) *checks.Config {
 
 func TestHostileServersEndInFindings(t *testing.T) {
 	stall := serveHostile(t, silent)
-	_, tp, _ := net.SplitHostPort(hostile.Trickle(t, time.Second))
+	_, tp, _ := net.SplitHostPort(hostile.Trickle(t, 50*time.Millisecond))
 	slow, _ := strconv.Atoi(tp)
 	// each exchange's own budget ends well inside the run's: the stall is
 	// the server's, a finding (when the run's budget ends first, it is
 	// exdiag's limit and an error)
 	env := checks.NewEnv(hostileConfig(stall, slow))
-	env.Budgets.Exchange = 500 * time.Millisecond
+	env.Budgets.Exchange = 300 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	rs := checks.Run(ctx, env, []checks.Check{checks.TLSCheck, checks.RedirectCheck})

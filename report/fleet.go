@@ -1,7 +1,9 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -9,12 +11,11 @@ import (
 )
 
 // RunDoc is one run of a profile: the single-run report with the
-// deployment, vantage and labels it was run for. Error says why it did
-// not run (a refused credential elsewhere, a missing password), with
-// status error and exit code 3.
+// deployment and labels it was run for (its vantage name is
+// Doc.Vantage.Name). Error says why it did not run (a credential refused
+// elsewhere, a missing password), with status error and exit code 3.
 type RunDoc struct {
 	Deployment string            `json:"deployment"`
-	Vantage    string            `json:"vantage,omitempty"`
 	Labels     map[string]string `json:"labels,omitempty"`
 	Error      string            `json:"error,omitempty"`
 	Doc
@@ -22,10 +23,10 @@ type RunDoc struct {
 
 // Name is DEPLOYMENT or DEPLOYMENT/VANTAGE.
 func (r RunDoc) Name() string {
-	if r.Vantage == "" {
+	if r.Vantage.Name == "" {
 		return r.Deployment
 	}
-	return r.Deployment + "/" + r.Vantage
+	return r.Deployment + "/" + r.Vantage.Name
 }
 
 // FleetDoc is the report of several runs.
@@ -43,50 +44,71 @@ func (f FleetDoc) ExitCode() int {
 	return worst
 }
 
-// FleetJSON renders the fleet report as one JSON object.
-func FleetJSON(f FleetDoc) ([]byte, error) { return encodeJSON(f) }
+// FleetFormats are the formats a fleet renders in: one JSON object of
+// runs, or every run's table and a summary. The others describe one run
+// each (a JUnit file, a Nagios line) and are for a single deployment.
+var FleetFormats = []string{"table", "json"}
 
-// RunJSON renders one run of a profile.
-func RunJSON(r RunDoc) ([]byte, error) { return encodeJSON(r) }
-
-// RunTable renders one run of a profile: its table under a heading that
+// RenderRun writes one run of a profile in format f: JSON with the
+// deployment beside the report, any other format under a heading that
 // names the deployment, or the reason it did not run.
-func RunTable(r RunDoc, colour bool) string {
-	p := newPalette(colour)
-	head := fmt.Sprintf("== %s ==\n", p.bold(r.Name()))
-	if r.Error != "" {
-		return head + fmt.Sprintf("%s %s; exit %d\n", p.status("error"), r.Error, r.ExitCode)
+func RenderRun(w io.Writer, f Format, r RunDoc, o Options) error {
+	if f.Name == "json" {
+		return renderJSONValue(w, r)
 	}
-	return head + Table(r.Doc, colour)
+	p := palette{colour: o.Colour && f.Name == "table", ascii: o.ASCII}
+	if _, err := fmt.Fprintf(w, "== %s ==\n", p.bold(Sanitize(r.Name()))); err != nil {
+		return err
+	}
+	if r.Error != "" {
+		_, err := fmt.Fprintf(w, "%s %s; exit %d\n", p.status("error"), Sanitize(r.Error), r.ExitCode)
+		return err
+	}
+	return f.Render(w, r.Doc, o)
 }
 
-// FleetTable renders every run's table and then the summary.
-func FleetTable(f FleetDoc, colour bool) string {
-	var b strings.Builder
-	for _, r := range f.Runs {
-		b.WriteString(RunTable(r, colour))
-		b.WriteString("\n")
+// RenderFleet writes every run in format f (table or json; see
+// FleetFormats): the JSON object of runs, or each run's table and then
+// the summary.
+func RenderFleet(w io.Writer, f Format, fd FleetDoc, o Options) error {
+	switch f.Name {
+	case "json":
+		return renderJSONValue(w, fd)
+	case "table":
+		var b bytes.Buffer
+		for _, r := range fd.Runs {
+			if err := RenderRun(&b, f, r, o); err != nil {
+				return err
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString(FleetSummary(fd, o))
+		_, err := w.Write(b.Bytes())
+		return err
 	}
-	b.WriteString(FleetSummary(f, colour))
-	return b.String()
+	return fmt.Errorf("format %s renders one run; use %s for a fleet", f.Name, strings.Join(FleetFormats, " or "))
 }
 
 // FleetSummary is one row per deployment and vantage: its verdict, the
 // first check that failed (the hop to look at first) and its codes.
-func FleetSummary(f FleetDoc, colour bool) string {
-	p := newPalette(colour)
+func FleetSummary(fd FleetDoc, o Options) string {
+	p := palette{colour: o.Colour, ascii: o.ASCII}
 	t := table.NewWriter()
-	t.SetStyle(table.StyleLight)
+	if o.ASCII {
+		t.SetStyle(table.StyleDefault)
+	} else {
+		t.SetStyle(table.StyleLight)
+	}
 	t.Style().Format.Header = text.FormatDefault
 	t.AppendHeader(table.Row{"DEPLOYMENT", "VANTAGE", "VERDICT", "EXIT", "FIRST FAILING HOP", "CODES"})
-	for _, r := range f.Runs {
+	for _, r := range fd.Runs {
 		hop, codes := FirstFailingHop(r.Doc), Codes(r.Doc)
 		if r.Error != "" {
 			hop, codes = "-", r.Error
 		}
-		t.AppendRow(table.Row{r.Deployment, dash(r.Vantage), p.status(r.Status), r.ExitCode, dash(hop), text.WrapSoft(dash(codes), 60)})
+		t.AppendRow(table.Row{Sanitize(r.Deployment), dash(Sanitize(r.Vantage.Name)), p.status(r.Status), r.ExitCode, dash(hop), text.WrapSoft(dash(Sanitize(codes)), 60)})
 	}
-	return t.Render() + fmt.Sprintf("\n%d runs; exit %d\n", len(f.Runs), f.ExitCode())
+	return t.Render() + fmt.Sprintf("\n%d runs; exit %d\n", len(fd.Runs), fd.ExitCode())
 }
 
 // FirstFailingHop is the first check, in the order of the path a client

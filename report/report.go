@@ -1,9 +1,13 @@
 // Package report turns check results into the documents exdiag prints.
 // Renderers are pure functions of a Doc: they never probe, decide severity
-// or look at the terminal; the caller says whether colour is wanted.
+// or look at the terminal; the caller says whether colour is wanted and how
+// wide the screen is (Options). Every format is listed once, in Formats.
 package report
 
 import (
+	"encoding/json"
+	"math"
+	"sort"
 	"time"
 
 	"github.com/exdiag/exdiag/checks"
@@ -21,13 +25,24 @@ type Doc struct {
 	StartedAt     time.Time `json:"started_at"`
 	DurationMS    int64     `json:"duration_ms"`
 	Target        Target    `json:"target"`
-	Status        string    `json:"status"`
-	ExitCode      int       `json:"exit_code"`
+	// Vantage is where the run stood: it decides what DNS view and which
+	// network path the probes saw.
+	Vantage Vantage `json:"vantage"`
+	// Inputs are the values the run was asked with (flag names as keys),
+	// never a secret: the password is not an input.
+	Inputs   map[string]any `json:"inputs,omitempty"`
+	Status   string         `json:"status"`
+	ExitCode int            `json:"exit_code"`
 	// Interrupted is set when SIGINT or SIGTERM cut the run short: the
 	// report is partial, and the checks cut short are errors.
-	Interrupted bool        `json:"interrupted,omitempty"`
-	Summary     Summary     `json:"summary"`
-	Checks      []CheckJSON `json:"checks"`
+	Interrupted bool    `json:"interrupted,omitempty"`
+	Summary     Summary `json:"summary"`
+	// Path is the route a client's request takes, hop by hop (see Path).
+	Path []Hop `json:"path"`
+	// Certificates lists every certificate a TLS endpoint presented, with
+	// the days left at StartedAt.
+	Certificates []Certificate `json:"certificates"`
+	Checks       []CheckJSON   `json:"checks"`
 }
 
 // Target is what the run diagnosed.
@@ -35,6 +50,15 @@ type Target struct {
 	URI  string `json:"uri"`
 	Host string `json:"host"`
 	Port int    `json:"port"`
+}
+
+// Vantage is the machine that ran exdiag and the resolvers it asked.
+type Vantage struct {
+	// Name is the profile's vantage the run was made for (exdiag run
+	// --config), empty otherwise.
+	Name      string   `json:"name,omitempty"`
+	Host      string   `json:"host"`
+	Resolvers []string `json:"resolvers,omitempty"`
 }
 
 // Summary counts checks by status.
@@ -61,16 +85,40 @@ type CheckJSON struct {
 	Targets []checks.TargetResult `json:"targets,omitempty"`
 }
 
-// Build assembles the report from a run's results.
-func Build(version string, started time.Time, elapsed time.Duration, t Target, rs []checks.Result) Doc {
+// Certificate is one certificate an endpoint presented.
+type Certificate struct {
+	// Target is the endpoint: the proxy's address or a backend URL.
+	Target string `json:"target"`
+	// Position is 0 for the leaf, then up the chain as sent.
+	Position      int    `json:"position"`
+	Subject       string `json:"subject"`
+	NotAfter      string `json:"not_after"`
+	DaysRemaining int    `json:"days_remaining"`
+}
+
+// Meta is what a run knows besides its results.
+type Meta struct {
+	Version string
+	Started time.Time
+	Elapsed time.Duration
+	Target  Target
+	Vantage Vantage
+	Inputs  map[string]any
+}
+
+// Build assembles the report from a run's results. started_at is kept at
+// whole seconds: jq's fromdateiso8601 rejects fractions.
+func Build(m Meta, rs []checks.Result) Doc {
 	d := Doc{
 		SchemaVersion: SchemaVersion,
 		Tool:          "exdiag",
-		Version:       version,
-		StartedAt:     started.UTC().Truncate(time.Millisecond),
-		DurationMS:    elapsed.Milliseconds(),
-		Target:        t,
-		Status:        string(overall(rs)),
+		Version:       m.Version,
+		StartedAt:     m.Started.UTC().Truncate(time.Second),
+		DurationMS:    m.Elapsed.Milliseconds(),
+		Target:        m.Target,
+		Vantage:       m.Vantage,
+		Inputs:        m.Inputs,
+		Status:        string(checks.Worst(rs)),
 		ExitCode:      checks.ExitCode(rs),
 		Checks:        make([]CheckJSON, 0, len(rs)),
 	}
@@ -96,9 +144,210 @@ func Build(version string, started time.Time, elapsed time.Duration, t Target, r
 			SkipReason: r.SkipReason, Error: r.Error, Summary: r.Summary, Observed: r.Observed, Findings: f, Targets: r.Targets,
 		})
 	}
+	d.Path = Path(d)
+	d.Certificates = certificates(d)
 	return d
 }
 
-// overall is the worst status over the checks; skipped checks do not
-// count, so an all-skipped run passes as the exit code says.
-func overall(rs []checks.Result) checks.Status { return checks.Worst(rs) }
+// InputsOf lists the values of a Spec that were given, keyed by flag
+// name. A Spec never holds a password, so neither does this.
+func InputsOf(s checks.Spec) map[string]any {
+	m := map[string]any{}
+	put := func(k string, v any) {
+		switch x := v.(type) {
+		case string:
+			if x == "" {
+				return
+			}
+		case []string:
+			if len(x) == 0 {
+				return
+			}
+		case bool:
+			if !x {
+				return
+			}
+		case int:
+			if x == 0 {
+				return
+			}
+		case time.Duration:
+			if x == 0 {
+				return
+			}
+			v = x.String()
+		}
+		m[k] = v
+	}
+	put("uri", s.URI)
+	put("checks", s.Checks)
+	put("external-dns", s.ExternalDNS)
+	put("internal-dns", s.InternalDNS)
+	put("expect-external", s.ExpectExternal)
+	put("expect-internal", s.ExpectInternal)
+	put("resolve", s.Resolve)
+	put("backend", s.Backends)
+	put("user", s.User)
+	put("authentication", s.Authentication)
+	put("ca-file", s.CAFiles)
+	put("skip-ca-check", s.SkipCACheck)
+	put("skip-cn-check", s.SkipCNCheck)
+	put("fetch-aia", s.FetchAIA)
+	put("http-port", s.HTTPPort)
+	put("realm", s.Realm)
+	put("kdc", s.KDCs)
+	put("ldap", s.LDAPURL)
+	put("ldap-base", s.LDAPBase)
+	put("spn", s.SPNs)
+	put("configuration-name", s.ConfigName)
+	put("min-cmdlets", s.MinCmdlets)
+	put("require-cmdlet", s.RequireCmdlets)
+	put("timeout", s.Timeout)
+	return m
+}
+
+// check returns the report's entry for id, or nil.
+func (d Doc) check(id string) *CheckJSON {
+	for i := range d.Checks {
+		if d.Checks[i].ID == id {
+			return &d.Checks[i]
+		}
+	}
+	return nil
+}
+
+// observed decodes a check's evidence into v through its JSON form, so a
+// Doc built from typed results and one read back from JSON look the same.
+func observed(c *CheckJSON, v any) bool {
+	if c == nil || c.Observed == nil {
+		return false
+	}
+	b, err := json.Marshal(c.Observed)
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(b, v) == nil
+}
+
+type tlsObserved struct {
+	tlsEndpoint
+	Backends []tlsEndpoint `json:"backends"`
+}
+
+type tlsEndpoint struct {
+	URL     string `json:"url"`
+	Address string `json:"address"`
+	Chain   []struct {
+		Subject  string `json:"subject"`
+		NotAfter string `json:"not_after"`
+	} `json:"chain"`
+}
+
+func certificates(d Doc) []Certificate {
+	out := []Certificate{}
+	var o tlsObserved
+	if !observed(d.check("tls"), &o) {
+		return out
+	}
+	add := func(target string, e tlsEndpoint) {
+		for i, c := range e.Chain {
+			cert := Certificate{Target: target, Position: i, Subject: c.Subject, NotAfter: c.NotAfter}
+			if t, err := time.Parse(time.RFC3339, c.NotAfter); err == nil {
+				// whole days left, rounded down: 0 means it expires within a
+				// day, -1 that it expired within the last one
+				cert.DaysRemaining = int(math.Floor(t.Sub(d.StartedAt).Hours() / 24))
+			}
+			out = append(out, cert)
+		}
+	}
+	add(firstNonEmpty(o.Address, d.Target.Host), o.tlsEndpoint)
+	for _, b := range o.Backends {
+		add(firstNonEmpty(b.URL, b.Address), b)
+	}
+	return out
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// FindingGroup is one finding code with every target it was raised for:
+// "AUTH-UNAVAILABLE on cas1, cas2, cas3".
+type FindingGroup struct {
+	Check    string
+	Code     string
+	Severity string
+	Targets  []string
+	// Summary and Remediation are those of the first finding of the code.
+	Summary     string
+	Remediation []string
+	References  []string
+}
+
+// Grouped folds the findings by code, failures first, then warnings, then
+// info, each group in check order.
+func Grouped(d Doc) []FindingGroup {
+	var out []FindingGroup
+	at := map[string]int{}
+	for _, c := range d.Checks {
+		for _, f := range c.Findings {
+			i, ok := at[f.Code]
+			if !ok {
+				i = len(out)
+				at[f.Code] = i
+				out = append(out, FindingGroup{Check: c.ID, Code: f.Code, Severity: string(f.Severity),
+					Summary: f.Summary, Remediation: f.Remediation, References: f.References})
+			}
+			g := &out[i]
+			if sevRank(string(f.Severity)) > sevRank(g.Severity) {
+				g.Severity = string(f.Severity)
+			}
+			if f.Target != "" && !contains(g.Targets, f.Target) {
+				g.Targets = append(g.Targets, f.Target)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return sevRank(out[i].Severity) > sevRank(out[j].Severity) })
+	return out
+}
+
+func sevRank(s string) int {
+	switch s {
+	case "fail":
+		return 2
+	case "warn":
+		return 1
+	}
+	return 0
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// verdict is the one-line answer at the top of every human format.
+func verdict(d Doc) string {
+	switch d.Status {
+	case "pass":
+		return "every check passed"
+	case "warn":
+		return "works, with warnings"
+	case "fail":
+		if i := FirstFailing(d.Path); i >= 0 {
+			h := d.Path[i]
+			return "broken at " + h.Text()
+		}
+		return "broken"
+	}
+	return "exdiag could not tell"
+}

@@ -55,22 +55,25 @@ bin, work, n, fleet, rtt, parallel, sessions = sys.argv[1:8]
 n, fleet = int(n), int(fleet)
 
 def measure(profile, *flags):
-    walls, rss, codes = [], [], set()
+    walls, rss, cpus, codes = [], [], [], set()
     for _ in range(n):
-        p = subprocess.run(["/usr/bin/time", "-f", "%e %M", bin, "run", "--config", profile, "--format", "json", "--timeout", "120s", *flags],
+        p = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", bin, "run", "--config", profile, "--format", "json", "--timeout", "120s", *flags],
                            env=dict(os.environ, NO_COLOR="1"), capture_output=True, text=True)
-        wall, kb = p.stderr.strip().splitlines()[-1].split()
-        walls.append(float(wall)); rss.append(int(kb) / 1024)
+        wall, kb, user, sys_ = p.stderr.strip().splitlines()[-1].split()
+        walls.append(float(wall)); rss.append(int(kb) / 1024); cpus.append(float(user) + float(sys_))
         doc = json.loads(p.stdout)
         runs = doc.get("runs", [doc])
         codes.add(tuple(sorted({r["exit_code"] for r in runs})))
-    return statistics.median(walls), max(rss), codes
+    return statistics.median(walls), max(rss), statistics.median(cpus), codes
 
-one_wall, one_rss, one_codes = measure(os.path.join(work, "one.yaml"))
-print(f"lab RTT {rtt}, median of {n}; exit codes of the runs in brackets")
-print(f"  1 deployment                         wall {one_wall:6.2f} s   peak RSS {one_rss:6.1f} MiB   {sorted(one_codes)}")
+# the machine may be shared: the load and the client's CPU time say how
+# much of the wall time is waiting for a core
+print(f"lab RTT {rtt}, median of {n}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; exit codes of the runs in brackets")
+one_wall, one_rss, one_cpu, one_codes = measure(os.path.join(work, "one.yaml"))
+print(f"  1 deployment                                    wall {one_wall:6.2f} s          client CPU {one_cpu:5.2f} s   peak RSS {one_rss:6.1f} MiB   {sorted(one_codes)}")
 for p in parallel.split():
     for s in sessions.split():
-        wall, rss, codes = measure(os.path.join(work, "fleet.yaml"), "--parallel", p, "--sessions-per-user", s)
-        print(f"  {fleet} deployments --parallel {p:>3} --sessions-per-user {s:>3}  wall {wall:6.2f} s ({wall / one_wall:4.1f}x)   peak RSS {rss:6.1f} MiB   {sorted(codes)}")
+        wall, rss, cpu, codes = measure(os.path.join(work, "fleet.yaml"), "--parallel", p, "--sessions-per-user", s)
+        print(f"  {fleet} deployments --parallel {p:>3} --sessions-per-user {s:>3}  wall {wall:6.2f} s ({wall / one_wall:4.1f}x)  client CPU {cpu:5.2f} s   peak RSS {rss:6.1f} MiB   {sorted(codes)}")
+print(f"load average at the end {os.getloadavg()[0]:.1f}")
 PY

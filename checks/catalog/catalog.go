@@ -23,7 +23,7 @@ type Entry struct {
 }
 
 // entries is every catalog slice, one per file that adds codes.
-var entries = concat(baseEntries)
+var entries = concat(baseEntries, logonEntries)
 
 func concat(lists ...[]Entry) []Entry {
 	var out []Entry

@@ -30,6 +30,9 @@ const (
 	refRFC6598     = "https://www.rfc-editor.org/rfc/rfc6598"
 	refRFC6797     = "https://www.rfc-editor.org/rfc/rfc6797"
 	refRFC4120     = "https://www.rfc-editor.org/rfc/rfc4120"
+	refRFC3962     = "https://www.rfc-editor.org/rfc/rfc3962"
+	refRFC8429     = "https://www.rfc-editor.org/rfc/rfc8429"
+	refKerbEtypes  = "https://learn.microsoft.com/en-us/windows-server/security/kerberos/preventing-kerberos-change-password-that-uses-rc4-secret-keys"
 
 	srcKB2276957 = "KB2276957: Exchange Management Shell fails with HTTP status code 403 (Require SSL on the PowerShell virtual directory)"
 	srcKB2028305 = "KB2028305: the WinRM client cannot process the request, content type is absent or invalid"
@@ -345,7 +348,7 @@ var baseEntries = []Entry{
 	},
 	{
 		Code: "HTTP-PORT-CLOSED", Check: "redirect", Severity: "info",
-		Title: "nothing listens on port 80",
+		Title: "nothing listens for plain http",
 		Cause: "Plain http is not served at all; no credentials can leak over it, and clients that use http:// get a connection error instead of a redirect.",
 		Remediation: []string{
 			"no action needed on port {http_port}; tell users to always use {uri} in -ConnectionUri",
@@ -388,8 +391,8 @@ var baseEntries = []Entry{
 		Title: "the credentials were rejected",
 		Cause: "Basic was offered and the credentials were sent, but the server answered 401 again (IIS 401.1, logon failed): wrong user name format or password, or the account is locked, disabled or its password expired. WinRM reports Access is denied.",
 		Remediation: []string{
-			"check the user name: exdiag logged on as {user}; give it as domain\\username or as the UPN (username@domain), not the bare user name",
 			stepRetypePass,
+			"check the user name: exdiag logged on as {user}; give it as domain\\username or as the UPN (username@domain), not the bare user name",
 			"check the account: Get-ADUser {logon_name} -Properties LockedOut,Enabled,PasswordExpired; unlock it with Unlock-ADAccount {logon_name} if needed",
 			"if users log on without a domain, set the default domain on the vdir: IIS Manager, Default Web Site, PowerShell, Authentication, Basic Authentication, Edit, Default domain",
 		},
@@ -653,11 +656,33 @@ var baseEntries = []Entry{
 		Title: "the KDC rejected the user's credentials",
 		Cause: "The KDC answered KDC_ERR_PREAUTH_FAILED (wrong password) or KDC_ERR_C_PRINCIPAL_UNKNOWN (no such user in this realm).",
 		Remediation: []string{
+			stepRetypePass,
 			"check the user name and realm: {user} in {realm}, the realm being the Active Directory DNS domain in upper case",
 			"check the account: Get-ADUser {logon_name} -Properties LockedOut,Enabled,PasswordExpired, and unlock it with Unlock-ADAccount {logon_name} if needed",
-			"retype the password and run exdiag again",
 		},
 		References: []string{refRFC4120},
+	},
+	{
+		Code: "SPN-KDC-WEAK-ETYPE", Check: "spn", Severity: "warn",
+		Title: "the KDC offers only RC4 or DES keys for the user",
+		Cause: "The KDC's pre-authentication hints (ETYPE-INFO2) name no AES key for the account, or it refused an AES-only request with KDC_ERR_ETYPE_NOSUPP. The account's password predates AES (domain functional level 2008 or later gives AES keys at the next password change), or msDS-SupportedEncryptionTypes allows RC4 only. A timestamp encrypted in the RC4 key (the NT hash) can be cracked offline by whoever answers as the KDC, so exdiag sends none.",
+		Remediation: []string{
+			"see what the account allows: Get-ADUser {logon_name} -Properties msDS-SupportedEncryptionTypes,PasswordLastSet",
+			"allow AES for it: Set-ADUser {logon_name} -KerberosEncryptionType AES128,AES256, then change the password so the KDC of {realm} holds AES keys",
+			"check that {kdc} is a domain controller of {realm} you trust: nslookup -type=SRV _kerberos._tcp.{realm}",
+			"to check SPNs with the legacy key anyway, run exdiag again with --allow-legacy-kerberos",
+		},
+		References: []string{refRFC4120, refRFC8429, refKerbEtypes},
+	},
+	{
+		Code: "SPN-KDC-S2K-COST", Check: "spn", Severity: "fail",
+		Title: "the KDC asks for an unbounded key derivation",
+		Cause: "The KDC's ETYPE-INFO2 asks the client to run PBKDF2 for more iterations than any real KDC uses (Active Directory and MIT use 4096, RFC 8009 32768; exdiag stops at 65536). A count of 2^32 runs for hours: this is not a domain controller's answer.",
+		Remediation: []string{
+			"check that {kdc} is a domain controller of {realm}: nslookup -type=SRV _kerberos._tcp.{realm} on the internal resolver, and give the right one with --kdc",
+			"if {kdc} is an MIT KDC, check the realm's string-to-key parameters: kadmin -q 'getprinc {logon_name}' and the supported_enctypes of kdc.conf",
+		},
+		References: []string{refRFC3962, refRFC4120},
 	},
 	{
 		Code: "SPN-NOT-NEEDED", Check: "spn", Severity: "info",

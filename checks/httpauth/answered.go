@@ -73,12 +73,19 @@ func DetectAnsweredBy(h http.Header, pg Page) AnsweredBy {
 	case strings.HasPrefix(ls, "nginx") || strings.HasPrefix(ls, "openresty"):
 		return AnsweredBy{Role: RoleProxy, Product: server, Evidence: []string{"Server: " + server}}
 	case strings.Contains(ls, "bigip") || strings.Contains(ls, "big-ip") || strings.HasPrefix(ls, "haproxy") ||
-		strings.HasPrefix(ls, "envoy") || strings.HasPrefix(ls, "cloudflare") || strings.HasPrefix(ls, "kemp"):
+		strings.HasPrefix(ls, "envoy") || strings.HasPrefix(ls, "cloudflare") || strings.HasPrefix(ls, "kemp") ||
+		strings.HasPrefix(ls, "apache") || strings.HasPrefix(ls, "microsoft-azure-application-gateway"):
 		return AnsweredBy{Role: RoleProxy, Product: server, Evidence: []string{"Server: " + server}}
 	case strings.HasPrefix(ls, "microsoft-httpapi"):
 		return AnsweredBy{Role: RoleHTTPSys, Product: server, Evidence: []string{"Server: " + server}}
 	case strings.HasPrefix(ls, "microsoft-iis"):
 		return AnsweredBy{Role: RoleIIS, Product: server, Evidence: []string{"Server: " + server}}
+	}
+	if strings.Contains(pg.Text, "No server is available to handle this request") ||
+		strings.Contains(pg.Text, "The server returned an invalid or incomplete response") ||
+		strings.Contains(pg.Text, "The server didn't respond in time") {
+		// HAProxy's own error page; it sends no Server header
+		return AnsweredBy{Role: RoleProxy, Product: "HAProxy", Evidence: []string{"body: HAProxy's error page"}}
 	}
 	if strings.Contains(pg.Text, " nginx") || strings.HasSuffix(pg.Text, "nginx") {
 		return AnsweredBy{Role: RoleProxy, Product: "nginx", Evidence: []string{"body signature nginx"}}

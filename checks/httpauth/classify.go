@@ -2,7 +2,10 @@ package httpauth
 
 import (
 	"fmt"
+	"mime"
 	"strings"
+
+	"github.com/exdiag/exdiag/checks/adlogon"
 )
 
 // Transport failure kinds, for a backend the probe could not talk to.
@@ -141,6 +144,37 @@ var responseRules = []rule{
 		func(r *Response) string {
 			return fmt.Sprintf("answered %d redirecting to %q%s", r.Status, r.Location, who(r))
 		}},
+	{"exchange-authz", "AUTH-FORBIDDEN",
+		// Exchange names its refusal on any status: 400 AuthZ-RpsNotEnabled
+		// for a user not enabled for remote PowerShell, 403
+		// AuthZ-CmdletAccessDeniedException, 500 AuthZ-… from RBAC
+		func(r *Response) bool {
+			switch r.Page.FailureCategory {
+			case "AuthZ-RpsNotEnabled", "AuthZ-CmdletAccessDeniedException", "AuthZ-UserNotEnabledForRemotePS":
+				return true
+			}
+			return false
+		},
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s%s, failure category %s: exchange refuses remote powershell to this user",
+				statusLine(r), who(r), r.Page.FailureCategory)
+		}},
+	{"exchange-failure", "AUTH-SERVER-ERROR",
+		// 500 has its own rule below, a 403 keeps the forbidden rule
+		func(r *Response) bool {
+			return r.Page.FailureCategory != "" && r.Status != 403 && r.Status != 404 && r.Status != 500
+		},
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s%s, failure category %s", statusLine(r), who(r), r.Page.FailureCategory)
+		}},
+	{"gateway-client-cert", "AUTH-PROXY-CLIENT-CERT",
+		// nginx's wording, which Azure Application Gateway serves too
+		func(r *Response) bool {
+			return r.Status == 400 && textHas(r, "No required SSL certificate was sent", "The SSL certificate error")
+		},
+		func(r *Response) string {
+			return fmt.Sprintf("answered %d %q%s: the gateway demands a tls client certificate", r.Status, excerpt(r, "No required SSL certificate was sent", "The SSL certificate error"), who(r))
+		}},
 	{"not-published", "AUTH-NOT-PUBLISHED",
 		func(r *Response) bool { return r.Status == 404 },
 		func(r *Response) string { return fmt.Sprintf("answered %s not found%s", statusLine(r), who(r)) }},
@@ -181,6 +215,16 @@ var responseRules = []rule{
 			}
 			return s
 		}},
+	{"proxy-ssl-handshake", "AUTH-PROXY-SSL-HANDSHAKE",
+		// Apache mod_proxy: 500 or 502 "Proxy Error … Error during SSL
+		// Handshake with remote server"
+		func(r *Response) bool {
+			return (r.Status == 500 || r.Status == 502) && textHas(r, "Error during SSL Handshake with remote server", "SSL handshake failed with the upstream", "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error")
+		},
+		func(r *Response) string {
+			return fmt.Sprintf("answered %d%s: the proxy's tls handshake with the backend failed (%q)", r.Status, who(r),
+				excerpt(r, "Error during SSL Handshake with remote server", "SSL handshake failed with the upstream", "TLS error"))
+		}},
 	{"server-error", "AUTH-SERVER-ERROR",
 		func(r *Response) bool { return r.Status == 500 },
 		func(r *Response) string {
@@ -197,17 +241,47 @@ var responseRules = []rule{
 		func(r *Response) string {
 			return fmt.Sprintf("answered %s bad gateway%s%s: the proxy rejected the backend's certificate", statusLine(r), who(r), winhttp(r))
 		}},
+	{"proxy-backend-reset", "AUTH-PROXY-BACKEND-RESET",
+		func(r *Response) bool { return r.Status == 502 && ResetError(r.Page.WinHTTP) },
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s%s%s: the backend aborted the proxy's connection before it answered", statusLine(r), who(r), winhttp(r))
+		}},
+	{"proxy-bad-response", "AUTH-PROXY-BAD-RESPONSE",
+		func(r *Response) bool { return r.Status == 502 && BadResponseError(r.Page.WinHTTP) },
+		func(r *Response) string {
+			return fmt.Sprintf("answered %s%s%s: the backend's answer was not valid http for the proxy", statusLine(r), who(r), winhttp(r))
+		}},
 	{"proxy-backend-down", "AUTH-PROXY-BACKEND-DOWN",
 		func(r *Response) bool {
-			return r.Status == 504 || r.Status == 502 && (DownError(r.Page.WinHTTP) || sub(r, 4) || textHas(r, "no server is available", "timed out", "timeout"))
+			return r.Status == 504 || r.Status == 502 && (DownError(r.Page.WinHTTP) || sub(r, 4) ||
+				textHas(r, "no server is available", "timed out", "timeout", "Error reading from remote server"))
 		},
 		func(r *Response) string {
-			return fmt.Sprintf("answered %s%s%s: the proxy could not reach a backend in time", statusLine(r), who(r), winhttp(r))
+			why := downCause(r.Page.WinHTTP)
+			switch {
+			case r.Status == 504:
+				why = "the proxy's gateway timed out waiting for a backend"
+			case textHas(r, "Error reading from remote server"):
+				// Apache mod_proxy's words for ProxyTimeout and for a
+				// backend that closed the connection alike
+				why = "the proxy got no answer from the backend (\"Error reading from remote server\": it timed out or closed the connection)"
+			}
+			return fmt.Sprintf("answered %s%s%s: %s", statusLine(r), who(r), winhttp(r), why)
 		}},
 	{"proxy-502", "AUTH-PROXY-502",
 		func(r *Response) bool { return r.Status == 502 },
 		func(r *Response) string {
 			return fmt.Sprintf("answered %s bad gateway with no detail%s", statusLine(r), who(r))
+		}},
+	{"proxy-no-backend", "AUTH-PROXY-NO-BACKEND",
+		// the proxy's own pool is empty: HAProxy and Envoy say so, Apache
+		// mod_proxy answers its generic 503 page when it cannot connect
+		func(r *Response) bool {
+			return r.Status == 503 && (textHas(r, "No server is available to handle this request", "no healthy upstream") ||
+				strings.HasPrefix(strings.ToLower(r.Answered.Product), "apache") && textHas(r, "temporarily unable to service your request"))
+		},
+		func(r *Response) string {
+			return fmt.Sprintf("answered 503%s: the proxy has no backend up in its pool (not the exchange application pool)", who(r))
 		}},
 	{"unavailable", "AUTH-UNAVAILABLE",
 		func(r *Response) bool { return r.Status == 503 },
@@ -216,9 +290,19 @@ var responseRules = []rule{
 		}},
 	{"not-wsman", "AUTH-NOT-WSMAN",
 		func(r *Response) bool {
-			return (r.Status >= 200 && r.Status < 300 || r.Status >= 400 && r.Status < 500) && r.ContentType != ""
+			// WinRM: "the content type is absent or invalid"; a 2xx with
+			// none is a backend that is not WS-Management (Apache passes
+			// an HTTP/0.9 answer on as 200)
+			return (r.Status >= 200 && r.Status < 300 || r.Status >= 400 && r.Status < 500) && r.ContentType != "" ||
+				r.Status >= 200 && r.Status < 300 && r.ContentType == ""
 		},
 		func(r *Response) string {
+			if r.ContentType == "" {
+				return fmt.Sprintf("answered %d with no content type%s, not application/soap+xml", r.Status, who(r))
+			}
+			if mt, _, err := mime.ParseMediaType(r.ContentType); err == nil && mt == "application/soap+xml" {
+				return fmt.Sprintf("answered %d with content type %q%s but a body that is not a soap envelope", r.Status, r.ContentType, who(r))
+			}
 			return fmt.Sprintf("answered %d with content type %q%s, not application/soap+xml", r.Status, r.ContentType, who(r))
 		}},
 	{"unexpected", "AUTH-UNEXPECTED",
@@ -234,11 +318,23 @@ var responseRules = []rule{
 
 // RuleNames lists every rule Classify can fire, for coverage tests.
 func RuleNames() []string {
-	names := []string{"negotiate-http", "backend-cert-transport", "backend-down-transport", "basic-not-offered", "bad-credentials", "negotiate-400"}
+	names := []string{"basic-http", "negotiate-http", "backend-cert-transport", "backend-down-transport", "basic-not-offered", "bad-credentials", "negotiate-400"}
 	for _, r := range responseRules {
 		names = append(names, r.name)
 	}
 	return names
+}
+
+// excerpt returns the first of phrases the page contains, as the page
+// spells it, so a summary quotes the proxy's own words.
+func excerpt(r *Response, phrases ...string) string {
+	lt := strings.ToLower(r.Page.Text)
+	for _, p := range phrases {
+		if i := strings.Index(lt, strings.ToLower(p)); i >= 0 {
+			return r.Page.Text[i : i+len(p)]
+		}
+	}
+	return ""
 }
 
 func classifyResponse(r *Response, step string) Finding {
@@ -262,11 +358,20 @@ func Classify(in Input) []Finding {
 		}
 		out = append(out, f)
 	}
-	if strings.EqualFold(in.Scheme, "http") && in.negotiateMode() {
-		add(Finding{Code: "AUTH-NEGOTIATE-HTTP", Rule: "negotiate-http",
-			Summary: "negotiate authentication is configured over plain http; the exchange endpoint needs https for negotiate"})
-	}
 	u := &in.Unauth
+	if strings.EqualFold(in.Scheme, "http") && !in.Backend {
+		switch {
+		case !in.negotiateMode():
+			add(Finding{Code: "AUTH-BASIC-HTTP", Rule: "basic-http",
+				Summary: "basic authentication over an http:// uri: the winrm client refuses it (\"unencrypted traffic is currently disabled in the client configuration\", 0x803380DE) and exdiag did not send the password; use https:// with -Authentication Basic"})
+		case windowsAuth(in):
+			// Kerberos over http (Exchange's own module, with message
+			// encryption) is the supported internal path; with IIS's
+			// Windows Authentication on the vdir, Negotiate over http fails
+			add(Finding{Code: "AUTH-NEGOTIATE-HTTP", Rule: "negotiate-http",
+				Summary: fmt.Sprintf("negotiate over an http:// uri while windows authentication is enabled on the vdir (NTLM is offered%s): use https:// with -Authentication Negotiate", who(u))})
+		}
+	}
 	if u.Err != "" {
 		if in.Backend {
 			if u.ErrKind == ErrCert {
@@ -293,8 +398,15 @@ func Classify(in Input) []Finding {
 		if b := in.Basic; b != nil && b.Err == "" && !b.answered() {
 			switch {
 			case b.Status == 401 && basic:
-				add(Finding{Code: "AUTH-BAD-CREDENTIALS", Rule: "bad-credentials",
-					Summary: fmt.Sprintf("Basic credentials were refused with %s%s", statusLine(b), who(b))})
+				code, why := "AUTH-BAD-CREDENTIALS", ""
+				if f, ok := basicRefusal(u, b); ok {
+					code, why = adlogon.Code("AUTH", f.Reason), ": "+f.What
+					if f.Win32 != 0 {
+						why = fmt.Sprintf(" (%s, ad sub-code %x): %s", b.Page.HResult, f.Win32, f.What)
+					}
+				}
+				add(Finding{Code: code, Rule: "bad-credentials",
+					Summary: fmt.Sprintf("Basic credentials were refused with %s%s%s", statusLine(b), who(b), why)})
 			case b.Status == 401:
 				// already explained by the missing Basic challenge
 			default:
@@ -313,10 +425,25 @@ func Classify(in Input) []Finding {
 	return out
 }
 
+// windowsAuth: IIS's Windows Authentication answers an NTLM negotiate
+// token with a challenge; Exchange's Kerberos-only module does not.
+func windowsAuth(in Input) bool {
+	if n := in.Negotiate; n != nil && n.Err == "" {
+		for _, c := range n.Challenges {
+			if ChallengeIsNTLM(c) {
+				return true
+			}
+		}
+	}
+	return Offers(in.Unauth.Challenges, "NTLM")
+}
+
 // Codes is every catalog code Classify can raise (the auth table of the catalog).
-var Codes = []string{
-	"AUTH-BASIC-NOT-OFFERED", "AUTH-BAD-CREDENTIALS", "AUTH-REQUIRE-SSL", "AUTH-CLIENT-CERT",
+var Codes = append([]string{
+	"AUTH-BASIC-NOT-OFFERED", "AUTH-REQUIRE-SSL", "AUTH-CLIENT-CERT",
 	"AUTH-IP-DENIED", "AUTH-FORBIDDEN", "AUTH-NEGOTIATE-400", "AUTH-NEGOTIATE-HTTP",
 	"AUTH-NOT-PUBLISHED", "AUTH-NOT-WSMAN", "AUTH-SERVER-ERROR", "AUTH-PROXY-BACKEND-CERT",
 	"AUTH-PROXY-BACKEND-DOWN", "AUTH-PROXY-502", "AUTH-UNAVAILABLE", "AUTH-REDIRECTED", "AUTH-UNEXPECTED",
-}
+	"AUTH-BASIC-HTTP", "AUTH-PROXY-SSL-HANDSHAKE", "AUTH-PROXY-CLIENT-CERT", "AUTH-PROXY-NO-BACKEND",
+	"AUTH-PROXY-BACKEND-RESET", "AUTH-PROXY-BAD-RESPONSE",
+}, adlogon.Codes("AUTH")...)

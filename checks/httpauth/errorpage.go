@@ -49,6 +49,7 @@ const (
 	WinHTTPNameNotResolve = 12007
 	WinHTTPCannotConnect  = 12029
 	WinHTTPConnError      = 12030
+	WinHTTPConnReset      = 12031
 	WinHTTPInvalidServer  = 12152
 	WinHTTPCertDateInval  = 12037
 	WinHTTPCertCNInvalid  = 12038
@@ -63,6 +64,7 @@ var winhttpNames = map[string]int{
 	"ERROR_WINHTTP_NAME_NOT_RESOLVED":          WinHTTPNameNotResolve,
 	"ERROR_WINHTTP_CANNOT_CONNECT":             WinHTTPCannotConnect,
 	"ERROR_WINHTTP_CONNECTION_ERROR":           WinHTTPConnError,
+	"ERROR_INTERNET_CONNECTION_RESET":          WinHTTPConnReset,
 	"ERROR_WINHTTP_INVALID_SERVER_RESPONSE":    WinHTTPInvalidServer,
 	"ERROR_WINHTTP_SECURE_CERT_DATE_INVALID":   WinHTTPCertDateInval,
 	"ERROR_WINHTTP_SECURE_CERT_CN_INVALID":     WinHTTPCertCNInvalid,
@@ -88,13 +90,36 @@ func CertError(code int) bool {
 }
 
 // DownError reports whether a WinHTTP code means the backend could not be
-// reached or did not answer in time.
+// reached or did not answer in time. A connection the backend aborted
+// (12030, 12031) and an answer that is not HTTP (12152) are causes of
+// their own: see ResetError and BadResponseError.
 func DownError(code int) bool {
 	switch code {
-	case WinHTTPTimeout, WinHTTPNameNotResolve, WinHTTPCannotConnect, WinHTTPConnError, 12031, WinHTTPInvalidServer:
+	case WinHTTPTimeout, WinHTTPNameNotResolve, WinHTTPCannotConnect:
 		return true
 	}
 	return false
+}
+
+// ResetError reports whether a WinHTTP code means the connection to the
+// backend was aborted or reset after it was made.
+func ResetError(code int) bool { return code == WinHTTPConnError || code == WinHTTPConnReset }
+
+// BadResponseError reports whether a WinHTTP code means the backend's
+// answer was not valid HTTP.
+func BadResponseError(code int) bool { return code == WinHTTPInvalidServer }
+
+// downCause says in words what a reachability code means.
+func downCause(code int) string {
+	switch code {
+	case WinHTTPTimeout:
+		return "the backend accepted the connection but did not answer before the proxy's timeout"
+	case WinHTTPNameNotResolve:
+		return "the proxy could not resolve the backend's name"
+	case WinHTTPCannotConnect:
+		return "the proxy could not connect to the backend"
+	}
+	return "the proxy could not reach a backend in time"
 }
 
 var (

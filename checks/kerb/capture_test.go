@@ -30,7 +30,7 @@ func TestCaptureRealKRBErrors(t *testing.T) {
 		}
 	}
 	asReq := func(user string) []byte {
-		cfg, _ := Config(o.Realm, o.KDCs)
+		cfg, _ := Config(o.Realm, o.KDCs, false)
 		req, err := messages.NewASReqForTGT(o.Realm, cfg, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, user))
 		if err != nil {
 			t.Fatal(err)
@@ -52,7 +52,7 @@ func TestCaptureRealKRBErrors(t *testing.T) {
 	// wrong password: the real AS-REQ with a timestamp in the wrong key
 	var ke messages.KRBError
 	ke.Unmarshal(mustRead(t, "preauth_required.der"))
-	cfg, _ := Config(o.Realm, o.KDCs)
+	cfg, _ := Config(o.Realm, o.KDCs, false)
 	req, _ := messages.NewASReqForTGT(o.Realm, cfg, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "administrator"))
 	bad := o
 	bad.Password = "not-the-password"

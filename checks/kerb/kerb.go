@@ -11,6 +11,7 @@ package kerb
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,10 +21,11 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/netx"
+	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/config"
-	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/iana/patype"
@@ -38,12 +40,6 @@ const maxReply = 1 << 20
 // DefaultPort is the Kerberos port a KDC address without one gets.
 const DefaultPort = "88"
 
-// maxS2KIterations bounds the PBKDF2 iterations of an AES string-to-key
-// that a KDC may ask for (ETYPE-INFO2 s2kparams; 0 means 2^32). AD and
-// MIT use 4096; a hostile KDC asking for billions would pin a core for
-// hours in a derivation no context can interrupt.
-const maxS2KIterations = 1 << 18
-
 // Options says whom to ask and as whom.
 type Options struct {
 	Realm    string   // upper-case realm
@@ -54,6 +50,87 @@ type Options struct {
 	// AttemptTimeout caps one exchange with one KDC inside the caller's
 	// deadline, so a silent first KDC leaves time for the next.
 	AttemptTimeout time.Duration
+	// AllowLegacy lets the logon derive an RC4 or DES key when the KDC
+	// offers nothing stronger (--allow-legacy-kerberos). Without it the
+	// password is never turned into such a key: a timestamp encrypted in
+	// the RC4 key (the NT hash) is crackable offline by whoever answers,
+	// and the KDC may come from an SRV record nobody named.
+	AllowLegacy bool
+}
+
+// maxS2KIterations caps the PBKDF2 iteration count a KDC may ask for in
+// s2kparams. AD and MIT use 4096 for the AES-SHA1 types, RFC 8009 32768
+// for AES-SHA2; 2^16 leaves room for a hardened realm, while the 2^32-1 a
+// hostile KDC can ask for would run for hours past any deadline (string-
+// to-key does not look at the context).
+const maxS2KIterations = 1 << 16
+
+// strongETypes are the encryption types a logon derives a key for without
+// --allow-legacy-kerberos: the AES families (RFC 3962, RFC 8009).
+var strongETypes = map[int32]bool{
+	etypeID.AES128_CTS_HMAC_SHA1_96: true, etypeID.AES256_CTS_HMAC_SHA1_96: true,
+	etypeID.AES128_CTS_HMAC_SHA256_128: true, etypeID.AES256_CTS_HMAC_SHA384_192: true,
+}
+
+// WeakETypeError is a KDC that offers only legacy key types (RC4, DES,
+// 3DES) for the user; no key was derived and nothing was sent with one.
+type WeakETypeError struct {
+	Offered []int32
+}
+
+func (e *WeakETypeError) Error() string {
+	var names []string
+	for _, id := range e.Offered {
+		names = append(names, ETypeName(id))
+	}
+	return fmt.Sprintf("the kdc offers only legacy encryption types (%s) for this user; exdiag derives no rc4 or des key from the password unless --allow-legacy-kerberos is given", strings.Join(names, ", "))
+}
+
+// S2KParamsError is a KDC that asks for an iteration count out of bounds.
+type S2KParamsError struct {
+	EType      int32
+	Iterations uint64
+}
+
+func (e *S2KParamsError) Error() string {
+	return fmt.Sprintf("the kdc asks for %d string-to-key iterations for %s, more than the %d exdiag computes (a kdc asks for 4096); check that --kdc is a domain controller", e.Iterations, ETypeName(e.EType), maxS2KIterations)
+}
+
+// ETypeName is the RFC 3961 name of an encryption type.
+func ETypeName(id int32) string {
+	for name, v := range etypeID.ETypesByName {
+		if v == id && !strings.Contains(name, "-old") && name != "rc4-hmac-exp" {
+			return name
+		}
+	}
+	return fmt.Sprintf("etype %d", id)
+}
+
+// checkDerivation refuses a key derivation the options do not allow.
+// s2kparams is the ETYPE-INFO2 entry's value: empty, or the iteration
+// count as 4 big-endian bytes (RFC 3962 4; 0 means 2^32).
+func checkDerivation(etype int32, s2kparams string, o Options) error {
+	if !strongETypes[etype] {
+		if !o.AllowLegacy {
+			return &WeakETypeError{Offered: []int32{etype}}
+		}
+		return nil
+	}
+	if s2kparams == "" {
+		return nil
+	}
+	b, err := hex.DecodeString(s2kparams)
+	if err != nil || len(b) != 4 {
+		return fmt.Errorf("the kdc's s2kparams for %s (%q) are not an iteration count", ETypeName(etype), s2kparams)
+	}
+	n := uint64(binary.BigEndian.Uint32(b))
+	if n == 0 {
+		n = 1 << 32
+	}
+	if n > maxS2KIterations {
+		return &S2KParamsError{EType: etype, Iterations: n}
+	}
+	return nil
 }
 
 // KDCError is a KRB-ERROR the KDC sent back.
@@ -173,9 +250,17 @@ func Classify(err error) Class {
 
 // Config is the in-memory krb5 configuration gokrb5's message builders
 // read: no krb5.conf on disk is consulted.
-func Config(realm string, kdcs []string) (*config.Config, error) {
+// The AS-REQ lists only the key types the logon may use, so a KDC that
+// holds only an RC4 key answers KDC_ERR_ETYPE_NOSUPP instead of asking
+// for an RC4 timestamp.
+func Config(realm string, kdcs []string, allowLegacy bool) (*config.Config, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[libdefaults]\n default_realm = %s\n udp_preference_limit = 1\n dns_lookup_kdc = false\n dns_lookup_realm = false\n noaddresses = true\n", realm)
+	enctypes := "aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 aes256-cts-hmac-sha384-192 aes128-cts-hmac-sha256-128"
+	if allowLegacy {
+		enctypes += " rc4-hmac des3-cbc-sha1"
+	}
+	fmt.Fprintf(&b, " default_tkt_enctypes = %s\n default_tgs_enctypes = %s\n permitted_enctypes = %s\n", enctypes, enctypes, enctypes)
 	fmt.Fprintf(&b, "[realms]\n %s = {\n", realm)
 	for _, k := range kdcs {
 		fmt.Fprintf(&b, "  kdc = %s\n", k)
@@ -200,7 +285,7 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 	if o.Realm == "" || o.User == "" {
 		return nil, errors.New("kerberos login needs a realm and a user name")
 	}
-	cfg, err := Config(o.Realm, o.KDCs)
+	cfg, err := Config(o.Realm, o.KDCs, o.AllowLegacy)
 	if err != nil {
 		return nil, fmt.Errorf("building the kerberos configuration: %v", err)
 	}
@@ -241,13 +326,15 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 	if err := safely(func() error { return rep.Unmarshal(reply) }); err != nil {
 		return nil, fmt.Errorf("the kdc %s sent an AS-REP that does not parse: %v", kdc, err)
 	}
-	if err := checkS2K(rep.PAData); err != nil {
-		return nil, fmt.Errorf("the kdc %s: %v", kdc, err)
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if err := decryptASRep(&rep, preauthKey, o); err != nil {
+		var we *WeakETypeError
+		var se *S2KParamsError
+		if errors.As(err, &we) || errors.As(err, &se) {
+			return nil, err
+		}
 		return nil, ErrBadPassword
 	}
 	if rep.DecryptedEncPart.Nonce != req.ReqBody.Nonce {
@@ -261,44 +348,63 @@ func Login(ctx context.Context, o Options) (*Session, error) {
 // pre-authentication (same salt, and string-to-key is slow), or derives
 // one from the reply's own hints.
 func decryptASRep(rep *messages.ASRep, key *types.EncryptionKey, o Options) error {
-	return safely(func() error {
-		if key != nil && key.KeyType == rep.EncPart.EType {
-			b, err := crypto.DecryptEncPart(rep.EncPart, *key, keyusage.AS_REP_ENCPART)
-			if err != nil {
-				return err
+	if key == nil || key.KeyType != rep.EncPart.EType {
+		// derive from the reply's own hint for its etype, by the same
+		// rules as for pre-authentication
+		var entry *types.ETypeInfo2Entry
+		for _, pa := range rep.PAData {
+			if pa.PADataType != patype.PA_ETYPE_INFO2 {
+				continue
 			}
-			return rep.DecryptedEncPart.Unmarshal(b)
+			if info, err := pa.GetETypeInfo2(); err == nil {
+				for i := range info {
+					if info[i].EType == rep.EncPart.EType && entry == nil {
+						entry = &info[i]
+					}
+				}
+			}
 		}
-		_, err := rep.DecryptEncPart(credentials.New(o.User, o.Realm).WithPassword(o.Password))
-		return err
+		if entry == nil {
+			entry = &types.ETypeInfo2Entry{EType: rep.EncPart.EType}
+		}
+		k, err := deriveKey(o, *entry)
+		if err != nil {
+			return err
+		}
+		key = &k
+	}
+	return safely(func() error {
+		b, err := crypto.DecryptEncPart(rep.EncPart, *key, keyusage.AS_REP_ENCPART)
+		if err != nil {
+			return err
+		}
+		return rep.DecryptedEncPart.Unmarshal(b)
 	})
 }
 
-// checkS2K refuses string-to-key parameters whose derivation would cost
-// more than maxS2KIterations, before gokrb5 runs it.
-func checkS2K(pas types.PADataSequence) error {
-	for _, pa := range pas {
-		if pa.PADataType != patype.PA_ETYPE_INFO2 {
-			continue
-		}
-		var info types.ETypeInfo2
-		if err := info.Unmarshal(pa.PADataValue); err != nil {
-			continue // the derivation reports it
-		}
-		for _, e := range info {
-			if len(e.S2KParams) != 4 {
-				continue
-			}
-			n := uint64(binary.BigEndian.Uint32(e.S2KParams))
-			if n == 0 {
-				n = 1 << 32
-			}
-			if n > maxS2KIterations {
-				return fmt.Errorf("asks for %d string-to-key iterations, more than the %d exdiag computes; a kdc should ask for 4096, check that --kdc is a domain controller", n, maxS2KIterations)
-			}
-		}
+// deriveKey turns the password into the key entry describes, after
+// checkDerivation allowed it. gokrb5's GetKeyFromPassword reads the first
+// ETYPE-INFO2 entry of whatever hints it is given, whichever etype is
+// asked for, so it gets a sequence holding this entry alone.
+func deriveKey(o Options, entry types.ETypeInfo2Entry) (types.EncryptionKey, error) {
+	var none types.EncryptionKey
+	if err := checkDerivation(entry.EType, hex.EncodeToString(entry.S2KParams), o); err != nil {
+		return none, err
 	}
-	return nil
+	info, err := asn1.Marshal(types.ETypeInfo2{entry})
+	if err != nil {
+		return none, err
+	}
+	pas := types.PADataSequence{{PADataType: patype.PA_ETYPE_INFO2, PADataValue: info}}
+	var key types.EncryptionKey
+	err = safely(func() (err error) {
+		key, _, err = crypto.GetKeyFromPassword(o.Password, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, o.User), o.Realm, entry.EType, pas)
+		return err
+	})
+	if err != nil {
+		return none, fmt.Errorf("deriving the key for %s: %v", ETypeName(entry.EType), err)
+	}
+	return key, nil
 }
 
 // addEncTimestamp adds PA-ENC-TIMESTAMP using the etype and salt from the
@@ -309,35 +415,41 @@ func addEncTimestamp(req *messages.ASReq, edata []byte, o Options) (types.Encryp
 	if err := pas.Unmarshal(edata); err != nil {
 		return none, fmt.Errorf("the kdc's pre-authentication hints do not parse: %v", err)
 	}
-	if err := checkS2K(pas); err != nil {
-		return none, err
-	}
-	etypeID := int32(0)
+	// the KDC lists the user's keys in its order of preference; take the
+	// first one this logon may derive, and say so when there is none
+	var offered []int32
+	var chosen *types.ETypeInfo2Entry
 	for _, pa := range pas {
 		switch pa.PADataType {
 		case patype.PA_ETYPE_INFO2:
-			if info, err := pa.GetETypeInfo2(); err == nil && len(info) > 0 {
-				etypeID = info[0].EType
+			if info, err := pa.GetETypeInfo2(); err == nil {
+				for i := range info {
+					offered = append(offered, info[i].EType)
+					if chosen == nil && (strongETypes[info[i].EType] || o.AllowLegacy) {
+						chosen = &info[i]
+					}
+				}
 			}
 		case patype.PA_ETYPE_INFO:
-			if info, err := pa.GetETypeInfo(); err == nil && len(info) > 0 && etypeID == 0 {
-				etypeID = info[0].EType
+			if info, err := pa.GetETypeInfo(); err == nil {
+				for i := range info {
+					offered = append(offered, info[i].EType)
+					if chosen == nil && (strongETypes[info[i].EType] || o.AllowLegacy) {
+						chosen = &types.ETypeInfo2Entry{EType: info[i].EType, Salt: string(info[i].Salt)}
+					}
+				}
 			}
 		}
-		if pa.PADataType == patype.PA_ETYPE_INFO2 && etypeID != 0 {
-			break
-		}
 	}
-	if etypeID == 0 {
+	if len(offered) == 0 {
 		return none, errors.New("the kdc asked for pre-authentication without naming an encryption type")
 	}
-	var key types.EncryptionKey
-	err := safely(func() (err error) {
-		key, _, err = crypto.GetKeyFromPassword(o.Password, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, o.User), o.Realm, etypeID, pas)
-		return err
-	})
+	if chosen == nil {
+		return none, &WeakETypeError{Offered: offered}
+	}
+	key, err := deriveKey(o, *chosen)
 	if err != nil {
-		return none, fmt.Errorf("deriving the key for encryption type %d: %v", etypeID, err)
+		return none, err
 	}
 	ts, err := types.GetPAEncTSEncAsnMarshalled()
 	if err != nil {

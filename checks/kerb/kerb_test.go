@@ -283,7 +283,7 @@ func TestHugeStringToKeyRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := opts("kdc.contoso.test:88")
-		cfg, _ := Config(o.Realm, o.KDCs)
+		cfg, _ := Config(o.Realm, o.KDCs, false)
 		req, _ := messages.NewASReqForTGT(o.Realm, cfg, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, o.User))
 		if _, err := addEncTimestamp(&req, edata, o); err == nil || !strings.Contains(err.Error(), "string-to-key iterations") {
 			t.Errorf("s2kparams %x: %v, want the derivation refused", iters, err)

@@ -23,9 +23,12 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/exdiag/exdiag/checks"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 )
 
 // File is a loaded, validated profile file.
@@ -85,6 +88,38 @@ func (p PasswordSource) IsZero() bool { return p.File == "" && p.Env == "" }
 // maxPasswordFile bounds what is read of a password file.
 const maxPasswordFile = 64 << 10
 
+// ReadPasswordFile reads the first line of file; what names it in errors
+// (password_file, --password-file). Windows tools write text with a
+// byte-order mark: Notepad a UTF-8 one, Windows PowerShell 5.1's Out-File
+// (and >) UTF-16LE. x/text's BOMOverride strips a UTF-8 mark and decodes
+// UTF-16 of either byte order, so the password is the one the user typed,
+// not one with "\ufeff" or NUL bytes in it.
+func ReadPasswordFile(file, what string) (checks.Secret, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return checks.Secret{}, fmt.Errorf("cannot read %s %s: %v; give a readable file", what, file, unwrapPathErr(err))
+	}
+	defer fh.Close()
+	// the first line only; a password is short, so read a bounded prefix
+	head, err := io.ReadAll(io.LimitReader(fh, maxPasswordFile))
+	if err != nil {
+		return checks.Secret{}, fmt.Errorf("cannot read %s %s: %v; give a readable file", what, file, err)
+	}
+	text, _, err := transform.Bytes(unicode.BOMOverride(unicode.UTF8.NewDecoder()), head)
+	if err != nil {
+		return checks.Secret{}, fmt.Errorf("cannot decode %s %s: %v; save it as utf-8", what, file, err)
+	}
+	line, _, _ := strings.Cut(string(text), "\n")
+	line = strings.TrimRight(line, "\r")
+	if line == "" {
+		return checks.Secret{}, fmt.Errorf("%s %s is empty; put the password on its first line", what, file)
+	}
+	if strings.ContainsRune(line, utf8.RuneError) || strings.ContainsRune(line, 0) {
+		return checks.Secret{}, fmt.Errorf("%s %s is neither utf-8 nor utf-16 with a byte-order mark; save it as utf-8", what, file)
+	}
+	return checks.NewSecret(line), nil
+}
+
 // Read returns the password from its source: the variable's value, or
 // the file's first line.
 func (p PasswordSource) Read(getenv func(string) string) (checks.Secret, error) {
@@ -96,23 +131,7 @@ func (p PasswordSource) Read(getenv func(string) string) (checks.Secret, error) 
 		}
 		return checks.NewSecret(v), nil
 	case p.File != "":
-		fh, err := os.Open(p.File)
-		if err != nil {
-			return checks.Secret{}, fmt.Errorf("cannot read password_file %s: %v; give a readable file", p.File, unwrapPathErr(err))
-		}
-		defer fh.Close()
-		// a password is short, so a bounded prefix is enough and a
-		// device or a huge file cannot make the read grow
-		head, err := io.ReadAll(io.LimitReader(fh, maxPasswordFile))
-		if err != nil {
-			return checks.Secret{}, fmt.Errorf("cannot read password_file %s: %v; give a readable file", p.File, err)
-		}
-		line, _, _ := strings.Cut(string(head), "\n")
-		line = strings.TrimRight(line, "\r")
-		if line == "" {
-			return checks.Secret{}, fmt.Errorf("password_file %s is empty; put the password on its first line", p.File)
-		}
-		return checks.NewSecret(line), nil
+		return ReadPasswordFile(p.File, "password_file")
 	}
 	return checks.Secret{}, errors.New("no password source; give password_file or password_env")
 }

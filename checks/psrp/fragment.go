@@ -98,8 +98,13 @@ type Assembler struct {
 	MaxMessage int
 	// MaxPending caps how many messages may be incomplete at once (0: 64).
 	MaxPending int
+	// MaxPendingBytes caps the bytes held for all incomplete messages
+	// together (0: MaxMessage): without it, fragments that never end cost
+	// MaxPending times MaxMessage.
+	MaxPendingBytes int
 
-	pending map[uint64]*partial
+	pending      map[uint64]*partial
+	pendingBytes int
 }
 
 type partial struct {
@@ -117,8 +122,15 @@ func (a *Assembler) Add(f Fragment) ([]byte, bool, error) {
 	if maxPend <= 0 {
 		maxPend = 64
 	}
+	maxBytes := a.MaxPendingBytes
+	if maxBytes <= 0 {
+		maxBytes = maxMsg
+	}
 	if a.pending == nil {
 		a.pending = map[uint64]*partial{}
+	}
+	if !f.End && a.pendingBytes+len(f.Data) > maxBytes {
+		return nil, false, fmt.Errorf("%w: incomplete messages hold more than %d bytes", ErrTooLarge, maxBytes)
 	}
 	if f.Start {
 		if f.FragmentID != 0 {
@@ -137,6 +149,7 @@ func (a *Assembler) Add(f Fragment) ([]byte, bool, error) {
 			return nil, false, fmt.Errorf("psrp: more than %d messages incomplete at once", maxPend)
 		}
 		a.pending[f.ObjectID] = &partial{next: 1, data: append([]byte(nil), f.Data...)}
+		a.pendingBytes += len(f.Data)
 		return nil, false, nil
 	}
 	p := a.pending[f.ObjectID]
@@ -147,16 +160,24 @@ func (a *Assembler) Add(f Fragment) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("psrp: object %d fragment %d out of order, want %d", f.ObjectID, f.FragmentID, p.next)
 	}
 	if len(p.data)+len(f.Data) > maxMsg {
-		delete(a.pending, f.ObjectID)
+		a.drop(f.ObjectID)
 		return nil, false, fmt.Errorf("%w: message of object %d exceeds %d bytes", ErrTooLarge, f.ObjectID, maxMsg)
 	}
 	p.data = append(p.data, f.Data...)
+	a.pendingBytes += len(f.Data)
 	p.next++
 	if !f.End {
 		return nil, false, nil
 	}
-	delete(a.pending, f.ObjectID)
+	a.drop(f.ObjectID)
 	return p.data, true, nil
+}
+
+func (a *Assembler) drop(id uint64) {
+	if p := a.pending[id]; p != nil {
+		a.pendingBytes -= len(p.data)
+		delete(a.pending, id)
+	}
 }
 
 // Pending reports how many messages are incomplete.

@@ -18,15 +18,35 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/netx"
+	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 )
 
 // Limits on what one lookup may cost. An SPN has one owner when healthy and
 // a handful when duplicated; more than maxOwners is reported as such.
+//
+// asn1-ber allocates a packet (about 250 bytes) for every element it
+// decodes, and go-ldap keeps every value it returns, so the number of
+// bytes read is not what bounds memory: one 3.8 MB entry of empty values
+// (two bytes each) took over 500 MiB. maxMessage caps one LDAP message
+// (an entry holding every SPN of an account is a few KB; 256 KiB of empty
+// values is about 35 MiB of packets at worst), and maxReadBytes the whole
+// conversation (a few dozen small answers plus a TLS handshake), so what
+// go-ldap keeps stays in the tens of MiB.
 const (
 	maxOwners    = 20
-	maxReadBytes = 4 << 20 // everything read from the directory, TLS included
+	maxMessage   = 256 << 10
+	maxReadBytes = 1 << 20 // everything read from the directory, TLS included
 )
+
+func init() {
+	// asn1-ber's limit is a package variable (default 2 GiB). exdiag reads
+	// BER only from directories, so the directory's bound applies to all;
+	// it is set before any goroutine can read it.
+	if ber.MaxPacketLengthBytes == 0 || ber.MaxPacketLengthBytes > maxMessage {
+		ber.MaxPacketLengthBytes = maxMessage
+	}
+}
 
 // Options says which directory to ask and how.
 type Options struct {
@@ -78,14 +98,29 @@ func ParseURL(s string) (Endpoint, error) {
 // Encrypted is true when the bind travels inside TLS.
 func (e Endpoint) Encrypted() bool { return e.TLS || e.StartTLS }
 
-// Loopback is true when the directory is on this machine, the one case a
-// plain-text simple bind exposes the password to nobody else.
+// Loopback is true when the URL names this machine, the one case a
+// plain-text simple bind exposes the password to nobody else. It is a
+// promise about the name only: Open also checks the address it dialled.
 func (e Endpoint) Loopback() bool {
-	if e.Host == "localhost" {
+	if IsLocalhost(e.Host) {
 		return true
 	}
 	ip, err := netip.ParseAddr(e.Host)
 	return err == nil && ip.IsLoopback()
+}
+
+// IsLocalhost is true for "localhost" and names under it, which RFC 6761
+// says resolve to loopback without asking DNS; a resolver that answers
+// for them is not to be believed.
+func IsLocalhost(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
+}
+
+// dialledLoopback is true when c really goes to a loopback address.
+func dialledLoopback(c net.Conn) bool {
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // ErrPlainBind refuses to send a password over an unencrypted connection.
@@ -134,6 +169,12 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	raw, err := dial(ctx, "tcp", ep.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the directory at %s: %v; check --ldap and the firewall", ep.Addr, err)
+	}
+	if o.Password != "" && !ep.Encrypted() && !dialledLoopback(raw) {
+		// "localhost" answered by a resolver, or a dialer that went
+		// elsewhere: the address decides, not the name
+		raw.Close()
+		return nil, fmt.Errorf("%s reached %s, not this machine: %w", ep.Host, raw.RemoteAddr(), ErrPlainBind)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		raw.SetDeadline(dl)

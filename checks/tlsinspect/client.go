@@ -1,9 +1,13 @@
 package tlsinspect
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
+	"strings"
+	"time"
 )
 
 // ClientConfig is the TLS configuration of every probe that talks to the
@@ -42,5 +46,51 @@ func ClientConfig(roots *x509.CertPool, extra []*x509.Certificate, skipCA, skipC
 			}
 			return nil
 		},
+	}
+}
+
+// DialTLS is an http.Transport DialTLSContext that handshakes with cfg
+// (a ClientConfig) on connections from dial, and verifies the host the URL
+// names, a DNS name or an IP address alike. crypto/tls sends no SNI for an
+// IP address and leaves ConnectionState.ServerName empty then, so a
+// VerifyConnection that reads it would check an IP-SAN certificate
+// against no name at all ("not valid for any names").
+// A handshakeTimeout above zero bounds the handshake, as the Transport's
+// TLSHandshakeTimeout would (which it does not apply to DialTLSContext).
+func DialTLS(dial func(ctx context.Context, network, addr string) (net.Conn, error), cfg *tls.Config, handshakeTimeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c := cfg.Clone()
+		if c.ServerName == "" {
+			c.ServerName = strings.Trim(host, "[]")
+		}
+		if verify := cfg.VerifyConnection; verify != nil {
+			name := c.ServerName
+			c.VerifyConnection = func(cs tls.ConnectionState) error {
+				if cs.ServerName == "" {
+					cs.ServerName = name
+				}
+				return verify(cs)
+			}
+		}
+		hctx := ctx
+		if handshakeTimeout > 0 {
+			var cancel context.CancelFunc
+			hctx, cancel = context.WithTimeout(ctx, handshakeTimeout)
+			defer cancel()
+		}
+		tc := tls.Client(raw, c)
+		if err := tc.HandshakeContext(hctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		return tc, nil
 	}
 }

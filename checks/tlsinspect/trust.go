@@ -3,14 +3,17 @@ package tlsinspect
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"syscall"
 )
 
 // maxCAFile bounds a --ca-file read: a bundle of every public root is
 // about 250 KiB.
-const maxCAFile = 8 << 20
+const maxCAFile = 4 << 20 // as checks.Spec validates it
 
 // LoadTrust builds the trust anchors (system roots plus the self-issued
 // certificates of every file) and the extra intermediates (the other
@@ -38,11 +41,17 @@ func LoadTrust(files []string) (roots *x509.CertPool, extra []*x509.Certificate,
 }
 
 func readCerts(path string) ([]*x509.Certificate, error) {
-	fh, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	// writer forever; only a regular file is read at all, so /dev/zero
+	// or a pipe cannot block the run or feed it without end.
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read --ca-file %s: %v; give a readable PEM file", path, err)
+		return nil, fmt.Errorf("cannot read --ca-file %s: %v; give a readable PEM file", path, unwrapPath(err))
 	}
 	defer fh.Close()
+	if st, err := fh.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("--ca-file %s is not a regular file; give the PEM file itself", path)
+	}
 	data, err := io.ReadAll(io.LimitReader(fh, maxCAFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read --ca-file %s: %v", path, err)
@@ -78,4 +87,13 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("--ca-file %s holds no certificate; give the CA certificate as PEM (Base-64 encoded X.509 .cer) or DER", path)
 	}
 	return certs, nil
+}
+
+// unwrapPath drops the *PathError wrapper, whose text repeats the path.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -10,10 +10,12 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/psrp"
+	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
 // Client sends WS-Management requests for one remote PowerShell endpoint,
@@ -32,6 +34,7 @@ type Client struct {
 	RoundTrips int
 
 	sessionID string
+	sleep     func(ctx context.Context, d time.Duration) error // tests see the back-off without waiting
 }
 
 // Budgets are the time limits of one session. The checks package passes
@@ -64,15 +67,17 @@ func NewClient(hc *http.Client, endpoint *url.URL, resourceURI, user, password s
 func NewHTTPClient(dial netx.DialFunc, tc *tls.Config) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	tr := &http.Transport{
-		DialContext:         dial,
-		TLSClientConfig:     tc,
-		ForceAttemptHTTP2:   false,
-		MaxIdleConnsPerHost: 1,
-		Proxy:               nil,
+		DialContext:            dial,
+		DialTLSContext:         tlsinspect.DialTLS(dial, tc, 0), // verifies an IP host too
+		TLSClientConfig:        tc,
+		ForceAttemptHTTP2:      false,
+		MaxIdleConnsPerHost:    1,
+		Proxy:                  nil,
+		MaxResponseHeaderBytes: maxHeaderBytes,
 	}
 	return &http.Client{
 		Transport: tr,
-		Jar:       jar,
+		Jar:       &boundedJar{jar: jar},
 		// a redirect would carry the credentials elsewhere; report it instead
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -175,4 +180,55 @@ func (c *Client) Signal(ctx context.Context, shellID, commandID, code string) er
 func (c *Client) Delete(ctx context.Context, shellID string) error {
 	_, err := c.post(ctx, "Delete", deleteEnvelope(c.header(ActionDelete, shellID, 512000)))
 	return err
+}
+
+// Cookie budgets. A load balancer's affinity cookie is one or two small
+// cookies; RFC 6265 section 6.1 asks a client to hold at least 50 per
+// domain of 4096 bytes each, so that is what is kept. Without a bound, a
+// server sending thousands of cookies per answer made net/http build the
+// Cookie header quadratically, past the probe's deadline. IIS answers
+// with a few KB of headers; 64 KiB leaves room for any proxy.
+const (
+	maxCookiesPerHost = 50
+	maxCookieBytes    = 4096
+	maxHeaderBytes    = 64 << 10
+)
+
+// boundedJar is a cookie jar that keeps at most maxCookiesPerHost cookies
+// of at most maxCookieBytes for each URL; cookies beyond are dropped, as a
+// browser drops them.
+type boundedJar struct {
+	mu  sync.Mutex
+	jar http.CookieJar
+}
+
+func (j *boundedJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	have := map[string]bool{}
+	for _, c := range j.jar.Cookies(u) {
+		have[c.Name] = true
+	}
+	var keep []*http.Cookie
+	for _, c := range cookies {
+		if len(c.Name)+len(c.Value) > maxCookieBytes {
+			continue
+		}
+		if !have[c.Name] {
+			if len(have) >= maxCookiesPerHost {
+				continue
+			}
+			have[c.Name] = true
+		}
+		keep = append(keep, c)
+	}
+	if len(keep) > 0 {
+		j.jar.SetCookies(u, keep)
+	}
+}
+
+func (j *boundedJar) Cookies(u *url.URL) []*http.Cookie {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.jar.Cookies(u)
 }

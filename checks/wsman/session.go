@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/exdiag/exdiag/checks/psrp"
@@ -13,11 +14,28 @@ import (
 // Limits on what one session may consume; a hostile or broken server gets
 // an error, not a hang or an unbounded allocation.
 const (
-	maxFragment  = 1 << 20  // bytes of one fragment
-	maxMessage   = 4 << 20  // bytes of one reassembled message (a command's metadata is ~100 KB)
+	maxFragment  = 1 << 20 // bytes of one fragment
+	maxMessage   = 4 << 20 // bytes of one reassembled message (a command's metadata is ~100 KB)
+	maxPending   = 4       // messages incomplete at once (a server finishes one before the next)
+	maxPendingB  = maxMessage
 	maxReceives  = 5000     // Receive requests per phase
 	maxCommands  = 50000    // command names kept
 	fragmentSize = 32 << 10 // what the client sends per fragment
+	// maxNameLen bounds one command name. PowerShell sets no limit, but
+	// Exchange's longest cmdlet names are under 50 characters and a
+	// function name is a file-system-sized identifier in practice; 256
+	// leaves five times the room and stops a server that sends megabyte
+	// "names" (990 KB names took over 1 GiB).
+	maxNameLen = 256
+	// maxNameBytes bounds all names together: 50000 names of 40 bytes.
+	maxNameBytes = 2 << 20
+	maxErrors    = 20  // error records kept
+	maxErrorLen  = 512 // bytes kept of each error record's message
+	// Back-off between Receives answered "no data yet": a real server
+	// waits OperationTimeout before it says so, so one immediate retry is
+	// right, and a server that says it at once is polled ever more slowly.
+	noDataFirstWait = 50 * time.Millisecond
+	noDataMaxWait   = 2 * time.Second
 )
 
 // Commands is what a GET_COMMAND_METADATA session found.
@@ -108,7 +126,7 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 	}
 	res.ShellCreated = true
 
-	asm := &psrp.Assembler{MaxMessage: maxMessage}
+	asm := &psrp.Assembler{MaxMessage: maxMessage, MaxPending: maxPending, MaxPendingBytes: maxPendingB}
 	opened := false
 	err = receiveLoop(ctx, c, shellID, "", res, asm, func(m psrp.Message) (bool, error) {
 		switch m.Type {
@@ -152,6 +170,7 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 		return res, err
 	}
 	seen := map[string]bool{}
+	nameBytes := 0
 	finished := false
 	err = receiveLoop(ctx, c, shellID, commandID, res, asm, func(m psrp.Message) (bool, error) {
 		switch m.Type {
@@ -168,13 +187,22 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 				res.Records++
 				return false, nil
 			}
+			if len(info.Name) > maxNameLen {
+				return false, fmt.Errorf("the server listed a command name of %d bytes; no cmdlet name is longer than %d, so this is not an exchange server's answer", len(info.Name), maxNameLen)
+			}
 			if !seen[info.Name] && len(res.Names) < maxCommands {
+				if nameBytes += len(info.Name); nameBytes > maxNameBytes {
+					return false, fmt.Errorf("the server listed more than %d bytes of command names; no exchange role exposes that many", maxNameBytes)
+				}
 				seen[info.Name] = true
 				res.Names = append(res.Names, info.Name)
 			}
 		case psrp.ErrorRecord:
-			if msg, err := psrp.ParseErrorRecord(m.Data); err == nil && len(res.Errors) < 20 {
-				res.Errors = append(res.Errors, msg)
+			if len(res.Errors) >= maxErrors {
+				return false, nil
+			}
+			if msg, err := psrp.ParseErrorRecord(m.Data); err == nil {
+				res.Errors = append(res.Errors, clipText(msg, maxErrorLen))
 			}
 		case psrp.PipelineStateMsg:
 			st, err := psrp.ParsePipelineState(m.Data)
@@ -209,6 +237,7 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 // when the server reports the command Done.
 func receiveLoop(ctx context.Context, c *Client, shellID, commandID string, res *Commands, asm *psrp.Assembler,
 	handle func(psrp.Message) (bool, error), done *bool) error {
+	wait := time.Duration(0)
 	for range maxReceives {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -216,8 +245,13 @@ func receiveLoop(ctx context.Context, c *Client, shellID, commandID string, res 
 		r, err := c.Receive(ctx, shellID, commandID)
 		if IsNoDataYet(err) {
 			res.NoDataRetries++
+			if err := c.pause(ctx, wait); err != nil {
+				return err
+			}
+			wait = min(max(2*wait, noDataFirstWait), noDataMaxWait)
 			continue
 		}
+		wait = 0
 		if err != nil {
 			return err
 		}
@@ -257,4 +291,30 @@ func receiveLoop(ctx context.Context, c *Client, shellID, commandID string, res 
 		}
 	}
 	return fmt.Errorf("no end after %d receive requests", maxReceives)
+}
+
+// pause waits d, or less if ctx ends first (then it returns ctx's error).
+func (c *Client) pause(ctx context.Context, d time.Duration) error {
+	if c.sleep != nil {
+		return c.sleep(ctx, d)
+	}
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// clipText keeps at most n bytes of s, cut at a rune boundary.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }

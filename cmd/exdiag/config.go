@@ -20,7 +20,7 @@ import (
 
 // cmdConfig is `exdiag config check FILE`: the file is read and every run
 // validated, with no network call.
-func cmdConfig(args []string, io *report.IO) error {
+func cmdConfig(args []string, io *report.IO, _ func(string) string) error {
 	if len(args) != 2 || args[0] != "check" {
 		return usagef("usage: exdiag config check FILE")
 	}
@@ -29,18 +29,14 @@ func cmdConfig(args []string, io *report.IO) error {
 		var es profile.Errors
 		if errors.As(err, &es) {
 			// each problem with the line it is on, as a compiler shows it
-			var b strings.Builder
-			for i, e := range es {
-				if i > 0 {
-					b.WriteString("\nexdiag: ")
-				}
-				b.WriteString(e.Error())
+			for _, e := range es {
+				fmt.Fprintf(io.Err, "exdiag: %s\n", report.Sanitize(e.Error()))
 				var pe *profile.Error
 				if errors.As(e, &pe) && pe.Source != "" {
-					fmt.Fprintf(&b, "\n    %s\n    %s^", pe.Source, strings.Repeat(" ", max(pe.Col-1, 0)))
+					fmt.Fprintf(io.Err, "    %s\n    %s^\n", report.Sanitize(pe.Source), strings.Repeat(" ", max(pe.Col-1, 0)))
 				}
 			}
-			return usageError{b.String()}
+			return reported{}
 		}
 		return usageError{err.Error()}
 	}
@@ -111,7 +107,7 @@ func labServe(args []string, io *report.IO, getenv func(string) string) error {
 	for _, n := range names {
 		s, err := fixtures.Find(n)
 		if err != nil {
-			return usageError{err.Error()}
+			return usagef("unknown lab scenario %q%s; see `exdiag lab list`", n, didYouMean(n, scenarioNames()))
 		}
 		scenarios = append(scenarios, s)
 	}

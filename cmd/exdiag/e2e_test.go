@@ -72,10 +72,15 @@ func runBinary(t *testing.T, bin string, args ...string) (int, []byte, string) {
 	return code, out.Bytes(), errb.String()
 }
 
+// goldenScenarios keep end-to-end golden files: the renderers have their
+// own goldens from hand-made Docs (report/testdata), so these few only pin
+// what the lab's real runs put into a Doc.
+var goldenScenarios = map[string]bool{"healthy": true, "cas2-basic-disabled": true, "backend-untrusted": true, "proxy-502": true}
+
 // TestLabScenarios runs the built binary on every lab scenario: each must
 // raise the codes it is built to raise, with the exit code its worst
-// finding gives, and match its golden table and JSON (volatile values
-// masked before rendering, so column widths do not move).
+// finding gives; a few match golden table and JSON files too (volatile
+// values masked before rendering, so column widths do not move).
 func TestLabScenarios(t *testing.T) {
 	bin := buildBinary(t)
 	// a few labs at a time: each is a whole deployment, and 40 of them on
@@ -121,12 +126,33 @@ func TestLabScenarios(t *testing.T) {
 			if code != 3 && code != worst {
 				t.Errorf("exit %d, want %d from the worst finding", code, worst)
 			}
+			// a broken deployment shows where on the path it breaks
+			if i := report.FirstFailing(doc.Path); code == 2 && i < 0 {
+				t.Errorf("exit 2 but no hop of the path failed: %+v", doc.Path)
+			} else if code == 0 && i >= 0 {
+				t.Errorf("exit 0 but hop %+v failed", doc.Path[i])
+			}
+			if !goldenScenarios[s.Name] {
+				return
+			}
 			mask(&doc)
-			js, _ := report.JSON(doc)
-			golden(t, s.Name+".json", js)
-			golden(t, s.Name+".txt", []byte(report.Table(doc, false)))
+			golden(t, s.Name+".json", renderAs(t, "json", doc))
+			golden(t, s.Name+".txt", renderAs(t, "table", doc))
 		})
 	}
+}
+
+func renderAs(t *testing.T, format string, d report.Doc) []byte {
+	t.Helper()
+	f, ok := report.Lookup(format)
+	if !ok {
+		t.Fatalf("no format %s", format)
+	}
+	var b bytes.Buffer
+	if err := f.Render(&b, d, report.Options{Width: 120}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func keys(m map[string]bool) []string {
@@ -182,7 +208,7 @@ var maskers = []struct {
 	{regexp.MustCompile(`\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?( UTC)?)?`), "DATE"},
 	{regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`), "GUID"},
 	{regexp.MustCompile(`(?i)\b([0-9a-f]{2}:){15,}[0-9a-f]{2}\b|\b[0-9a-f]{32,}\b`), "HEX"},
-	{regexp.MustCompile(`(127\.0\.0\.1|localhost|\.test|\]):\d{2,5}\b`), "${1}:PORT"},
+	{regexp.MustCompile(`(127\.0\.0\.1|localhost|\.test|\]|\d+\.\d+\.\d+\.\d+):\d{2,5}\b`), "${1}:PORT"},
 	{regexp.MustCompile(`\b((?i:port)|-vz \S+) \d{4,5}\b`), "${1} PORT"}, // a lab port in a filled remediation step
 	{regexp.MustCompile(`/tmp/exdiag-lab-[^/"\s]+`), "LABDIR"},
 	{regexp.MustCompile(`\b\d+(\.\d+)?\s?(ms|µs|s)\b`), "N ms"},
@@ -198,6 +224,23 @@ func mask(d *report.Doc) {
 	d.Version = "VERSION"
 	d.Target.URI = maskString(d.Target.URI)
 	d.Target.Port = 0
+	d.Vantage.Host = "VANTAGE"
+	for i, r := range d.Vantage.Resolvers {
+		d.Vantage.Resolvers[i] = maskString(r)
+	}
+	for k, v := range d.Inputs {
+		d.Inputs[k] = maskValue(k, v)
+	}
+	for i := range d.Path {
+		d.Path[i].Target = maskString(d.Path[i].Target)
+		if d.Path[i].Hop == "client" {
+			d.Path[i].Target = "VANTAGE"
+		}
+	}
+	for i := range d.Certificates {
+		c := &d.Certificates[i]
+		c.Target, c.NotAfter, c.DaysRemaining = maskString(c.Target), "MASKED", 0
+	}
 	for i := range d.Checks {
 		c := &d.Checks[i]
 		c.DurationMS = 0

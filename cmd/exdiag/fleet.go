@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -46,14 +49,16 @@ func runProfile(f *runFlags, fs *pflag.FlagSet, streams *report.IO, getenv func(
 	if f.fleet.parallel < 1 || f.fleet.sessionsPerUser < 1 {
 		return 0, usagef("--parallel and --sessions-per-user must be 1 or more")
 	}
-	switch f.format {
-	case "table", "json":
-	default:
-		return 0, usagef("--format %q is not supported; use table or json", f.format)
+	if f.noColour {
+		f.colour = report.ColourNever
+	}
+	screen, files, err := planOutputs(f.outputs, f.format, fs.Changed("format"))
+	if err != nil {
+		return 0, err
 	}
 	file, err := profile.Load(f.fleet.config)
 	if err != nil {
-		return 0, usageError{err.Error()}
+		return 0, profileErr(err, streams)
 	}
 	runs, err := file.Runs(fs.Args()...)
 	if err != nil {
@@ -61,6 +66,18 @@ func runProfile(f *runFlags, fs *pflag.FlagSet, streams *report.IO, getenv func(
 	}
 	if len(runs) == 0 {
 		return 0, usagef("%s has no deployments to run; add one under deployments:", f.fleet.config)
+	}
+	if len(runs) > 1 {
+		// a JUnit file or a Nagios line describes one run
+		dests := append([]destination(nil), files...)
+		if screen != nil {
+			dests = append(dests, destination{format: *screen})
+		}
+		for _, d := range dests {
+			if !slices.Contains(report.FleetFormats, d.format.Name) {
+				return 0, usagef("%s renders one run, and %d are selected; use %s, or name one deployment", d.format.Name, len(runs), strings.Join(report.FleetFormats, " or "))
+			}
+		}
 	}
 	// flags given on the command line win over the file
 	var given []string
@@ -82,11 +99,21 @@ func runProfile(f *runFlags, fs *pflag.FlagSet, streams *report.IO, getenv func(
 		}
 	}
 
-	out, err := openOutput(f.output)
-	if err != nil {
-		return 0, err
+	// every destination is checked before the runs: a bad path must not
+	// cost a logon attempt per deployment
+	pendings := make([]*pending, 0, len(files))
+	defer func() {
+		for _, p := range pendings {
+			p.discard()
+		}
+	}()
+	for _, d := range files {
+		p, err := prepare(d.path)
+		if err != nil {
+			return 0, err
+		}
+		pendings = append(pendings, p)
 	}
-	defer out.discard()
 
 	var bar *progressbar.ProgressBar
 	if streams.ErrTTY && len(runs) > 1 {
@@ -148,36 +175,42 @@ func runProfile(f *runFlags, fs *pflag.FlagSet, streams *report.IO, getenv func(
 		return 0, usageError{outcomes[0].Err.Error()}
 	}
 
+	host, _ := os.Hostname()
 	doc := report.FleetDoc{SchemaVersion: report.SchemaVersion}
 	for _, o := range outcomes {
-		doc.Runs = append(doc.Runs, runDoc(o))
+		doc.Runs = append(doc.Runs, runDoc(o, host))
 	}
-	var b []byte
-	switch {
-	case len(doc.Runs) == 1 && f.format == "json":
-		b, err = report.RunJSON(doc.Runs[0])
-	case len(doc.Runs) == 1:
-		b = []byte(report.RunTable(doc.Runs[0], streams.Colour && f.output == ""))
-	case f.format == "json":
-		b, err = report.FleetJSON(doc)
-	default:
-		b = []byte(report.FleetTable(doc, streams.Colour && f.output == ""))
+	interrupted := ctx.Err() != nil
+	render := func(w io.Writer, fm report.Format, o report.Options) error {
+		if len(doc.Runs) == 1 {
+			return report.RenderRun(w, fm, doc.Runs[0], o)
+		}
+		return report.RenderFleet(w, fm, doc, o)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("cannot render the report: %v; please report it", err)
-	}
-	if err := out.write(b, streams); err != nil {
+	if err := writeRendered(render, screen, streams.Options(f.colour, f.ascii), files, pendings, streams); err != nil {
 		return 0, err
 	}
-	if ctx.Err() != nil {
-		return 130, nil
+	if interrupted {
+		return 0, errInterrupted
 	}
 	return doc.ExitCode(), nil
 }
 
+// profileErr reports a profile file's problems, one line each.
+func profileErr(err error, streams *report.IO) error {
+	var es profile.Errors
+	if !errors.As(err, &es) {
+		return usageError{err.Error()}
+	}
+	for _, e := range es {
+		fmt.Fprintf(streams.Err, "exdiag: %s\n", report.Sanitize(e.Error()))
+	}
+	return reported{}
+}
+
 // runDoc is one outcome as its report: the single-run report, or the
 // reason it did not run as an error with exit 3.
-func runDoc(o profile.Outcome) report.RunDoc {
+func runDoc(o profile.Outcome, host string) report.RunDoc {
 	target := report.Target{URI: o.Run.Spec.URI}
 	if o.Config != nil {
 		target = report.Target{URI: o.Config.URI.String(), Host: o.Config.Host, Port: o.Config.Port}
@@ -187,15 +220,15 @@ func runDoc(o profile.Outcome) report.RunDoc {
 		started = time.Now()
 	}
 	rd := report.RunDoc{
-		Deployment: o.Run.Deployment, Vantage: o.Run.Vantage, Labels: o.Run.Labels,
-		Doc: report.Build(versionString(), started, o.Elapsed, target, o.Results),
+		Deployment: o.Run.Deployment, Labels: o.Run.Labels,
+		Doc: report.Build(report.Meta{
+			Version: versionString(), Started: started, Elapsed: o.Elapsed, Target: target,
+			Vantage: report.Vantage{Name: o.Run.Vantage, Host: host, Resolvers: resolvers(o.Run.Spec)},
+			Inputs:  report.InputsOf(o.Run.Spec),
+		}, o.Results),
 	}
 	if o.Err != nil {
 		rd.Error = o.Err.Error()
-		var pe *profile.Error
-		if errors.As(o.Err, &pe) {
-			rd.Error = pe.Error()
-		}
 		rd.Status, rd.ExitCode = string(checks.StatusError), 3
 	}
 	return rd

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -9,14 +11,69 @@ import (
 	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/fixtures"
 	"github.com/exdiag/exdiag/report"
+	"github.com/spf13/pflag"
 )
 
-func cmdChecks(args []string, io *report.IO) error {
-	if len(args) > 0 {
-		return usagef("checks takes no arguments")
+// infoFormats are what checks and explain can print.
+var infoFormats = []string{"text", "json", "markdown"}
+
+// infoFlags parses the --format of checks and explain.
+func infoFlags(cmd string, args []string) (string, []string, error) {
+	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	format := fs.StringP("format", "f", "text", "text, json or markdown")
+	if err := fs.Parse(args); err != nil {
+		return "", nil, parseErr(fs, args, cmd, err)
 	}
-	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	if !contains(infoFormats, *format) {
+		return "", nil, usagef("--format %q is not one of text, json, markdown%s", *format, didYouMean(*format, infoFormats))
+	}
+	return *format, fs.Args(), nil
+}
+
+type checkInfo struct {
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Doc      string   `json:"doc"`
+	Requires []string `json:"requires"`
+	Codes    []string `json:"codes"`
+}
+
+func checkInfos() []checkInfo {
+	var out []checkInfo
 	for _, c := range checks.All() {
+		req := c.Requires
+		if req == nil {
+			req = []string{}
+		}
+		out = append(out, checkInfo{ID: c.ID, Title: c.Title, Doc: c.Doc, Requires: req, Codes: append([]string{}, c.Codes...)})
+	}
+	return out
+}
+
+func cmdChecks(args []string, streams *report.IO, _ func(string) string) error {
+	format, rest, err := infoFlags("checks", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("checks takes no arguments; for one check's codes run `exdiag explain %s`", rest[0])
+	}
+	infos := checkInfos()
+	switch format {
+	case "json":
+		return writeJSON(streams.Out, infos)
+	case "markdown":
+		var b strings.Builder
+		b.WriteString("| check | what it asks | after |\n|---|---|---|\n")
+		for _, c := range infos {
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.ID, c.Doc, strings.Join(c.Requires, ", "))
+		}
+		_, err := io.WriteString(streams.Out, b.String())
+		return err
+	}
+	tw := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
+	for _, c := range infos {
 		req := ""
 		if len(c.Requires) > 0 {
 			req = " (after " + strings.Join(c.Requires, ", ") + ")"
@@ -26,23 +83,98 @@ func cmdChecks(args []string, io *report.IO) error {
 	return tw.Flush()
 }
 
-func cmdExplain(args []string, io *report.IO) error {
-	if len(args) == 0 {
-		tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
-		for _, e := range catalog.All() {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Code, e.Check, e.Severity, e.Title)
+type codeInfo struct {
+	Code        string   `json:"code"`
+	Check       string   `json:"check"`
+	Severity    string   `json:"severity"`
+	Title       string   `json:"title"`
+	Cause       string   `json:"cause"`
+	Remediation []string `json:"remediation"`
+	References  []string `json:"references"`
+}
+
+func toCodeInfo(e catalog.Entry) codeInfo {
+	return codeInfo{Code: e.Code, Check: e.Check, Severity: e.Severity, Title: e.Title, Cause: e.Cause,
+		Remediation: append([]string{}, e.Remediation...), References: append([]string{}, e.References...)}
+}
+
+func cmdExplain(args []string, streams *report.IO, _ func(string) string) error {
+	format, rest, err := infoFlags("explain", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 1 {
+		return usagef("explain takes one finding code or check, e.g. exdiag explain AUTH-BASIC-NOT-OFFERED")
+	}
+	var entries []catalog.Entry
+	one := false
+	if len(rest) == 0 {
+		entries = catalog.All()
+	} else {
+		arg := strings.TrimSpace(rest[0])
+		if e, ok := catalog.Lookup(strings.ToUpper(arg)); ok {
+			entries, one = []catalog.Entry{e}, true
+		} else if c, ok := findCheck(strings.ToLower(arg)); ok {
+			for _, code := range c.Codes {
+				if e, ok := catalog.Lookup(code); ok {
+					entries = append(entries, e)
+				}
+			}
+		} else {
+			var names []string
+			for _, e := range catalog.All() {
+				names = append(names, e.Code)
+			}
+			return usagef("unknown finding code or check %q%s; run `exdiag explain` to list the codes",
+				arg, didYouMean(strings.ToUpper(arg), append(names, checkIDs()...)))
 		}
-		return tw.Flush()
 	}
-	if len(args) > 1 {
-		return usagef("explain takes one finding code, e.g. exdiag explain DNS-CNAME")
+	switch format {
+	case "json":
+		infos := make([]codeInfo, 0, len(entries))
+		for _, e := range entries {
+			infos = append(infos, toCodeInfo(e))
+		}
+		if one {
+			return writeJSON(streams.Out, infos[0])
+		}
+		return writeJSON(streams.Out, infos)
+	case "markdown":
+		var b strings.Builder
+		for i, e := range entries {
+			if i > 0 {
+				b.WriteString("\n")
+			}
+			b.WriteString(explainMarkdown(e))
+		}
+		_, err := io.WriteString(streams.Out, b.String())
+		return err
 	}
-	e, ok := catalog.Lookup(strings.ToUpper(strings.TrimSpace(args[0])))
-	if !ok {
-		return usagef("unknown finding code %q; run `exdiag explain` to list the codes", args[0])
+	if one {
+		_, err := io.WriteString(streams.Out, Explain(entries[0]))
+		return err
 	}
-	fmt.Fprint(io.Out, Explain(e))
-	return nil
+	tw := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Code, e.Check, e.Severity, e.Title)
+	}
+	return tw.Flush()
+}
+
+func findCheck(id string) (checks.Check, bool) {
+	for _, c := range checks.All() {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return checks.Check{}, false
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // Explain renders one catalog entry for a person. Without a run there are
@@ -69,13 +201,36 @@ func Explain(e catalog.Entry) string {
 	return b.String()
 }
 
-func cmdLab(args []string, io *report.IO, getenv func(string) string) error {
+func explainMarkdown(e catalog.Entry) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s\n\n%s (%s, check `%s`)\n\n**Cause:** %s\n\n**Remediation:**\n\n", e.Code, e.Title, e.Severity, e.Check, e.Cause)
+	for i, s := range e.Remediation {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, s)
+	}
+	if len(e.References) > 0 {
+		b.WriteString("\n**References:**\n\n")
+		for _, r := range e.References {
+			fmt.Fprintf(&b, "- <%s>\n", r)
+		}
+	}
+	return b.String()
+}
+
+func scenarioNames() []string {
+	var out []string
+	for _, s := range fixtures.Scenarios() {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func cmdLab(args []string, streams *report.IO, getenv func(string) string) error {
 	if len(args) == 0 {
 		return usagef("lab needs a subcommand: exdiag lab list, or exdiag lab serve SCENARIO")
 	}
 	switch args[0] {
 	case "list":
-		tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
 		for _, s := range fixtures.Scenarios() {
 			mark := ""
 			if s.Name == fixtures.DefaultScenario {
@@ -85,9 +240,9 @@ func cmdLab(args []string, io *report.IO, getenv func(string) string) error {
 		}
 		return tw.Flush()
 	case "serve":
-		return labServe(args[1:], io, getenv)
+		return labServe(args[1:], streams, getenv)
 	}
-	return usagef("unknown lab subcommand %q; use list or serve", args[0])
+	return usagef("unknown lab subcommand %q%s; use list or serve", args[0], didYouMean(args[0], []string{"list", "serve"}))
 }
 
 // ServeInstructions tells how to reach a running lab: the exdiag command

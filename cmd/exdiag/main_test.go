@@ -12,14 +12,14 @@ import (
 
 type captured struct{ out, err bytes.Buffer }
 
-func (c *captured) io(bool) *report.IO {
+func (c *captured) io() *report.IO {
 	return &report.IO{In: strings.NewReader(""), Out: &c.out, Err: &c.err}
 }
 
 func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var c captured
-	code := Main(args, c.io, func(k string) string { return env[k] })
+	code := Main(args, c.io(), func(k string) string { return env[k] })
 	return code, c.out.String(), c.err.String()
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"regexp"
 	"slices"
@@ -66,11 +67,13 @@ func TestRemediationNamesTheDeployment(t *testing.T) {
 			slots <- struct{}{}
 			rs := labRun(t, s)
 			<-slots
-			doc := report.Build("test", time.Now(), 0, report.Target{}, rs)
-			js, err := report.JSON(doc)
-			if err != nil {
+			doc := report.Build(report.Meta{Version: "test", Started: time.Now()}, rs)
+			jf, _ := report.Lookup("json")
+			var buf bytes.Buffer
+			if err := jf.Render(&buf, doc, report.Options{}); err != nil {
 				t.Fatal(err)
 			}
+			js := buf.Bytes()
 			if m := contoso.Find(js); m != nil {
 				i := contoso.FindIndex(js)[0]
 				t.Errorf("the report names contoso: …%s…", js[max(0, i-120):min(len(js), i+60)])

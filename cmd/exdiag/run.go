@@ -2,60 +2,61 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/exdiag/exdiag/checks"
-	"github.com/exdiag/exdiag/checks/profile"
 	"github.com/exdiag/exdiag/fixtures"
 	"github.com/exdiag/exdiag/report"
-	"github.com/spf13/pflag"
-	"golang.org/x/term"
 )
 
-func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) string) (int, error) {
+func cmdRun(args []string, streams *report.IO, getenv func(string) string) (int, error) {
 	var f runFlags
 	fs := newRunFlagSet(&f)
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			io := newIO(true)
-			fmt.Fprintf(io.Out, "usage: exdiag run [flags]\n\n%s", fs.FlagUsages())
-			return 0, nil
-		}
-		return 0, usagef("%v; run `exdiag run --help` for the flags", err)
+		return 0, parseErr(fs, args, "run", err)
 	}
-	io := newIO(f.noColour)
 	if f.fleet.config != "" {
-		return runProfile(&f, fs, io, getenv)
+		return runProfile(&f, fs, streams, getenv)
 	}
 	if f.lab != "" && f.fleet.saveConfig != "" {
 		return 0, usagef("--save-config with --lab would save ports that close when the run ends; use exdiag lab serve SCENARIO --config-out FILE")
 	}
-
+	labArgs := []string(nil)
 	var password checks.Secret
+	var lab *fixtures.Lab
 	if f.lab != "" {
-		lab, labArgs, err := startLab(f.lab, fs.Args(), args, getenv)
+		l, la, err := startLab(f.lab, fs.Args(), args, getenv)
 		if err != nil {
 			return 0, err
 		}
+		lab = l
 		defer lab.Close()
 		f = runFlags{}
 		fs = newRunFlagSet(&f)
-		if err := fs.Parse(labArgs); err != nil {
-			return 0, usagef("%v; run `exdiag run --help` for the flags", err)
+		if err := fs.Parse(la); err != nil {
+			return 0, parseErr(fs, la, "run", err)
 		}
 		password = checks.NewSecret(lab.Password())
-		if f.verbose {
-			fmt.Fprintf(io.Err, "lab %s: exdiag run %s\n", lab.Scenario.Name, strings.Join(labArgs, " "))
-		}
+		labArgs = la
 	} else if len(fs.Args()) > 0 && f.fleet.saveConfig == "" {
 		return 0, usagef("unexpected argument %q; run takes flags only (a scenario name goes with --lab, deployment names with --config)", fs.Args()[0])
+	}
+	if f.noColour {
+		f.colour = report.ColourNever
+	}
+	switch f.colour {
+	case report.ColourAuto, report.ColourAlways, report.ColourNever:
+	default:
+		return 0, usagef("--color %q is not a mode; use auto, always or never", f.colour)
+	}
+	screen, files, err := planOutputs(f.outputs, f.format, fs.Changed("format"))
+	if err != nil {
+		return 0, err
 	}
 
 	cfg, err := f.toConfig()
@@ -63,63 +64,97 @@ func cmdRun(args []string, newIO func(bool) *report.IO, getenv func(string) stri
 		return 0, err
 	}
 	if f.fleet.saveConfig != "" {
-		if err := saveConfig(&f, fs, io, getenv); err != nil {
+		if err := saveConfig(&f, fs, streams, getenv); err != nil {
 			return 0, err
 		}
 	}
+	if f.verbose && labArgs != nil {
+		fmt.Fprintf(streams.Err, "lab: exdiag run %s\n", strings.Join(labArgs, " "))
+	}
+	// every destination is checked before the run: one run is one logon
+	// attempt, and a bad path must not cost it
+	pendings := make([]*pending, 0, len(files))
+	defer func() {
+		for _, p := range pendings {
+			p.discard()
+		}
+	}()
+	for _, d := range files {
+		p, err := prepare(d.path)
+		if err != nil {
+			return 0, err
+		}
+		pendings = append(pendings, p)
+	}
 	if cfg.User != "" && password.Empty() {
-		if password, err = readPassword(cfg.User, f.passwordFile, io, getenv); err != nil {
+		if password, err = readPassword(cfg.User, f.passwordFile, streams, getenv); err != nil {
 			return 0, err
 		}
 	}
 	cfg.Password = password
 
-	var render func(report.Doc) ([]byte, error)
-	switch f.format {
-	case "table":
-		colour := io.Colour && f.output == ""
-		render = func(d report.Doc) ([]byte, error) { return []byte(report.Table(d, colour)), nil }
-	case "json":
-		render = report.JSON
-	default:
-		return 0, usagef("--format %q is not supported; use table or json", f.format)
-	}
-	out, err := openOutput(f.output)
-	if err != nil {
-		return 0, err
-	}
-	defer out.discard()
-
 	env := checks.NewEnv(cfg)
 	if cfg.Verbose {
-		env.Logf = func(format string, a ...any) { fmt.Fprintf(io.Err, "exdiag: "+format+"\n", a...) }
+		// log lines quote server text too: no raw control character may reach the terminal
+		env.Logf = func(format string, a ...any) {
+			fmt.Fprintf(streams.Err, "exdiag: %s\n", report.Sanitize(fmt.Sprintf(format, a...)))
+		}
 	}
 	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(sigCtx, cfg.Timeout)
 	defer cancel()
 
+	var status *statusLine
+	if streams.ErrTTY && !cfg.Verbose {
+		status = newStatusLine(streams.Err, helpWidth(streams), time.Now)
+		env.Progress = status.update
+		defer status.stop()
+	}
 	started := time.Now()
 	results := checks.Run(ctx, env, checks.All())
-	doc := report.Build(versionString(), started, time.Since(started),
-		report.Target{URI: cfg.URI.String(), Host: cfg.Host, Port: cfg.Port}, results)
+	if status != nil {
+		status.stop()
+	}
+	host, _ := os.Hostname()
+	doc := report.Build(report.Meta{
+		Version: versionString(), Started: started, Elapsed: time.Since(started),
+		Target:  report.Target{URI: cfg.URI.String(), Host: cfg.Host, Port: cfg.Port},
+		Vantage: report.Vantage{Host: host, Resolvers: resolvers(f.spec)},
+		Inputs:  report.InputsOf(f.spec),
+	}, results)
 	interrupted := sigCtx.Err() != nil
 	if interrupted {
 		// the checks cut short are errors that blame nothing on the
 		// server; the partial report says so, and the exit code is 130
 		doc.Interrupted, doc.ExitCode = true, exitInterrupted
 	}
-	b, err := render(doc)
-	if err != nil {
-		return 0, fmt.Errorf("cannot render the report: %v; please report it", err)
-	}
-	if err := out.write(b, io); err != nil {
+	if err := writeAll(doc, screen, streams.Options(f.colour, f.ascii), files, pendings, streams); err != nil {
 		return 0, err
+	}
+	if lab != nil && lab.FailedLogons() > 0 {
+		// what a domain controller's lockout policy would have counted
+		fmt.Fprintf(streams.Err, "lab %s: the domain counted %d failed logon(s) for this run\n", lab.Scenario.Name, lab.FailedLogons())
 	}
 	if interrupted {
 		return 0, errInterrupted
 	}
 	return doc.ExitCode, nil
+}
+
+// resolvers names the resolvers the run asked, by view.
+func resolvers(s checks.Spec) []string {
+	var out []string
+	for _, r := range s.ExternalDNS {
+		out = append(out, "external "+r)
+	}
+	for _, r := range s.InternalDNS {
+		out = append(out, "internal "+r)
+	}
+	if len(out) == 0 {
+		out = []string{"system"}
+	}
+	return out
 }
 
 // startLab brings up the simulated deployment and returns the flags that
@@ -142,7 +177,7 @@ func startLab(flagValue string, positional, userArgs []string, getenv func(strin
 	}
 	s, err := fixtures.Find(name)
 	if err != nil {
-		return nil, nil, usageError{err.Error()}
+		return nil, nil, usagef("unknown lab scenario %q%s; see `exdiag lab list`", name, didYouMean(name, scenarioNames()))
 	}
 	var rest []string
 	skipNext := false
@@ -167,115 +202,6 @@ func startLab(flagValue string, positional, userArgs []string, getenv func(strin
 		return nil, nil, fmt.Errorf("cannot start the lab: %v", err)
 	}
 	return lab, append(lab.Args(), rest...), nil
-}
-
-// readPassword takes the password from EXDIAG_PASSWORD, --password-file or
-// a no-echo prompt, never from a flag value.
-func readPassword(user, file string, streams *report.IO, getenv func(string) string) (checks.Secret, error) {
-	if p := getenv("EXDIAG_PASSWORD"); p != "" {
-		return checks.NewSecret(p), nil
-	}
-	if file != "" {
-		// the same bounded first-line read as a profile's password_file
-		s, err := profile.PasswordSource{File: file}.Read(getenv)
-		if err != nil {
-			return checks.Secret{}, usageError{strings.Replace(err.Error(), "password_file", "--password-file", 1)}
-		}
-		return s, nil
-	}
-	if !streams.InTTY {
-		return checks.Secret{}, usagef("no password for %s: set EXDIAG_PASSWORD or use --password-file (there is no terminal to prompt on)", user)
-	}
-	fmt.Fprintf(streams.Err, "password for %s: ", user)
-	b, err := promptPassword(int(os.Stdin.Fd()))
-	fmt.Fprintln(streams.Err)
-	if errors.Is(err, errInterrupted) {
-		return checks.Secret{}, err
-	}
-	if err != nil || len(b) == 0 {
-		return checks.Secret{}, usagef("no password read for %s; set EXDIAG_PASSWORD or use --password-file", user)
-	}
-	return checks.NewSecret(string(b)), nil
-}
-
-// promptPassword reads a line without echo. ReadPassword restores the
-// terminal when it returns, but a SIGINT or SIGTERM would kill the process
-// before that with echo still off; so the signal is caught here, the
-// terminal restored, and the run ends as interrupted.
-func promptPassword(fd int) ([]byte, error) {
-	state, err := term.GetState(fd)
-	if err != nil {
-		return nil, err
-	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	type read struct {
-		b   []byte
-		err error
-	}
-	done := make(chan read, 1)
-	// the read cannot be cancelled; on a signal the process is about to
-	// exit, so the blocked goroutine goes with it
-	go func() {
-		b, err := term.ReadPassword(fd)
-		done <- read{b, err}
-	}()
-	select {
-	case r := <-done:
-		return r.b, r.err
-	case <-sigs:
-		_ = term.Restore(fd, state)
-		return nil, errInterrupted
-	}
-}
-
-// output writes the report to stdout, or to a file atomically: the file
-// appears whole or not at all.
-type output struct {
-	path string
-	tmp  *os.File
-}
-
-func openOutput(path string) (*output, error) {
-	if path == "" || path == "-" {
-		return &output{}, nil
-	}
-	dir := filepath.Dir(path)
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, usagef("--output %s is a folder; give a file name", path)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, usagef("cannot write --output %s: %v; pick a writable folder", path, unwrapPathErr(err))
-	}
-	return &output{path: path, tmp: tmp}, nil
-}
-
-func (o *output) write(b []byte, io *report.IO) error {
-	if o.tmp == nil {
-		_, err := io.Out.Write(b)
-		return err
-	}
-	if _, err := o.tmp.Write(b); err != nil {
-		return usagef("cannot write --output %s: %v", o.path, err)
-	}
-	if err := o.tmp.Close(); err != nil {
-		return usagef("cannot write --output %s: %v", o.path, err)
-	}
-	if err := os.Rename(o.tmp.Name(), o.path); err != nil {
-		return usagef("cannot write --output %s: %v", o.path, unwrapPathErr(err))
-	}
-	o.tmp = nil
-	return nil
-}
-
-// discard removes the temporary file unless the report was written.
-func (o *output) discard() {
-	if o.tmp != nil {
-		o.tmp.Close()
-		os.Remove(o.tmp.Name())
-	}
 }
 
 // labOptions reads EXDIAG_LAB_RTT, the simulated round-trip time that

@@ -66,12 +66,21 @@ the probes, exdiag answers one per request.
 flags:
 `
 
+// serveHelp is serve --help, laid out to width like the other commands'.
+func serveHelp(width int) string {
+	var f serveFlags
+	fs := newServeFlagSet(&f)
+	var fl []*pflag.Flag
+	fs.VisitAll(func(f *pflag.Flag) { fl = append(fl, f) })
+	return wrapText(serveUsage, width) + flagUsages(fl, width)
+}
+
 func cmdServe(args []string, streams *report.IO, getenv func(string) string) (int, error) {
 	var f serveFlags
 	fs := newServeFlagSet(&f)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(streams.Out, "%s%s", serveUsage, fs.FlagUsages())
+			fmt.Fprint(streams.Out, serveHelp(helpWidth(streams)))
 			return 0, nil
 		}
 		return 0, usagef("%v; run `exdiag serve --help` for the flags", err)

@@ -46,12 +46,13 @@ func newAuthCA(t *testing.T) *authCA {
 	return &authCA{cert: cert, key: key}
 }
 
-// leaf issues a server certificate for name, from the CA or self-signed.
-func (ca *authCA) leaf(t *testing.T, name string, selfSigned bool) (certPEM, keyPEM []byte, tc tls.Certificate) {
+// leaf issues a server certificate for name (and the other names given),
+// from the CA or self-signed.
+func (ca *authCA) leaf(t *testing.T, name string, selfSigned bool, other ...string) (certPEM, keyPEM []byte, tc tls.Certificate) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name}, DNSNames: append([]string{name}, other...),
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	parent, signer := ca.cert, ca.key
@@ -140,8 +141,9 @@ type authReport struct {
 			Summary string `json:"summary"`
 		} `json:"findings"`
 		Observed struct {
-			Status     int `json:"status"`
-			Challenges []struct {
+			Status      int    `json:"status"`
+			BodyExcerpt string `json:"body_excerpt"`
+			Challenges  []struct {
 				Scheme string `json:"scheme"`
 			} `json:"challenges"`
 			AnsweredBy struct {

@@ -193,8 +193,11 @@ func (s *Service) probe(ctx context.Context, t Target, budget time.Duration) (*o
 			log.Logf("the server refused the password of %s; it is not sent again for %s or until a reload", cfg.User, t.backoff())
 		}
 	}
-	o.doc = report.Build(s.o.Version, started, elapsed,
-		report.Target{URI: cfg.URI.String(), Host: cfg.Host, Port: cfg.Port}, results)
+	o.doc = report.Build(report.Meta{
+		Version: s.o.Version, Started: started, Elapsed: elapsed,
+		Target:  report.Target{URI: cfg.URI.String(), Host: cfg.Host, Port: cfg.Port},
+		Vantage: report.Vantage{Host: s.host},
+	}, results)
 	o.log = log.Bytes()
 	s.metrics.observe(o, elapsed)
 	s.o.Logger.Debug("probe", "target", t.Key(), "status", o.doc.Status, "duration", elapsed.Round(time.Millisecond),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -56,6 +57,7 @@ type Service struct {
 	flight  singleflight.Group
 	metrics *serviceMetrics
 	reg     *prometheus.Registry
+	host    string // the vantage: where the probes run from
 
 	mu         sync.RWMutex
 	fleet      *Fleet
@@ -122,6 +124,7 @@ func New(o Options) (*Service, error) {
 		refused: map[credKey]refusal{},
 		last:    map[string]lastProbe{},
 	}
+	s.host, _ = os.Hostname()
 	s.reloadedAt = o.Now()
 	s.reg, s.metrics = newServiceMetrics(s)
 	s.metrics.reloadOK.Set(1)
