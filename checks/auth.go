@@ -23,7 +23,6 @@ import (
 
 	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/httpauth"
-	"github.com/exdiag/exdiag/checks/tlsinspect"
 )
 
 // AuthCheck asks /PowerShell what a WinRM client would: unauthenticated,
@@ -206,16 +205,12 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 		defer env.LeadDone()
 	}
 	obs := endpointObserved{Target: u.Redacted()}
-	tr := &http.Transport{
-		DialContext:            env.DialTarget,
-		DialTLSContext:         tlsinspect.DialTLS(env.DialTarget, tc, 10*time.Second), // verifies an IP host too
-		TLSClientConfig:        tc.Clone(),
-		TLSHandshakeTimeout:    HandshakeBudget,
-		MaxResponseHeaderBytes: authBodyLimit,
-		DisableCompression:     true,
-		ForceAttemptHTTP2:      false, // WinRM speaks HTTP/1.1
+	// the run's transport for this endpoint: Basic reuses a connection the
+	// first requests opened, and the rbac session reuses it after auth
+	tr, err := env.EndpointTransport(u)
+	if err != nil {
+		return obs, nil, err
 	}
-	defer tr.CloseIdleConnections()
 	client := &http.Client{
 		Transport: tr,
 		// WinRM does not follow redirects without -AllowRedirection, and

@@ -12,6 +12,7 @@ import "time"
 //	├── RequestBudget            one HTTP exchange of the auth probe
 //	│   └── HandshakeBudget      the TLS handshake inside it
 //	├── ExchangeBudget           the tls probe's handshakes, the redirect probe's GETs
+//	│   └── AIAFetchBudget       one fetch of an issuer certificate (--fetch-aia)
 //	├── DNSQueryBudget           one query to one resolver (then a retry, then TCP)
 //	├── KDCExchangeBudget        one exchange with one KDC (then the next KDC)
 //	├── LDAPBudget               the directory search of the spn probe
@@ -25,6 +26,7 @@ const (
 	RequestBudget         = 15 * time.Second
 	HandshakeBudget       = 10 * time.Second
 	ExchangeBudget        = 10 * time.Second
+	AIAFetchBudget        = 5 * time.Second
 	DNSQueryBudget        = 2 * time.Second
 	KDCExchangeBudget     = 3 * time.Second
 	LDAPBudget            = 10 * time.Second

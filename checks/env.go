@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -54,6 +55,9 @@ type Env struct {
 	cred        credentialGuard
 	scrubOnce   sync.Once
 	scrub       *scrubber
+
+	transportsMu sync.Mutex
+	transports   map[string]*http.Transport // by scheme://host:port, see EndpointTransport
 }
 
 type trust struct {

@@ -80,7 +80,8 @@ func rbacInputs(c *Config) string {
 
 func runRBAC(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	tc, err := env.ClientTLS()
+	// the connection the auth probe kept alive, when there is one
+	tr, err := env.EndpointTransport(cfg.URI)
 	if err != nil {
 		return Outcome{Err: err}
 	}
@@ -88,8 +89,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	if err != nil {
 		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
 	}
-	hc := wsman.NewHTTPClient(env.DialTarget, tc)
-	defer hc.CloseIdleConnections()
+	hc := wsman.NewSessionClient(tr)
 	resURI := wsman.ResourceURI(cfg.ConfigName)
 	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal(), env.sessionBudgets())
 	if err != nil {

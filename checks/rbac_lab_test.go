@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,4 +191,69 @@ func BenchmarkRBACProbeLab(b *testing.B) {
 		b.Fatalf("%d shells leaked", srv.OpenShells())
 	}
 	b.ReportMetric(trips, "round-trips/op")
+}
+
+// The session on the healthy lab takes as few WS-Management requests as
+// the protocol allows: one Create, one Receive for the opened pool, one
+// Command, the Receives the output needs at the envelope size the client
+// asks for, and one Delete, with no Signal once the pipeline completed.
+func TestRBACRoundTripsLab(t *testing.T) {
+	cfg := rbacLabConfig()
+	cfg.NoDataYet = false
+	env, srv := rbacLabEnv(t, cfg, fixtures.AdminUser, fixtures.AdminPassword)
+	r := rbacRun(t, env)
+	if r.Status != checks.StatusPass {
+		t.Fatalf("%s %v %s", r.Status, r.Findings, r.Error)
+	}
+	got := srv.Requests()
+	t.Logf("requests %v", got)
+	obs := rbacObserved(t, r)
+	total := 0
+	for _, n := range got {
+		total += n
+	}
+	if obs["round_trips"] != float64(total) {
+		t.Fatalf("round_trips %v, the server answered %d requests", obs["round_trips"], total)
+	}
+	if got["Create"] != 1 || got["Command"] != 1 || got["Delete"] != 1 || got["Signal"] != 0 {
+		t.Fatalf("requests %v; want one Create, one Command, one Delete and no Signal", got)
+	}
+	// the admin's 692 commands are about 3 MB of metadata in base64: seven
+	// answers at the 512000-byte envelope the client asks for, plus the
+	// pool's one
+	if got["Receive"] > 8 {
+		t.Fatalf("%d Receives; want at most 8", got["Receive"])
+	}
+}
+
+// The auth probe and the rbac session share the run's transport for the
+// endpoint: the session rides a connection auth kept alive instead of
+// paying a TCP and TLS handshake again (auth opens two side by side, for
+// its unauthenticated and negotiate requests).
+func TestAuthAndRBACShareConnections(t *testing.T) {
+	cfg := rbacLabConfig()
+	cfg.NoDataYet = false
+	env, srv := rbacLabEnv(t, cfg, fixtures.AdminUser, fixtures.AdminPassword)
+	var dials atomic.Int32
+	dial := env.Dial
+	env.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	env.Config.Checks = []string{"auth", "rbac"}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := checks.Run(ctx, env, []checks.Check{checks.AuthCheck, checks.RBACCheck})
+	env.CloseIdle()
+	for _, r := range res {
+		if r.Status != checks.StatusPass {
+			t.Fatalf("%s: %s %v %s", r.ID, r.Status, r.Findings, r.Error)
+		}
+	}
+	if n := dials.Load(); n != 2 {
+		t.Fatalf("%d connections for auth and rbac, want 2", n)
+	}
+	if srv.OpenShells() != 0 {
+		t.Fatalf("%d shells left open", srv.OpenShells())
+	}
 }

@@ -376,6 +376,7 @@ func TestBudgetsNest(t *testing.T) {
 		{"RequestBudget", "RunBudget", RequestBudget, RunBudget},
 		{"HandshakeBudget", "RequestBudget", HandshakeBudget, RequestBudget},
 		{"ExchangeBudget", "RunBudget", ExchangeBudget, RunBudget},
+		{"AIAFetchBudget", "ExchangeBudget", AIAFetchBudget, ExchangeBudget},
 		{"DNSQueryBudget", "ExchangeBudget", DNSQueryBudget, ExchangeBudget},
 		{"KDCExchangeBudget", "RunBudget", KDCExchangeBudget, RunBudget},
 		{"LDAPBudget", "RunBudget", LDAPBudget, RunBudget},

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/exdiag/exdiag/checks/adlogon"
 	"github.com/exdiag/exdiag/checks/catalog"
@@ -32,6 +33,28 @@ var SPNCheck = Check{
 	Inputs: spnInputs,
 	Codes:  append([]string{"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-KDC-WEAK-ETYPE", "SPN-KDC-S2K-COST", "SPN-NOT-NEEDED"}, adlogon.Codes("SPN")...),
 	Run:    runSPN,
+}
+
+// spnParallel is how many TGS exchanges (each its own KDC connection) or
+// directory searches (on the one LDAP connection) are in flight at once:
+// a name per --backend must not cost a round trip each in turn, and a
+// domain controller must not see a burst from one diagnostic run.
+const spnParallel = 16
+
+// inParallel calls f(0) … f(n-1), at most spnParallel at a time, and
+// returns when all have.
+func inParallel(n int, f func(i int)) {
+	sem := make(chan struct{}, spnParallel)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // SPNObserved is the spn check's evidence.
@@ -344,16 +367,31 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 	logon.Done(Accepted, "")
 	obs.KDC = sess.KDC
 	env.Logf("spn: logged on as %s at %s", who, sess.KDC)
+	// every name's TGS exchange at once (bounded); a KDC that stops
+	// answering spares the names not yet asked
+	errs := make([]error, len(names))
+	asked := make([]bool, len(names))
+	var stopped atomic.Bool
+	inParallel(len(names), func(i int) {
+		if stopped.Load() {
+			return
+		}
+		asked[i] = true
+		errs[i] = sess.Ticket(ctx, names[i].spn)
+		if errs[i] != nil && kerb.Classify(errs[i]) == kerb.ClassUnreachable {
+			stopped.Store(true)
+		}
+	})
 	unreachable := false
 	var other []string
-	for _, n := range names {
+	for i, n := range names {
 		so := SPNOutcome{SPN: n.spn, From: n.from, Source: "kdc", KDC: sess.KDC, Realm: plan.realm}
-		if unreachable {
+		if !asked[i] {
 			so.Error = "not asked: the kdc stopped answering"
 			res.spns = append(res.spns, so)
 			continue
 		}
-		err := sess.Ticket(ctx, n.spn)
+		err := errs[i]
 		switch {
 		case err == nil:
 			so.Registered = yes()
@@ -367,10 +405,12 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: n.spn,
 				Summary: fmt.Sprintf("the kdc %s answered %s for %s: more than one account carries it; list them with setspn -X or --ldap", sess.KDC, krbText(err), n.spn), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
 		case kerb.Classify(err) == kerb.ClassUnreachable:
-			unreachable = true
 			so.Error = err.Error()
-			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: sess.KDC,
-				Summary: fmt.Sprintf("the kdc stopped answering while asked for %s: %v", n.spn, err), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
+			if !unreachable { // one finding for the kdc, however many names it dropped
+				res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: sess.KDC,
+					Summary: fmt.Sprintf("the kdc stopped answering while asked for %s: %v", n.spn, err), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
+			}
+			unreachable = true
 		default:
 			so.Error = err.Error()
 			other = append(other, fmt.Sprintf("%s: %v", n.spn, err))
@@ -587,7 +627,7 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 				logon.Done(Inconclusive, "")
 			}
 			res.findings = append(res.findings, Finding{Code: code, Target: c.User,
-				Summary: fmt.Sprintf("the directory at %s refused the bind as %s with ldap result 49 (%s): %v", shownURL(c.LDAPURL), c.User, what, be.Err),
+				Summary: fmt.Sprintf("the directory at %s refused the bind as %s with ldap result 49 (%s): %s", shownURL(c.LDAPURL), c.User, what, newRedactor(c).clean(be.Err.Error())),
 				Params:  map[string]string{"user": c.User, "server": shownURL(c.LDAPURL)}})
 			notAsked("not asked: the bind failed")
 			return res, c.LDAPBase
@@ -598,47 +638,57 @@ func spnViaLDAP(ctx context.Context, env *Env, names []spnName) (spnPathResult, 
 	}
 	logon.Done(Accepted, "")
 	defer cl.Close()
+	// setspn registers the short form too, and a duplicate there breaks
+	// clients that use the short name; its absence does not.
+	type search struct {
+		spn, from string
+		mustExist bool
+		owners    []spnldap.Owner
+		err       error
+	}
+	var searches []search
+	for _, n := range names {
+		searches = append(searches, search{spn: n.spn, from: n.from, mustExist: true})
+		if i := strings.Index(n.spn, "/"); i >= 0 {
+			host := n.spn[i+1:]
+			if dot := strings.Index(host, "."); dot > 0 {
+				searches = append(searches, search{spn: n.spn[:i+1] + host[:dot], from: "short form of " + n.spn})
+			}
+		}
+	}
+	// the searches share the one bound connection, several in flight
+	inParallel(len(searches), func(i int) {
+		searches[i].owners, searches[i].err = cl.Owners(ctx, searches[i].spn)
+	})
 	var failed []string
-	check := func(spn, from string, mustExist bool) {
-		so := SPNOutcome{SPN: spn, From: from, Source: "ldap"}
-		owners, err := cl.Owners(ctx, spn)
-		if err != nil {
-			so.Error = err.Error()
-			failed = append(failed, err.Error())
+	for _, sr := range searches {
+		so := SPNOutcome{SPN: sr.spn, From: sr.from, Source: "ldap"}
+		if sr.err != nil {
+			so.Error = sr.err.Error()
+			failed = append(failed, sr.err.Error())
 			res.spns = append(res.spns, so)
-			return
+			continue
 		}
 		var names []string
-		for _, o := range owners {
+		for _, o := range sr.owners {
 			names = append(names, o.Account)
 			so.OwnerDNs = append(so.OwnerDNs, o.DN)
 		}
 		so.Owners = names
 		so.Registered = no()
-		if len(owners) > 0 {
+		if len(sr.owners) > 0 {
 			so.Registered = yes()
 		}
 		switch {
-		case len(owners) == 0 && mustExist:
-			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: spn,
-				Summary: fmt.Sprintf("no account under %s has servicePrincipalName %s", cl.Base(), spn), Params: map[string]string{catalog.ParamSPN: spn}})
-		case len(owners) > 1:
-			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: spn,
-				Summary: fmt.Sprintf("%s is registered on %d accounts: %s", spn, len(owners), strings.Join(names, ", ")),
-				Params:  map[string]string{catalog.ParamSPN: spn, catalog.ParamAccount: strings.Join(names, ", ")}})
+		case len(sr.owners) == 0 && sr.mustExist:
+			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: sr.spn,
+				Summary: fmt.Sprintf("no account under %s has servicePrincipalName %s", cl.Base(), sr.spn), Params: map[string]string{catalog.ParamSPN: sr.spn}})
+		case len(sr.owners) > 1:
+			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: sr.spn,
+				Summary: fmt.Sprintf("%s is registered on %d accounts: %s", sr.spn, len(sr.owners), strings.Join(names, ", ")),
+				Params:  map[string]string{catalog.ParamSPN: sr.spn, catalog.ParamAccount: strings.Join(names, ", ")}})
 		}
 		res.spns = append(res.spns, so)
-	}
-	for _, n := range names {
-		check(n.spn, n.from, true)
-		// setspn registers the short form too, and a duplicate there
-		// breaks clients that use the short name; its absence does not.
-		if i := strings.Index(n.spn, "/"); i >= 0 {
-			host := n.spn[i+1:]
-			if dot := strings.Index(host, "."); dot > 0 {
-				check(n.spn[:i+1]+host[:dot], "short form of "+n.spn, false)
-			}
-		}
 	}
 	if len(failed) > 0 {
 		res.err = fmt.Errorf("the directory search failed: %s", strings.Join(failed, "; "))

@@ -68,7 +68,7 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 	base := tlsinspect.Options{Dial: env.DialTarget, Roots: roots, Extra: extra, Now: env.Now()}
 	if cfg.FetchAIA {
 		// AIA URLs point at the CA's servers, not the target: plain dialling.
-		base.FetchAIA = tlsinspect.AIAFetcher(env.Dial)
+		base.FetchAIA = tlsinspect.AIAFetcher(env.Dial, AIAFetchBudget)
 	}
 
 	var obs TLSObserved

@@ -16,7 +16,6 @@ import (
 )
 
 const (
-	aiaTimeout  = 5 * time.Second
 	aiaMaxBytes = 64 << 10 // a CA certificate is 1-2 KiB
 	aiaMaxDepth = 3
 )
@@ -38,8 +37,10 @@ func fetchIssuers(ctx context.Context, c *x509.Certificate, fetch func(context.C
 
 // AIAFetcher returns a bounded HTTP fetcher of issuer certificates that
 // dials through dial (AIA URLs are on the CA's own servers, so no --resolve
-// applies, but tests still inject the dialer).
-func AIAFetcher(dial netx.DialFunc) func(ctx context.Context, url string) ([]*x509.Certificate, error) {
+// applies, but tests still inject the dialer); each fetch takes at most
+// timeout (the checks package passes AIAFetchBudget).
+func AIAFetcher(dial netx.DialFunc, timeout time.Duration) func(ctx context.Context, url string) ([]*x509.Certificate, error) {
+	aiaTimeout := timeout
 	// The Transport may finish a dial after its request is cancelled; the
 	// deadline on the connection keeps that bounded too.
 	bounded := func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -138,11 +138,11 @@ func TestInspectAIAFetcherOverHTTP(t *testing.T) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(p.Inter.Raw) })}
 	go srv.Serve(ln)
 	defer srv.Close()
-	got, err := tlsinspect.AIAFetcher(dialer.DialContext)(context.Background(), "http://"+ln.Addr().String()+"/ca.crt")
+	got, err := tlsinspect.AIAFetcher(dialer.DialContext, 5*time.Second)(context.Background(), "http://"+ln.Addr().String()+"/ca.crt")
 	if err != nil || len(got) != 1 || !got[0].Equal(p.Inter) {
 		t.Fatalf("AIA fetch = %v, %v", got, err)
 	}
-	if _, err := tlsinspect.AIAFetcher(dialer.DialContext)(context.Background(), "ldap://dc/ca"); err == nil {
+	if _, err := tlsinspect.AIAFetcher(dialer.DialContext, 5*time.Second)(context.Background(), "ldap://dc/ca"); err == nil {
 		t.Error("an ldap AIA URL was fetched")
 	}
 }

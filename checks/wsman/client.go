@@ -65,8 +65,7 @@ func NewClient(hc *http.Client, endpoint *url.URL, resourceURI, user, password s
 // (tlsinspect.ClientConfig), connections through dial, a cookie jar so a
 // load balancer keeps the shell on one server.
 func NewHTTPClient(dial netx.DialFunc, tc *tls.Config) *http.Client {
-	jar, _ := cookiejar.New(nil)
-	tr := &http.Transport{
+	return NewSessionClient(&http.Transport{
 		DialContext:            dial,
 		DialTLSContext:         tlsinspect.DialTLS(dial, tc, 0), // verifies an IP host too
 		TLSClientConfig:        tc,
@@ -74,7 +73,14 @@ func NewHTTPClient(dial netx.DialFunc, tc *tls.Config) *http.Client {
 		MaxIdleConnsPerHost:    1,
 		Proxy:                  nil,
 		MaxResponseHeaderBytes: maxHeaderBytes,
-	}
+	})
+}
+
+// NewSessionClient is the HTTP client of a session over tr (a transport
+// shared with other requests to the same endpoint): its own bounded cookie
+// jar, so a load balancer keeps the shell on one server, and no redirects.
+func NewSessionClient(tr http.RoundTripper) *http.Client {
+	jar, _ := cookiejar.New(nil)
 	return &http.Client{
 		Transport: tr,
 		Jar:       &boundedJar{jar: jar},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/exdiag/exdiag/checks/psrp"
@@ -169,34 +170,12 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 	if err != nil {
 		return res, err
 	}
-	seen := map[string]bool{}
-	nameBytes := 0
+	out := parseOutputs(res)
 	finished := false
 	err = receiveLoop(ctx, c, shellID, commandID, res, asm, func(m psrp.Message) (bool, error) {
 		switch m.Type {
 		case psrp.PipelineOutput:
-			info, n, isCount, err := psrp.ParseCommandMetadataOutput(m.Data)
-			if err != nil {
-				return false, err
-			}
-			if isCount {
-				res.ServerCount = n
-				return false, nil
-			}
-			if info.Name == "" {
-				res.Records++
-				return false, nil
-			}
-			if len(info.Name) > maxNameLen {
-				return false, fmt.Errorf("the server listed a command name of %d bytes; no cmdlet name is longer than %d, so this is not an exchange server's answer", len(info.Name), maxNameLen)
-			}
-			if !seen[info.Name] && len(res.Names) < maxCommands {
-				if nameBytes += len(info.Name); nameBytes > maxNameBytes {
-					return false, fmt.Errorf("the server listed more than %d bytes of command names; no exchange role exposes that many", maxNameBytes)
-				}
-				seen[info.Name] = true
-				res.Names = append(res.Names, info.Name)
-			}
+			return out.add(ctx, m.Data)
 		case psrp.ErrorRecord:
 			if len(res.Errors) >= maxErrors {
 				return false, nil
@@ -222,6 +201,13 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 		}
 		return false, nil
 	}, &commandDone)
+	if perr := out.wait(); perr != nil && (err == nil || errors.Is(err, errOutputParse)) {
+		err = perr
+	}
+	// a pipeline that reached a final state needs no Signal before the
+	// Delete, even when the server has not yet said the command is Done:
+	// one round trip less, and Delete ends the command anyway
+	commandDone = commandDone || finished
 	sort.Strings(res.Names)
 	if err != nil {
 		return res, err
@@ -230,6 +216,80 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 		return res, errors.New("the command ended without a pipeline state")
 	}
 	return res, nil
+}
+
+// errOutputParse stops the receive loop when the parser has failed; the
+// parser's own error is what the session reports.
+var errOutputParse = errors.New("the command output did not parse")
+
+// outputParser decodes PIPELINE_OUTPUT objects in a goroutine of its own:
+// a command's metadata costs a small machine more to parse than a round
+// trip, so the next Receive goes out while the last answer is parsed.
+// Only the pipeline's state decides when the loop ends, and that is read
+// in line.
+type outputParser struct {
+	in     chan []byte
+	done   chan struct{}
+	failed atomic.Bool
+	err    error // set before done closes
+}
+
+func parseOutputs(res *Commands) *outputParser {
+	// a few messages queued at most: each may be a whole envelope
+	p := &outputParser{in: make(chan []byte, 8), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		seen := map[string]bool{}
+		records, nameBytes := 0, 0
+		defer func() { res.Records += records }()
+		for data := range p.in {
+			if p.err != nil {
+				continue // drain
+			}
+			info, n, isCount, err := psrp.ParseCommandMetadataOutput(data)
+			switch {
+			case err != nil:
+				p.err = err
+				p.failed.Store(true)
+			case isCount:
+				res.ServerCount = n
+			case info.Name == "":
+				records++
+			case len(info.Name) > maxNameLen:
+				p.err = fmt.Errorf("the server listed a command name of %d bytes; no cmdlet name is longer than %d, so this is not an exchange server's answer", len(info.Name), maxNameLen)
+				p.failed.Store(true)
+			case !seen[info.Name] && len(res.Names) < maxCommands:
+				if nameBytes += len(info.Name); nameBytes > maxNameBytes {
+					p.err = fmt.Errorf("the server listed more than %d bytes of command names; no exchange role exposes that many", maxNameBytes)
+					p.failed.Store(true)
+					continue
+				}
+				seen[info.Name] = true
+				res.Names = append(res.Names, info.Name)
+			}
+		}
+	}()
+	return p
+}
+
+// add queues one output object; it stops the loop once parsing failed.
+func (p *outputParser) add(ctx context.Context, data []byte) (bool, error) {
+	if p.failed.Load() {
+		return true, errOutputParse
+	}
+	select {
+	case p.in <- data:
+		return false, nil
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+}
+
+// wait ends the parser and returns its error; res is complete after it.
+func (p *outputParser) wait() error {
+	close(p.in)
+	<-p.done
+	return p.err
 }
 
 // receiveLoop polls Receive and hands each reassembled message to handle

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -113,8 +114,15 @@ func cmdRun(args []string, streams *report.IO, getenv func(string) string) (int,
 	}
 	started := time.Now()
 	results := checks.Run(ctx, env, checks.All())
+	env.CloseIdle()
 	if status != nil {
 		status.stop()
+	}
+	if lab != nil && cfg.Verbose {
+		// what crossed each simulated network path: scripts/bench.sh reads it
+		for _, t := range lab.Traffic() {
+			fmt.Fprintf(streams.Err, "lab traffic %s\n", t)
+		}
 	}
 	host, _ := os.Hostname()
 	doc := report.Build(report.Meta{
@@ -205,7 +213,8 @@ func startLab(flagValue string, positional, userArgs []string, getenv func(strin
 }
 
 // labOptions reads EXDIAG_LAB_RTT, the simulated round-trip time that
-// scripts/bench.sh uses to count the round trips a run takes.
+// scripts/bench.sh uses to count the round trips a run takes, and
+// EXDIAG_LAB_BACKENDS, the number of CAS servers it scales a run over.
 func labOptions(getenv func(string) string) (fixtures.Options, error) {
 	var o fixtures.Options
 	if v := getenv("EXDIAG_LAB_RTT"); v != "" {
@@ -214,6 +223,13 @@ func labOptions(getenv func(string) string) (fixtures.Options, error) {
 			return o, usagef("EXDIAG_LAB_RTT=%q is not a duration up to 10s; give e.g. EXDIAG_LAB_RTT=50ms", v)
 		}
 		o.RTT = d
+	}
+	if v := getenv("EXDIAG_LAB_BACKENDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > fixtures.MaxBackends {
+			return o, usagef("EXDIAG_LAB_BACKENDS=%q is not a number from 1 to %d; give e.g. EXDIAG_LAB_BACKENDS=50", v, fixtures.MaxBackends)
+		}
+		o.Backends = n
 	}
 	return o, nil
 }

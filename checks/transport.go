@@ -1,0 +1,72 @@
+package checks
+
+import (
+	"github.com/exdiag/exdiag/checks/tlsinspect"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Limits of the per-endpoint HTTP transports (their handshake timeout is
+// HandshakeBudget, with the run's other budgets). A run talks to an
+// endpoint with a handful of requests at a time (auth's unauthenticated
+// and negotiate requests side by side, then Basic, then the rbac
+// session), so a few connections per endpoint are plenty, and a hostile
+// server cannot make the run hold more.
+const (
+	endpointConns       = 4                // connections per endpoint, busy or idle
+	endpointIdleTimeout = 30 * time.Second // an idle keep-alive connection is closed after this
+	endpointHeaderLimit = 64 << 10         // bytes of response headers
+)
+
+// EndpointTransport is the run's one HTTP transport for the scheme, host
+// and port of u: the auth probe's requests and the rbac session share its
+// keep-alive connections, so a later request does not pay a TCP and TLS
+// handshake again. TLS is the session's own (ClientTLS), so a connection
+// that carries credentials has passed the same verification either way.
+func (e *Env) EndpointTransport(u *url.URL) (*http.Transport, error) {
+	tc, err := e.ClientTLS()
+	if err != nil {
+		return nil, err
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[strings.ToLower(u.Scheme)]
+	}
+	key := strings.ToLower(u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port))
+	e.transportsMu.Lock()
+	defer e.transportsMu.Unlock()
+	if tr := e.transports[key]; tr != nil {
+		return tr, nil
+	}
+	tr := &http.Transport{
+		DialContext:            e.DialTarget,
+		DialTLSContext:         tlsinspect.DialTLS(e.DialTarget, tc, HandshakeBudget), // verifies an IP host too
+		TLSClientConfig:        tc,
+		TLSHandshakeTimeout:    HandshakeBudget,
+		MaxResponseHeaderBytes: endpointHeaderLimit,
+		MaxConnsPerHost:        endpointConns,
+		MaxIdleConnsPerHost:    endpointConns,
+		IdleConnTimeout:        endpointIdleTimeout,
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      false, // WinRM speaks HTTP/1.1
+		Proxy:                  nil,
+	}
+	if e.transports == nil {
+		e.transports = map[string]*http.Transport{}
+	}
+	e.transports[key] = tr
+	return tr, nil
+}
+
+// CloseIdle closes the keep-alive connections the run's transports hold;
+// call it when the run is over.
+func (e *Env) CloseIdle() {
+	e.transportsMu.Lock()
+	defer e.transportsMu.Unlock()
+	for _, tr := range e.transports {
+		tr.CloseIdleConnections()
+	}
+}
