@@ -189,7 +189,14 @@ scrape_configs:
 	if f := promQuery(t, base, `exdiag_finding{job="exdiag",instance="healthy",severity="fail"}`); len(f) != 0 {
 		t.Errorf("healthy has failing findings: %v", f)
 	}
-	up := promQuery(t, base, `up`)
+	// the self-scrape runs on its own schedule: wait for its first sample
+	var up map[string]float64
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		up = promQuery(t, base, `up`)
+		if len(up) >= 3 || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, inst := range []string{"healthy", "basic-disabled", serveAddr} {
 		if up[inst] != 1 {
 			t.Errorf("up{instance=%q} = %v, want 1 (all: %v)", inst, up[inst], up)
