@@ -127,10 +127,26 @@ func TestPrometheusScrapesServe(t *testing.T) {
 	promtoolCheck(t, "/metrics", body)
 
 	promDir := serverDir(t, "exdiag-prometheus-")
+	// the alert rules the README documents, checked and loaded as written
+	rules := filepath.Join(promDir, "rules.yml")
+	if err := os.WriteFile(rules, []byte(readmeBlock(t, "### Alert rules")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("promtool", "check", "rules", rules).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules on the README's alert rules: %v\n%s", err, out)
+	}
+	readmeScrape := filepath.Join(promDir, "readme-scrape.yml")
+	if err := os.WriteFile(readmeScrape, []byte(readmeBlock(t, "### Scrape configuration")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("promtool", "check", "config", "--syntax-only", readmeScrape).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check config on the README's scrape configuration: %v\n%s", err, out)
+	}
 	promAddr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
 	config := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files: [rules.yml]
 scrape_configs:
   - job_name: exdiag
     metrics_path: /probe
@@ -202,6 +218,21 @@ scrape_configs:
 			t.Errorf("up{instance=%q} = %v, want 1 (all: %v)", inst, up[inst], up)
 		}
 	}
+	// the README's rule fires its pending state for the broken deployment only
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		alerts := promQuery(t, base, `ALERTS{alertname="ExchangeRemotePowerShellDown"}`)
+		if _, ok := alerts["basic-disabled"]; ok || time.Now().After(deadline) {
+			if !ok {
+				t.Errorf("the README's ExchangeRemotePowerShellDown rule is not pending for basic-disabled: %v", alerts)
+			}
+			if _, bad := alerts["healthy"]; bad {
+				t.Errorf("ExchangeRemotePowerShellDown is pending for healthy")
+			}
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	// the service's own metrics, as Prometheus stored them
 	deadline = time.Now().Add(20 * time.Second)
 	for {
@@ -214,4 +245,36 @@ scrape_configs:
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// readmeBlock is the indented block that follows heading in README.md,
+// unindented: the documentation's examples are the ones the test runs.
+func readmeBlock(t *testing.T, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(RepoRoot(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("README.md has no %q", heading)
+	}
+	var out []string
+	started := false
+	for _, l := range strings.Split(after, "\n") {
+		switch {
+		case strings.HasPrefix(l, "    "):
+			started = true
+			out = append(out, strings.TrimPrefix(l, "    "))
+		case l == "" && !started:
+		case l == "":
+			out = append(out, "")
+		default:
+			if started {
+				return strings.Join(out, "\n") + "\n"
+			}
+		}
+	}
+	t.Fatalf("README.md has no indented block under %q", heading)
+	return ""
 }
