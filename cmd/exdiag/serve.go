@@ -200,7 +200,7 @@ func loadFleet(path string, getenv func(string) string) (*serve.Fleet, error) {
 		})
 	}
 	if len(fleet.Targets) == 0 {
-		return nil, fmt.Errorf("%s has no deployments; add one under deployments:", path)
+		return nil, fmt.Errorf("%s has no deployments; add one under the deployments key", path)
 	}
 	return fleet, nil
 }
