@@ -40,6 +40,7 @@ type Env struct {
 	// (tests do, to reach a stalled server's finding quickly).
 	Budgets Budgets
 	// Logf writes progress to stderr when -v is given; never to stdout.
+	// The runner scrubs every line and serialises the calls.
 	Logf func(format string, args ...any)
 	// Progress, when set, hears each check's state as it changes: "running"
 	// when it starts, then its final status. It must not block.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 )
 
@@ -155,12 +156,21 @@ func (s *scrubber) str(x string) string {
 	return x
 }
 
-// logf wraps a log function so every line it writes is scrubbed.
+// logf wraps a log function so every line it writes is scrubbed, one
+// line at a time: probes log from their own goroutines, and the writer
+// behind next (a terminal, serve's per-request buffer) need not be safe
+// for concurrent use.
 func (s *scrubber) logf(next func(string, ...any)) func(string, ...any) {
 	if next == nil {
 		return func(string, ...any) {}
 	}
-	return func(format string, args ...any) { next("%s", s.str(fmt.Sprintf(format, args...))) }
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		line := s.str(fmt.Sprintf(format, args...))
+		mu.Lock()
+		defer mu.Unlock()
+		next("%s", line)
+	}
 }
 
 // results scrubs every string of every result: summaries, findings,
