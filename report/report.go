@@ -7,6 +7,7 @@ package report
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"sort"
 	"time"
 
@@ -150,59 +151,21 @@ func Build(m Meta, rs []checks.Result) Doc {
 }
 
 // InputsOf lists the values of a Spec that were given, keyed by flag
-// name. A Spec never holds a password, so neither does this.
+// name, from the one table of Spec fields (so a new flag cannot be left
+// out). A Spec never holds a password, so neither does this.
 func InputsOf(s checks.Spec) map[string]any {
 	m := map[string]any{}
-	put := func(k string, v any) {
-		switch x := v.(type) {
-		case string:
-			if x == "" {
-				return
-			}
-		case []string:
-			if len(x) == 0 {
-				return
-			}
-		case bool:
-			if !x {
-				return
-			}
-		case int:
-			if x == 0 {
-				return
-			}
-		case time.Duration:
-			if x == 0 {
-				return
-			}
-			v = x.String()
+	for _, f := range checks.SpecFields() {
+		if f.IsZero(&s) {
+			continue
 		}
-		m[k] = v
+		switch p := f.Ptr(&s).(type) {
+		case *time.Duration:
+			m[f.Flag] = p.String()
+		default:
+			m[f.Flag] = reflect.ValueOf(p).Elem().Interface()
+		}
 	}
-	put("uri", s.URI)
-	put("checks", s.Checks)
-	put("external-dns", s.ExternalDNS)
-	put("internal-dns", s.InternalDNS)
-	put("expect-external", s.ExpectExternal)
-	put("expect-internal", s.ExpectInternal)
-	put("resolve", s.Resolve)
-	put("backend", s.Backends)
-	put("user", s.User)
-	put("authentication", s.Authentication)
-	put("ca-file", s.CAFiles)
-	put("skip-ca-check", s.SkipCACheck)
-	put("skip-cn-check", s.SkipCNCheck)
-	put("fetch-aia", s.FetchAIA)
-	put("http-port", s.HTTPPort)
-	put("realm", s.Realm)
-	put("kdc", s.KDCs)
-	put("ldap", s.LDAPURL)
-	put("ldap-base", s.LDAPBase)
-	put("spn", s.SPNs)
-	put("configuration-name", s.ConfigName)
-	put("min-cmdlets", s.MinCmdlets)
-	put("require-cmdlet", s.RequireCmdlets)
-	put("timeout", s.Timeout)
 	return m
 }
 

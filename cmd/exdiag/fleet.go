@@ -101,18 +101,10 @@ func runProfile(f *runFlags, fs *pflag.FlagSet, streams *report.IO, getenv func(
 
 	// every destination is checked before the runs: a bad path must not
 	// cost a logon attempt per deployment
-	pendings := make([]*pending, 0, len(files))
-	defer func() {
-		for _, p := range pendings {
-			p.discard()
-		}
-	}()
-	for _, d := range files {
-		p, err := prepare(d.path)
-		if err != nil {
-			return 0, err
-		}
-		pendings = append(pendings, p)
+	pendings, discard, err := prepareAll(files)
+	defer discard()
+	if err != nil {
+		return 0, err
 	}
 
 	var bar *progressbar.ProgressBar

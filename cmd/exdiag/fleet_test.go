@@ -155,3 +155,19 @@ func TestSaveConfig(t *testing.T) {
 		t.Fatalf("a duplicate name: exit %d %s", code, errb)
 	}
 }
+
+// A format that describes one run (a JUnit file, a Nagios line) is
+// refused for a fleet before anything runs, on the screen or in a file.
+func TestOneRunFormatsRefuseAFleet(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "two.yaml")
+	body := "deployments:\n  - name: a\n    uri: https://a.test\n  - name: b\n    uri: https://b.test\n"
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--format", "junit"}, {"--output", "nagios=" + filepath.Join(t.TempDir(), "n.txt")}} {
+		code, out, errb := run(t, nil, append([]string{"run", "--config", p}, args...)...)
+		if code != 3 || out != "" || !strings.Contains(errb, "renders one run, and 2 are selected") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errb)
+		}
+	}
+}

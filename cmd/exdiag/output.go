@@ -171,6 +171,25 @@ func umask() fs.FileMode {
 	return 0o022
 }
 
+// prepareAll prepares every file destination; discard removes what was
+// not committed.
+func prepareAll(files []destination) ([]*pending, func(), error) {
+	ps := make([]*pending, 0, len(files))
+	discard := func() {
+		for _, p := range ps {
+			p.discard()
+		}
+	}
+	for _, d := range files {
+		p, err := prepare(d.path)
+		if err != nil {
+			return nil, discard, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, discard, nil
+}
+
 // writeAll renders every destination first, then commits the files: a
 // renderer error leaves no file changed.
 func writeAll(d report.Doc, screen *report.Format, screenOpts report.Options, files []destination, ps []*pending, streams *report.IO) error {

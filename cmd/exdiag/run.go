@@ -74,18 +74,10 @@ func cmdRun(args []string, streams *report.IO, getenv func(string) string) (int,
 	}
 	// every destination is checked before the run: one run is one logon
 	// attempt, and a bad path must not cost it
-	pendings := make([]*pending, 0, len(files))
-	defer func() {
-		for _, p := range pendings {
-			p.discard()
-		}
-	}()
-	for _, d := range files {
-		p, err := prepare(d.path)
-		if err != nil {
-			return 0, err
-		}
-		pendings = append(pendings, p)
+	pendings, discard, err := prepareAll(files)
+	defer discard()
+	if err != nil {
+		return 0, err
 	}
 	if cfg.User != "" && password.Empty() {
 		if password, err = readPassword(cfg.User, f.passwordFile, streams, getenv); err != nil {
