@@ -172,6 +172,10 @@ func (s *Service) probe(ctx context.Context, t Target, budget time.Duration) (*o
 
 	env := s.o.NewEnv(cfg)
 	env.Logf = log.Logf
+	// the run's keep-alive connections end with it: a service that probes
+	// all day would otherwise keep two goroutines and an fd per endpoint
+	// per probe until their idle timeout
+	defer env.CloseIdle()
 	started := time.Now()
 	results := checks.Run(ctx, env, list)
 	elapsed := time.Since(started)

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -601,5 +602,34 @@ func BenchmarkProbe(b *testing.B) {
 		if w.Code != http.StatusOK {
 			b.Fatal(w.Code)
 		}
+	}
+}
+
+// Probing all day must not grow the process: a probe's connections,
+// goroutines and buffers end with it (scripts/soak-serve.sh measures the
+// same over thousands of probes against a fleet).
+func TestProbesLeaveNothingBehind(t *testing.T) {
+	target := labTarget(t, "healthy")
+	target.RBACInterval = time.Nanosecond // the session path too
+	_, srv := newService(t, Options{}, target)
+	get(t, srv, "/probe?target=healthy", "30")
+	settle := func(limit int) int {
+		n := runtime.NumGoroutine()
+		for deadline := time.Now().Add(5 * time.Second); n > limit && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+			time.Sleep(20 * time.Millisecond)
+		}
+		return n
+	}
+	time.Sleep(100 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	for range 10 {
+		if code, body := get(t, srv, "/probe?target=healthy", "30"); code != http.StatusOK {
+			t.Fatalf("%d %s", code, body)
+		}
+	}
+	// the lab's side of a closed connection ends a moment later
+	if after := settle(before + 4); after > before+4 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("goroutines %d before 10 probes, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
 	}
 }
