@@ -146,6 +146,9 @@ type layer struct {
 	crit   int
 	labels map[string]string
 	set    map[string]pos // the keys this layer gives, at their values
+
+	// exdiag serve's protections of the deployment
+	rbacInterval, backoff time.Duration
 }
 
 // applyTo lays this layer's keys over r.
@@ -164,6 +167,10 @@ func (l layer) applyTo(r *Run) {
 			r.WarnDays = l.warn
 		case "crit_days":
 			r.CritDays = l.crit
+		case "rbac_interval":
+			r.RBACInterval = l.rbacInterval
+		case "bad_password_backoff":
+			r.BadPasswordBackoff = l.backoff
 		case "labels":
 			for k, v := range l.labels {
 				r.Labels[k] = v
@@ -179,7 +186,7 @@ func (l layer) applyTo(r *Run) {
 }
 
 // extraKeys are the settings that are not run flags.
-var extraKeys = []string{"password_file", "password_env", "ignore", "warn_days", "crit_days", "labels"}
+var extraKeys = []string{"password_file", "password_env", "ignore", "warn_days", "crit_days", "labels", "rbac_interval", "bad_password_backoff"}
 
 func fieldOfKey(key string) (checks.SpecField, bool) {
 	if strings.Contains(key, "-") {
@@ -519,6 +526,10 @@ func (d *decoder) layer(m []*ast.MappingValueNode, where string, extra func(stri
 			l.warn, ok = d.days(mv.Value, key)
 		case "crit_days":
 			l.crit, ok = d.days(mv.Value, key)
+		case "rbac_interval":
+			l.rbacInterval, ok = d.interval(mv.Value, key)
+		case "bad_password_backoff":
+			l.backoff, ok = d.interval(mv.Value, key)
 		case "labels":
 			l.labels, ok = d.labels(mv.Value)
 		default:
@@ -555,7 +566,7 @@ func suggest(key string, deployment bool) string {
 	if best != "" {
 		return fmt.Sprintf("did you mean %s? (keys are the run flags with _ for -)", best)
 	}
-	return "the keys are the run flags with _ for - (exdiag run --help), or name, labels, vantages, password_file, password_env, ignore, warn_days, crit_days"
+	return "the keys are the run flags with _ for - (exdiag run --help), or name, labels, vantages, password_file, password_env, ignore, warn_days, crit_days, rbac_interval, bad_password_backoff"
 }
 
 func editDistance(a, b string) int {
@@ -607,20 +618,36 @@ func (d *decoder) field(l *layer, fld checks.SpecField, key string, n ast.Node, 
 		*ptr = v
 		return ok
 	case *time.Duration:
-		s, ok := n.(*ast.StringNode)
-		if !ok {
-			d.errorf(n, "%s must be a duration with a unit; write e.g. %s: 30s", key, key)
-			return false
-		}
-		v, err := time.ParseDuration(s.Value)
-		if err != nil {
-			d.errorf(n, "%s %q is not a duration; write e.g. %s: 30s", key, s.Value, key)
-			return false
-		}
+		v, ok := d.duration(n, key)
 		*ptr = v
-		return true
+		return ok
 	}
 	return false
+}
+
+func (d *decoder) duration(n ast.Node, key string) (time.Duration, bool) {
+	s, ok := n.(*ast.StringNode)
+	if !ok {
+		d.errorf(n, "%s must be a duration with a unit; write e.g. %s: 30s", key, key)
+		return 0, false
+	}
+	v, err := time.ParseDuration(s.Value)
+	if err != nil {
+		d.errorf(n, "%s %q is not a duration; write e.g. %s: 30s", key, s.Value, key)
+		return 0, false
+	}
+	return v, true
+}
+
+// interval reads one of exdiag serve's protection periods (rbac_interval,
+// bad_password_backoff): at least a second, at most a week.
+func (d *decoder) interval(n ast.Node, key string) (time.Duration, bool) {
+	v, ok := d.duration(n, key)
+	if ok && (v < time.Second || v > 7*24*time.Hour) {
+		d.errorf(n, "%s %s is out of range; give a duration from 1s to 168h, e.g. %s: 15m", key, v, key)
+		return 0, false
+	}
+	return v, ok
 }
 
 // text is a scalar's text; numbers are taken as written.

@@ -59,6 +59,9 @@ type Run struct {
 	Password            PasswordSource
 	Ignore              []string
 	WarnDays, CritDays  int
+	// RBACInterval and BadPasswordBackoff protect the deployment from
+	// exdiag serve's scrapes (zero: serve's defaults, 15m and 1h).
+	RBACInterval, BadPasswordBackoff time.Duration
 
 	file    *File
 	origins map[string]pos  // profile key → where its value came from

@@ -167,6 +167,37 @@ func TestLoadErrorsPointAtTheLine(t *testing.T) {
 	}
 }
 
+func TestServeProtections(t *testing.T) {
+	f, err := Parse("f.yaml", []byte(`defaults:
+  rbac_interval: 30m
+deployments:
+  - name: a
+    uri: https://a.example.com/PowerShell
+    bad_password_backoff: 2h
+  - name: b
+    uri: https://b.example.com/PowerShell
+    rbac_interval: 5m
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := f.Runs()
+	if runs[0].RBACInterval != 30*time.Minute || runs[0].BadPasswordBackoff != 2*time.Hour {
+		t.Errorf("a: %v %v", runs[0].RBACInterval, runs[0].BadPasswordBackoff)
+	}
+	if runs[1].RBACInterval != 5*time.Minute || runs[1].BadPasswordBackoff != 0 {
+		t.Errorf("b: %v %v", runs[1].RBACInterval, runs[1].BadPasswordBackoff)
+	}
+	_, err = Parse("f.yaml", []byte(`deployments:
+  - name: a
+    uri: https://a.example.com/PowerShell
+    rbac_interval: 10ms
+`))
+	if err == nil || !strings.Contains(err.Error(), "f.yaml:4:20: rbac_interval 10ms is out of range") {
+		t.Errorf("a too short interval: %v", err)
+	}
+}
+
 // Append keeps the file's text and fits the new entry to its list,
 // wherever the list sits and however it is indented.
 func TestAppendKeepsTheFile(t *testing.T) {

@@ -52,6 +52,7 @@ func commands() []command {
 		{"explain", "cause, remediation and references of a finding code, or a check's codes", staticHelp(explainUsage), noCode(cmdExplain)},
 		{"config", "validate a profile file without touching the network: exdiag config check FILE", staticHelp(configUsage), noCode(cmdConfig)},
 		{"lab", "list the simulated scenarios, or serve them in the foreground", staticHelp(labUsage), noCode(cmdLab)},
+		{"serve", "a Prometheus /probe endpoint for the deployments of a profile file", serveHelp, cmdServe},
 		{"version", "print exdiag's version", staticHelp("usage: exdiag version\n\nprints exdiag's version (from the build when not set at link time).\n"), noCode(cmdVersion)},
 		{"help", "help on a command: exdiag help CMD", staticHelp("usage: exdiag help [CMD]\n"), nil},
 	}

@@ -151,8 +151,14 @@ func StartServer(t *testing.T, script string, env []string, args ...string) *Ser
 	t.Helper()
 	cmd := exec.Command("bash", append([]string{Script(script)}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
+	return startProcess(t, script, cmd)
+}
+
+// startProcess starts cmd in its own process group as a Server called name.
+func startProcess(t *testing.T, name string, cmd *exec.Cmd) *Server {
+	t.Helper()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	s := &Server{name: script, cmd: cmd, done: make(chan struct{}), out: &lockedBuffer{}}
+	s := &Server{name: name, cmd: cmd, done: make(chan struct{}), out: &lockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -161,7 +167,7 @@ func StartServer(t *testing.T, script string, env []string, args ...string) *Ser
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
-			t.Logf("%s said:\n%s", script, s.out.String())
+			t.Logf("%s said:\n%s", name, s.out.String())
 		}
 	})
 	return s
