@@ -133,7 +133,11 @@ func (f *Fleet) Execute(ctx context.Context, runs []Run) []Outcome {
 			o.Results, o.Err = s.run(ctx, r.Name(), cfg, list, func(ctx context.Context, list []checks.Check) []checks.Result {
 				rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 				defer cancel()
-				return checks.Run(rctx, newEnv(r, cfg), list)
+				env := newEnv(r, cfg)
+				// a finished run's keep-alive connections would hold their
+				// buffers and goroutines while the rest of the fleet runs
+				defer env.CloseIdle()
+				return checks.Run(rctx, env, list)
 			})
 			o.Elapsed = time.Since(o.Started)
 		}()
