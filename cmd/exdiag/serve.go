@@ -57,11 +57,14 @@ const serveUsage = `usage: exdiag serve --config FILE [--listen 127.0.0.1:9842] 
 A Prometheus exporter in the blackbox_exporter style: Prometheus schedules
 the probes, exdiag answers one per request.
 
-  GET  /probe?target=NAME[&vantage=V][&debug=true]   run a deployment's checks
-  GET  /metrics                                       the service's own metrics
-  GET  /                                              status page
-  POST /-/reload (or SIGHUP)                          reread --config; a file that does not
-                                                      validate leaves the old one in force
+  GET  /probe?target=NAME[&vantage=V][&debug=true]
+       run a deployment's checks; debug=true adds the probe's log
+  GET  /metrics
+       the service's own metrics
+  GET  /
+       a status page
+  POST /-/reload (or SIGHUP)
+       reread --config; a file that does not validate leaves the old one in force
 
 flags:
 `
