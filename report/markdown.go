@@ -37,11 +37,22 @@ func renderMarkdown(w io.Writer, d Doc, o Options) error {
 			b.WriteString("\n## Findings\n")
 			wrote = true
 		}
-		fmt.Fprintf(&b, "\n### %s %s%s\n\n%s\n", g.Severity, md(g.Code), md(onTargets(g.Targets)), md(g.Summary))
-		if len(g.Remediation) > 0 {
-			b.WriteString("\nFix:\n\n")
-			for n, r := range g.Remediation {
-				fmt.Fprintf(&b, "%d. %s\n", n+1, md(r))
+		fmt.Fprintf(&b, "\n### %s %s%s\n", g.Severity, md(g.Code), md(onTargets(g.Targets)))
+		fixes := g.PerTarget
+		if len(fixes) == 0 {
+			fixes = []TargetFix{{Summary: g.Summary, Remediation: g.Remediation}}
+		}
+		for _, tf := range fixes {
+			fmt.Fprintf(&b, "\n%s\n", md(tf.Summary))
+			if len(tf.Remediation) > 0 {
+				head := "Fix"
+				if len(g.PerTarget) > 0 {
+					head = "Fix for " + strings.TrimPrefix(onTargets([]string{tf.Target}), " on ")
+				}
+				fmt.Fprintf(&b, "\n%s:\n\n", md(head))
+				for n, r := range tf.Remediation {
+					fmt.Fprintf(&b, "%d. %s\n", n+1, md(r))
+				}
 			}
 		}
 		if len(g.References) > 0 {

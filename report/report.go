@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"time"
 
@@ -250,12 +251,25 @@ type FindingGroup struct {
 	Summary     string
 	Remediation []string
 	References  []string
+	// PerTarget is set when the filled remediation differs between the
+	// code's targets (a fix that names the CAS, its certificate, its
+	// thumbprint): each target then keeps its own summary and steps, so a
+	// ticket never carries one server's fix for another.
+	PerTarget []TargetFix
+}
+
+// TargetFix is one target's own summary and steps within a group.
+type TargetFix struct {
+	Target      string
+	Summary     string
+	Remediation []string
 }
 
 // Grouped folds the findings by code, failures first, then warnings, then
 // info, each group in check order.
 func Grouped(d Doc) []FindingGroup {
 	var out []FindingGroup
+	fixes := map[int][]TargetFix{}
 	at := map[string]int{}
 	for _, c := range d.Checks {
 		for _, f := range c.Findings {
@@ -272,6 +286,15 @@ func Grouped(d Doc) []FindingGroup {
 			}
 			if f.Target != "" && !contains(g.Targets, f.Target) {
 				g.Targets = append(g.Targets, f.Target)
+			}
+			fixes[i] = append(fixes[i], TargetFix{Target: f.Target, Summary: f.Summary, Remediation: f.Remediation})
+		}
+	}
+	for i := range out {
+		for _, tf := range fixes[i][1:] {
+			if !slices.Equal(tf.Remediation, out[i].Remediation) {
+				out[i].PerTarget = fixes[i]
+				break
 			}
 		}
 	}

@@ -260,3 +260,33 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+// TestFixesStayWithTheirTarget: one code on two CAS servers whose filled
+// fixes differ keeps one line for the code, and each server its own fix,
+// in the table and in the ticket; the same fix for both stays one step.
+func TestFixesStayWithTheirTarget(t *testing.T) {
+	f := func(target, fix string) checks.Finding {
+		return checks.Finding{Code: "TLS-BACKEND-UNTRUSTED", Severity: checks.SevFail, Target: target,
+			Summary: "untrusted " + target, Remediation: []string{fix}}
+	}
+	doc := func(fs ...checks.Finding) Doc {
+		return Build(Meta{Version: "test"}, []checks.Result{{ID: "tls", Title: "TLS", Status: checks.StatusFail, Findings: fs}})
+	}
+	differ := doc(f("https://cas1.fabrikam.example/PowerShell", "import the root of cas1"), f("https://cas2.fabrikam.example/PowerShell", "import the root of cas2"))
+	same := doc(f("https://cas1.fabrikam.example/PowerShell", "enable basic"), f("https://cas2.fabrikam.example/PowerShell", "enable basic"))
+	for _, name := range []string{"table", "markdown"} {
+		fm, _ := Lookup(name)
+		out := string(render(t, fm, differ, Options{}))
+		for _, want := range []string{"import the root of cas1", "import the root of cas2", "untrusted https://cas2"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q:\n%s", name, want, out)
+			}
+		}
+		if n := strings.Count(out, "TLS-BACKEND-UNTRUSTED"); n != 1 {
+			t.Errorf("%s names the code %d times, want one line for it:\n%s", name, n, out)
+		}
+		if out := string(render(t, fm, same, Options{})); strings.Count(out, "enable basic") != 1 {
+			t.Errorf("%s repeats a fix both targets share:\n%s", name, out)
+		}
+	}
+}

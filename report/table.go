@@ -54,6 +54,17 @@ func renderTable(w io.Writer, d Doc, o Options) error {
 			b.WriteString("\nfindings:\n")
 			wroteHead = true
 		}
+		if len(g.PerTarget) > 0 {
+			// the fix differs by target: each gets its own line and step
+			line(fmt.Sprintf("%s %s%s:", p.sev(g.Severity), p.bold(g.Code), onTargets(g.Targets)), "    ")
+			for _, tf := range g.PerTarget {
+				line("  "+tf.Summary, "      ")
+				if len(tf.Remediation) > 0 {
+					line("    fix: "+tf.Remediation[0], "         ")
+				}
+			}
+			continue
+		}
 		line(fmt.Sprintf("%s %s%s: %s", p.sev(g.Severity), p.bold(g.Code), onTargets(g.Targets), g.Summary), "    ")
 		if len(g.Remediation) > 0 {
 			line("  fix: "+g.Remediation[0], "       ")
