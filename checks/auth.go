@@ -101,15 +101,16 @@ func runAuth(ctx context.Context, env *Env) Outcome {
 	backends := make([]endpointObserved, len(cfg.Backends))
 	backendFindings := make([][]Finding, len(cfg.Backends))
 	for i, b := range cfg.Backends {
-		if why := hopGate(ctx, b.String()); why != "" {
-			// the proxy's view of this backend is already known to fail
-			backends[i] = endpointObserved{Target: b.Redacted(), Skipped: why,
-				stepObserved: stepObserved{Challenges: []httpauth.Challenge{}}}
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// waits for tls's verdict on this backend, not the front's request
+			if why := hopGate(ctx, b.String()); why != "" {
+				// the proxy's view of this backend is already known to fail
+				backends[i] = endpointObserved{Target: b.Redacted(), Skipped: why,
+					stepObserved: stepObserved{Challenges: []httpauth.Challenge{}}}
+				return
+			}
 			o, fs, _ := probeEndpoint(ctx, env, tc, b, true)
 			for j := range fs {
 				fs[j].Hop = b.String()

@@ -20,14 +20,16 @@ import (
 //     runs nothing.
 //   - ctx without a deadline gets RunBudget; Run returns at most
 //     OverrunGrace after ctx ends, whatever a probe does.
-//   - A check starts once every selected check it requires is final, and
-//     reads a prerequisite's result only then. A prerequisite still running
-//     when ctx ends makes the dependent an error ("did not finish before
-//     the deadline"), never a guess.
+//   - Every check starts at once; its prerequisites decide what is
+//     reported, not when it runs. A prerequisite's result is read only
+//     once it is final; one still running when ctx ends makes the
+//     dependent an error ("did not finish before the deadline"), never a
+//     guess.
 //   - Gating is per hop: a prerequisite's failure on the published URI
-//     skips the whole dependent; its failure on one --backend only skips
-//     that backend in the dependent (the probe asks hopGate), which is
-//     reported in Result.Targets.
+//     reports the whole dependent as skipped (its observed evidence kept,
+//     its findings dropped); its failure on one --backend only skips that
+//     backend in the dependent (the probe asks hopGate, which waits for the
+//     verdict), which is reported in Result.Targets.
 //   - A probe still running when ctx ends is exdiag's limit, not the
 //     server's: its check is an error (budget ran out, or interrupted) and
 //     its findings are dropped, so nothing is blamed on the server.
@@ -176,8 +178,22 @@ func redactedHop(cfg *Config, h string) string {
 	return h
 }
 
+// runNode starts the check at once, while its prerequisites still run:
+// a probe's network work waits only for its inputs (the connect address,
+// a logon verdict), not for another check's verdict (issue 15). What the
+// prerequisites decide is what is reported: a check whose prerequisite
+// failed on the published URI is shown skipped, its evidence kept and its
+// findings dropped; a backend gated per hop is left alone by the probe,
+// which asks hopGate and waits there for the verdict. Nothing that carries
+// a secret depends on this order: Basic goes only over a connection the
+// session's own TLS verification accepted, and every logon waits for the
+// lead's verdict (credential.go).
 func runNode(ctx context.Context, env *Env, c Check, reqs []*node) (Result, map[string]string) {
 	cfg := env.Config
+	g := &gate{ready: make(chan struct{})}
+	started := make(chan Result, 1)
+	go func() { started <- runOne(withHopGate(ctx, g), env, c) }()
+
 	for _, r := range reqs {
 		select {
 		case <-r.done:
@@ -185,6 +201,8 @@ func runNode(ctx context.Context, env *Env, c Check, reqs []*node) (Result, map[
 			select {
 			case <-r.done: // both ready: the result is final, use it
 			default:
+				g.set(nil)
+				<-started // runOne returns within OverrunGrace of the deadline
 				return Result{ID: c.ID, Title: c.Title, Status: StatusError, Findings: []Finding{},
 					Error: fmt.Sprintf("prerequisite %s did not finish before the deadline; %s", r.check.ID, endAdvice(ctx))}, nil
 			}
@@ -199,11 +217,12 @@ func runNode(ctx context.Context, env *Env, c Check, reqs []*node) (Result, map[
 			}
 		}
 	}
+	g.set(cause)
+	res := <-started
 	if why := cause[FrontHop]; why != "" {
-		return Result{ID: c.ID, Title: c.Title, Status: StatusSkip, SkipReason: "prerequisite " + why, Findings: []Finding{}},
-			map[string]string{FrontHop: why}
+		return Result{ID: c.ID, Title: c.Title, Status: StatusSkip, SkipReason: "prerequisite " + why,
+			Duration: res.Duration, Observed: res.Observed, Findings: []Finding{}}, map[string]string{FrontHop: why}
 	}
-	res := runOne(withHopGate(ctx, cause), env, c)
 	if c.Backends && len(cfg.Backends) > 0 && res.Status != StatusError {
 		for _, h := range hops(c, cfg) {
 			t := TargetResult{Target: redactedHop(cfg, h), Status: StatusPass}
@@ -220,6 +239,18 @@ func runNode(ctx context.Context, env *Env, c Check, reqs []*node) (Result, map[
 		}
 	}
 	return res, cause
+}
+
+// gate carries the prerequisites' per-hop verdicts to a probe that
+// started before they were final; set is called exactly once.
+type gate struct {
+	ready chan struct{}
+	cause map[string]string // nil: the prerequisites did not finish
+}
+
+func (g *gate) set(cause map[string]string) {
+	g.cause = cause
+	close(g.ready)
 }
 
 // runEnded reports whether the run's context is done, or its deadline is
@@ -243,16 +274,28 @@ func endAdvice(ctx context.Context) string {
 
 type hopGateKey struct{}
 
-func withHopGate(ctx context.Context, cause map[string]string) context.Context {
-	return context.WithValue(ctx, hopGateKey{}, cause)
+func withHopGate(ctx context.Context, g *gate) context.Context {
+	return context.WithValue(ctx, hopGateKey{}, g)
 }
 
 // hopGate tells a probe why it must leave hop (a --backend URL's String())
-// alone: a prerequisite failed there. "" means go ahead. The reasons are
-// computed from final prerequisite results before the probe starts.
+// alone: a prerequisite failed there. "" means go ahead. It waits until
+// the prerequisites are final, so only the hop's own work waits on them.
 func hopGate(ctx context.Context, hop string) string {
-	if m, _ := ctx.Value(hopGateKey{}).(map[string]string); m[hop] != "" {
-		return "prerequisite " + m[hop]
+	g, _ := ctx.Value(hopGateKey{}).(*gate)
+	if g == nil {
+		return ""
+	}
+	select {
+	case <-g.ready:
+	case <-ctx.Done():
+		return "prerequisite did not finish before the deadline"
+	}
+	if g.cause == nil {
+		return "prerequisite did not finish before the deadline"
+	}
+	if why := g.cause[hop]; why != "" {
+		return "prerequisite " + why
 	}
 	return ""
 }

@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -78,17 +77,22 @@ func TestRunnerPanicBecomesError(t *testing.T) {
 	}
 }
 
+// A dependent runs while its prerequisite does (its network work waits
+// only for its inputs), but what the prerequisite decides is what is
+// reported: behind a failure it is skipped, its evidence kept and its
+// findings dropped, and the skip carries down the chain.
 func TestRunnerPrerequisites(t *testing.T) {
-	var ranDependent atomic.Bool
 	list := []Check{
 		{ID: "base", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-EXT-NXDOMAIN")} }},
-		{ID: "dep", Requires: []string{"base"}, Run: func(context.Context, *Env) Outcome { ranDependent.Store(true); return Outcome{} }},
-		{ID: "dep-of-dep", Requires: []string{"dep"}, Run: func(context.Context, *Env) Outcome { t.Error("ran behind a failed chain"); return Outcome{} }},
+		{ID: "dep", Requires: []string{"base"}, Run: func(context.Context, *Env) Outcome {
+			return Outcome{Observed: "seen", Findings: finding("TLS-CONNECT-FAILED")}
+		}},
+		{ID: "dep-of-dep", Requires: []string{"dep"}, Run: func(context.Context, *Env) Outcome { return Outcome{} }},
 		{ID: "warned", Run: func(context.Context, *Env) Outcome { return Outcome{Findings: finding("DNS-CNAME")} }},
 		{ID: "dep2", Requires: []string{"warned"}, Run: func(context.Context, *Env) Outcome { return Outcome{} }},
 	}
 	rs := runList(context.Background(), testEnv(), list)
-	if ranDependent.Load() || rs[1].Status != StatusSkip || !strings.Contains(rs[1].SkipReason, "prerequisite base") {
+	if rs[1].Status != StatusSkip || !strings.Contains(rs[1].SkipReason, "prerequisite base") || rs[1].Observed != "seen" || len(rs[1].Findings) != 0 {
 		t.Errorf("dependent of a failed check: %+v", rs[1])
 	}
 	if rs[2].Status != StatusSkip || rs[2].SkipReason != "prerequisite base did not pass (fail)" {
@@ -101,16 +105,14 @@ func TestRunnerPrerequisites(t *testing.T) {
 	// a check whose Gates says no reports its failure without gating
 	soft := append([]Check(nil), list[:2]...)
 	soft[0].Gates = func(*Config) bool { return false }
-	ranDependent.Store(false)
 	rs = runList(context.Background(), testEnv(), soft)
-	if !ranDependent.Load() || rs[0].Status != StatusFail || rs[1].Status != StatusPass {
-		t.Errorf("non-gating failure: %+v", rs[:2])
+	if rs[0].Status != StatusFail || rs[1].Status != StatusFail || len(rs[1].Findings) != 1 {
+		t.Errorf("non-gating failure: the dependent reports its own verdict: %+v", rs[:2])
 	}
 
 	// an unselected prerequisite does not gate, and is not reported
-	ranDependent.Store(false)
 	rs = runList(context.Background(), testEnv("dep"), list)
-	if len(rs) != 1 || rs[0].ID != "dep" || !ranDependent.Load() {
+	if len(rs) != 1 || rs[0].ID != "dep" || rs[0].Status != StatusFail {
 		t.Errorf("--checks dep alone: %+v", rs)
 	}
 }
@@ -189,23 +191,19 @@ func TestSecretNeverPrints(t *testing.T) {
 
 // TestRunnerDeadlineWhilePrerequisiteRuns is the deadline path: the run
 // ends while a prerequisite is still writing its result. The dependent
-// must not read that result (go test -race flagged it), must not run,
-// and must say the prerequisite did not finish.
+// must not read that result (go test -race flagged it), must not report
+// a verdict of its own, and must say the prerequisite did not finish.
 func TestRunnerDeadlineWhilePrerequisiteRuns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	var ranDependent atomic.Bool
 	rs := runList(ctx, testEnv(), []Check{
 		{ID: "slow", Run: func(ctx context.Context, _ *Env) Outcome {
 			<-ctx.Done()
 			time.Sleep(30 * time.Millisecond) // still busy after the deadline
 			return Outcome{Summary: "late"}
 		}},
-		{ID: "dep", Requires: []string{"slow"}, Run: func(context.Context, *Env) Outcome { ranDependent.Store(true); return Outcome{} }},
+		{ID: "dep", Requires: []string{"slow"}, Run: func(context.Context, *Env) Outcome { return Outcome{Summary: "passed"} }},
 	})
-	if ranDependent.Load() {
-		t.Error("the dependent ran without its prerequisite's verdict")
-	}
 	if rs[1].Status != StatusError || !strings.Contains(rs[1].Error, "prerequisite slow did not finish before the deadline") {
 		t.Errorf("dependent: %+v", rs[1])
 	}
@@ -394,5 +392,29 @@ func TestBudgetsNest(t *testing.T) {
 	// the retries a DNS view makes (two UDP tries, then TCP) fit its exchange
 	if 3*DNSQueryBudget >= ExchangeBudget {
 		t.Errorf("three DNS queries (%v) must fit ExchangeBudget (%v)", 3*DNSQueryBudget, ExchangeBudget)
+	}
+}
+
+// TestDependentStartsBeforeItsPrerequisiteEnds is issue 15's point: a
+// dependent's own work starts at once, so a prerequisite that waits for
+// it still finishes (a runner that started it after the verdict would
+// deadlock here until the deadline).
+func TestDependentStartsBeforeItsPrerequisiteEnds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	started := make(chan struct{})
+	rs := runList(ctx, testEnv(), []Check{
+		{ID: "base", Run: func(ctx context.Context, _ *Env) Outcome {
+			select {
+			case <-started:
+				return Outcome{Summary: "saw the dependent start"}
+			case <-ctx.Done():
+				return Outcome{Err: ctx.Err()}
+			}
+		}},
+		{ID: "dep", Requires: []string{"base"}, Run: func(context.Context, *Env) Outcome { close(started); return Outcome{Summary: "ran"} }},
+	})
+	if rs[0].Status != StatusPass || rs[1].Status != StatusPass || rs[1].Summary != "ran" {
+		t.Errorf("dependent did not start with its prerequisite: %+v / %+v", rs[0], rs[1])
 	}
 }
