@@ -59,6 +59,8 @@ type Env struct {
 
 	transportsMu sync.Mutex
 	transports   map[string]*http.Transport // by scheme://host:port, see EndpointTransport
+	dialCtx      context.Context            // ends the transports' dials with the run (CloseIdle)
+	dialStop     context.CancelFunc
 }
 
 type trust struct {

@@ -86,6 +86,7 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 		}()
 	}
 	wg.Wait()
+	env.CloseIdle() // the run is over: no connection or dial of it lives on
 	out := make([]Result, len(order))
 	for i, n := range order {
 		out[i] = n.result

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"context"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 	"net"
 	"net/http"
@@ -41,9 +42,10 @@ func (e *Env) EndpointTransport(u *url.URL) (*http.Transport, error) {
 	if tr := e.transports[key]; tr != nil {
 		return tr, nil
 	}
+	dial := e.boundDial(e.DialTarget)
 	tr := &http.Transport{
-		DialContext:            e.DialTarget,
-		DialTLSContext:         tlsinspect.DialTLS(e.DialTarget, tc, HandshakeBudget), // verifies an IP host too
+		DialContext:            dial,
+		DialTLSContext:         e.boundDial(tlsinspect.DialTLS(e.DialTarget, tc, HandshakeBudget)), // verifies an IP host too
 		TLSClientConfig:        tc,
 		TLSHandshakeTimeout:    HandshakeBudget,
 		MaxResponseHeaderBytes: endpointHeaderLimit,
@@ -61,12 +63,36 @@ func (e *Env) EndpointTransport(u *url.URL) (*http.Transport, error) {
 	return tr, nil
 }
 
-// CloseIdle closes the keep-alive connections the run's transports hold;
-// call it when the run is over.
+// CloseIdle ends the run's connections: the keep-alive ones the
+// transports hold are closed, and a dial still under way is cancelled
+// (net/http finishes a dial in the background after its request gave up,
+// for the idle pool; its TLS handshake would otherwise outlive the run by
+// up to HandshakeBudget). Run calls it when the checks are done.
 func (e *Env) CloseIdle() {
 	e.transportsMu.Lock()
 	defer e.transportsMu.Unlock()
 	for _, tr := range e.transports {
 		tr.CloseIdleConnections()
+	}
+	if e.dialStop != nil {
+		e.dialStop()
+		e.dialCtx, e.dialStop = nil, nil
+	}
+}
+
+// boundDial makes every dial of the run's transports end with the run
+// (CloseIdle) as well as with the request's context.
+func (e *Env) boundDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		e.transportsMu.Lock()
+		if e.dialCtx == nil {
+			e.dialCtx, e.dialStop = context.WithCancel(context.Background())
+		}
+		run := e.dialCtx
+		e.transportsMu.Unlock()
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(run, cancel)()
+		return dial(ctx, network, addr)
 	}
 }
