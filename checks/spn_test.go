@@ -21,6 +21,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/exdiag/exdiag/fixtures/hostile"
 	"github.com/exdiag/exdiag/fixtures/kdcserver"
 	"github.com/exdiag/exdiag/fixtures/ldapserver"
 )
@@ -260,29 +261,14 @@ func replayKDC(t *testing.T, file string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				var hdr [4]byte
-				if _, err := io.ReadFull(c, hdr[:]); err != nil {
-					return
-				}
-				io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(hdr[:])))
-				c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(reply))), reply...))
-			}()
+	return hostile.Serve(t, func(c net.Conn) {
+		var hdr [4]byte
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(hdr[:])))
+		c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(reply))), reply...))
+	})
 }
 
 func TestSPNViaKDC(t *testing.T) {

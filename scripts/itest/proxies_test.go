@@ -6,12 +6,15 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exdiag/exdiag/fixtures/hostile"
 )
 
 // backendLeaf is a backend certificate for name and localhost: Apache
@@ -26,27 +29,14 @@ func (ca *authCA) backendLeaf(t *testing.T, name string, selfSigned bool) tls.Ce
 // garbageBackend completes TLS and answers bytes that are not HTTP.
 func garbageBackend(t *testing.T, cert tls.Certificate) string {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				buf := make([]byte, 4096)
-				c.Read(buf)
-				io.WriteString(c, "SSH-2.0-OpenSSH_9.2\r\nProtocol mismatch.\r\n")
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	return hostile.Serve(t, func(raw net.Conn) {
+		c := tls.Server(raw, cfg)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 4096)
+		c.Read(buf)
+		io.WriteString(c, "SSH-2.0-OpenSSH_9.2\r\nProtocol mismatch.\r\n")
+	})
 }
 
 // proxyFixture is the deployment every proxy test puts its proxy in
