@@ -198,14 +198,14 @@ func (s Spec) Config() (*Config, error) {
 func checkReadable(path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return unwrapPathErr(err)
+		return BarePathErr(err)
 	}
 	if !st.Mode().IsRegular() {
 		return errors.New("not a regular file")
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return unwrapPathErr(err)
+		return BarePathErr(err)
 	}
 	defer f.Close()
 	n, err := io.Copy(io.Discard, io.LimitReader(f, maxCAFile+1))
@@ -218,7 +218,10 @@ func checkReadable(path string) error {
 	return nil
 }
 
-func unwrapPathErr(err error) error {
+// BarePathErr drops the operation and path an *os.PathError repeats, for a
+// message that names the file itself ("cannot read --ca-file F: no such
+// file or directory").
+func BarePathErr(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

@@ -97,7 +97,7 @@ const maxPasswordFile = 64 << 10
 func ReadPasswordFile(file, what string) (checks.Secret, error) {
 	fh, err := os.Open(file)
 	if err != nil {
-		return checks.Secret{}, fmt.Errorf("cannot read %s %s: %v; give a readable file", what, file, unwrapPathErr(err))
+		return checks.Secret{}, fmt.Errorf("cannot read %s %s: %v; give a readable file", what, file, checks.BarePathErr(err))
 	}
 	defer fh.Close()
 	// the first line only; a password is short, so read a bounded prefix
@@ -136,14 +136,6 @@ func (p PasswordSource) Read(getenv func(string) string) (checks.Secret, error) 
 	return checks.Secret{}, errors.New("no password source; give password_file or password_env")
 }
 
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
 // maxFileSize bounds a profile file: 200 deployments take about 100 KiB.
 const maxFileSize = 1 << 20
 
@@ -152,14 +144,14 @@ const maxFileSize = 1 << 20
 func Load(path string) (*File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read profile %s: %v; give a readable file", path, unwrapPathErr(err))
+		return nil, fmt.Errorf("cannot read profile %s: %v; give a readable file", path, checks.BarePathErr(err))
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("cannot read profile %s: not a regular file; give a YAML file", path)
 	}
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read profile %s: %v; give a readable file", path, unwrapPathErr(err))
+		return nil, fmt.Errorf("cannot read profile %s: %v; give a readable file", path, checks.BarePathErr(err))
 	}
 	defer fh.Close()
 	data, err := io.ReadAll(io.LimitReader(fh, maxFileSize+1))

@@ -116,7 +116,7 @@ func Append(path string, e Entry) error {
 		return writeAtomic(path, b, 0o600)
 	}
 	if err != nil {
-		return fmt.Errorf("cannot read profile %s: %v; give a writable file", path, unwrapPathErr(err))
+		return fmt.Errorf("cannot read profile %s: %v; give a writable file", path, checks.BarePathErr(err))
 	}
 	if len(old) > maxFileSize {
 		return fmt.Errorf("profile %s is larger than %d MiB; split it into several files", path, maxFileSize>>20)
@@ -207,7 +207,7 @@ func lineOffset(data []byte, line int) int {
 func writeAtomic(path string, b []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %v; pick a writable folder", path, unwrapPathErr(err))
+		return fmt.Errorf("cannot write %s: %v; pick a writable folder", path, checks.BarePathErr(err))
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(b); err != nil {
@@ -222,7 +222,7 @@ func writeAtomic(path string, b []byte, mode os.FileMode) error {
 		return fmt.Errorf("cannot write %s: %v", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, unwrapPathErr(err))
+		return fmt.Errorf("cannot write %s: %v", path, checks.BarePathErr(err))
 	}
 	return nil
 }

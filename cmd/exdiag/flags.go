@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -174,12 +172,4 @@ func (f *runFlags) toConfig() (*checks.Config, error) {
 	}
 	f.spec.Verbose = f.verbose
 	return f.spec.Config()
-}
-
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

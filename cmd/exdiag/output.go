@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/exdiag/exdiag/checks"
 	"github.com/exdiag/exdiag/report"
 )
 
@@ -103,7 +104,7 @@ func prepare(path string) (*pending, error) {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(p.target), "."+filepath.Base(p.target)+".tmp-*")
 	if err != nil {
-		return nil, usagef("cannot write --output %s: %v; pick a writable folder", path, unwrapPathErr(err))
+		return nil, usagef("cannot write --output %s: %v; pick a writable folder", path, checks.BarePathErr(err))
 	}
 	p.tmp = tmp
 	return p, nil
@@ -112,7 +113,7 @@ func prepare(path string) (*pending, error) {
 // commit writes b, flushes it to disk, renames it into place and flushes
 // the folder, so a crash leaves the old file or the new one, never half.
 func (p *pending) commit(b []byte) error {
-	fail := func(err error) error { return usagef("cannot write --output %s: %v", p.shown, unwrapPathErr(err)) }
+	fail := func(err error) error { return usagef("cannot write --output %s: %v", p.shown, checks.BarePathErr(err)) }
 	if _, err := p.tmp.Write(b); err != nil {
 		return fail(err)
 	}
