@@ -29,21 +29,22 @@ const (
 	maxSealHeader = 4 << 10
 )
 
-// sealProtocol is the protocol string of a mechanism.
-func sealProtocol(mech string) string {
+// SealProtocol is the protocol string of a mechanism.
+func SealProtocol(mech string) string {
 	if mech == Kerberos {
 		return ProtocolKerberos
 	}
 	return ProtocolSPNEGO
 }
 
-// sealedContentType is the Content-Type of a sealed body.
-func sealedContentType(protocol string) string {
+// SealedContentType is the Content-Type of a sealed body.
+func SealedContentType(protocol string) string {
 	return `multipart/encrypted;protocol="` + protocol + `";boundary="` + sealBoundary + `"`
 }
 
-// sealBody seals msg (a SOAP envelope) with s and frames it.
-func sealBody(s Sealer, protocol string, msg []byte) ([]byte, error) {
+// SealBody seals msg (a SOAP envelope) with s and frames it; the
+// server side (the lab's CAS) uses it as the client does.
+func SealBody(s Sealer, protocol string, msg []byte) ([]byte, error) {
 	header, sealed, err := s.Wrap(msg)
 	if err != nil {
 		return nil, fmt.Errorf("sealing the message: %w", err)
@@ -62,17 +63,19 @@ func sealBody(s Sealer, protocol string, msg []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-var errNotSealed = errors.New("the answer is not sealed")
+// ErrNotSealed is UnsealBody's answer to a body that is not
+// multipart/encrypted at all.
+var ErrNotSealed = errors.New("the answer is not sealed")
 
-// unsealBody undoes sealBody for an answer whose Content-Type is ct. It
+// UnsealBody undoes SealBody for an answer whose Content-Type is ct. It
 // returns the plaintext and its original content type. The sealed
 // payload is binary and may contain the boundary's bytes, so it is
 // located by the fixed part headers before it and the closing boundary
 // at the very end, never by searching for the boundary inside it.
-func unsealBody(s Sealer, protocol, ct string, body []byte) ([]byte, string, error) {
+func UnsealBody(s Sealer, protocol, ct string, body []byte) ([]byte, string, error) {
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "multipart/encrypted" {
-		return nil, "", errNotSealed
+		return nil, "", ErrNotSealed
 	}
 	if !strings.EqualFold(params["protocol"], protocol) {
 		return nil, "", fmt.Errorf("the answer is sealed with %q, not %q as the logon was", params["protocol"], protocol)

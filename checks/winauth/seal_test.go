@@ -11,7 +11,7 @@ import (
 func TestSealFramingIsWinRMs(t *testing.T) {
 	s := &fakeSealer{}
 	msg := []byte("<s:Envelope/>")
-	got, err := sealBody(s, ProtocolKerberos, msg)
+	got, err := SealBody(s, ProtocolKerberos, msg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,10 +26,10 @@ func TestSealFramingIsWinRMs(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("framing\n%q\nwant\n%q", got, want)
 	}
-	if ct := sealedContentType(ProtocolKerberos); ct != `multipart/encrypted;protocol="application/HTTP-Kerberos-session-encrypted";boundary="Encrypted Boundary"` {
+	if ct := SealedContentType(ProtocolKerberos); ct != `multipart/encrypted;protocol="application/HTTP-Kerberos-session-encrypted";boundary="Encrypted Boundary"` {
 		t.Fatalf("content type %s", ct)
 	}
-	if sealProtocol(NTLM) != ProtocolSPNEGO || sealProtocol(Kerberos) != ProtocolKerberos {
+	if SealProtocol(NTLM) != ProtocolSPNEGO || SealProtocol(Kerberos) != ProtocolKerberos {
 		t.Fatal("protocol per mechanism")
 	}
 }
@@ -38,11 +38,11 @@ func TestUnsealAcceptsBothClosingForms(t *testing.T) {
 	s := &fakeSealer{}
 	// a payload that contains the boundary's bytes must not cut the part
 	msg := []byte("<x>--Encrypted Boundary\r\n</x>")
-	body, _ := sealBody(s, ProtocolSPNEGO, msg)
-	ct := sealedContentType(ProtocolSPNEGO)
+	body, _ := SealBody(s, ProtocolSPNEGO, msg)
+	ct := SealedContentType(ProtocolSPNEGO)
 	older := append(bytes.Clone(bytes.TrimSuffix(body, []byte("--\r\n"))), "\r\n"...)
 	for _, b := range [][]byte{body, older} {
-		got, typ, err := unsealBody(s, ProtocolSPNEGO, ct, b)
+		got, typ, err := UnsealBody(s, ProtocolSPNEGO, ct, b)
 		if err != nil || string(got) != string(msg) || typ != soapType {
 			t.Fatalf("%q %q %v", got, typ, err)
 		}
@@ -51,14 +51,14 @@ func TestUnsealAcceptsBothClosingForms(t *testing.T) {
 
 func TestUnsealRefusesWhatWasAltered(t *testing.T) {
 	s := &fakeSealer{}
-	body, _ := sealBody(s, ProtocolSPNEGO, []byte("<s:Envelope/>"))
-	ct := sealedContentType(ProtocolSPNEGO)
+	body, _ := SealBody(s, ProtocolSPNEGO, []byte("<s:Envelope/>"))
+	ct := SealedContentType(ProtocolSPNEGO)
 	cases := map[string]struct {
 		ct   string
 		body []byte
 	}{
 		"length":      {ct, bytes.Replace(body, []byte("Length=13"), []byte("Length=12"), 1)},
-		"protocol":    {sealedContentType(ProtocolKerberos), body},
+		"protocol":    {SealedContentType(ProtocolKerberos), body},
 		"header size": {ct, bytes.Replace(body, []byte("\x10\x00\x00\x00"), []byte("\xff\xff\xff\x7f"), 1)},
 		"truncated":   {ct, body[:len(body)-30]},
 		"no boundary": {`multipart/encrypted;protocol="` + ProtocolSPNEGO + `"`, body},
@@ -66,21 +66,21 @@ func TestUnsealRefusesWhatWasAltered(t *testing.T) {
 		"empty":       {ct, nil},
 	}
 	for name, c := range cases {
-		if got, _, err := unsealBody(s, ProtocolSPNEGO, c.ct, c.body); err == nil {
+		if got, _, err := UnsealBody(s, ProtocolSPNEGO, c.ct, c.body); err == nil {
 			t.Errorf("%s: accepted %q", name, got)
 		}
 	}
-	if _, _, err := unsealBody(s, ProtocolSPNEGO, "application/soap+xml", body); err != errNotSealed {
+	if _, _, err := UnsealBody(s, ProtocolSPNEGO, "application/soap+xml", body); err != ErrNotSealed {
 		t.Fatalf("clear answer: %v", err)
 	}
 }
 
 func FuzzUnseal(f *testing.F) {
 	s := &fakeSealer{}
-	body, _ := sealBody(s, ProtocolSPNEGO, []byte("<s:Envelope/>"))
+	body, _ := SealBody(s, ProtocolSPNEGO, []byte("<s:Envelope/>"))
 	f.Add(body)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		msg, _, err := unsealBody(s, ProtocolSPNEGO, sealedContentType(ProtocolSPNEGO), b)
+		msg, _, err := UnsealBody(s, ProtocolSPNEGO, SealedContentType(ProtocolSPNEGO), b)
 		// whatever the bytes, an answer or an error, and never more
 		// plaintext than was sealed
 		if err == nil && len(msg) > len(b) {

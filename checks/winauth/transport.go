@@ -335,10 +335,10 @@ func (t *Transport) send(ctx context.Context, c *winConn, req *http.Request, bod
 	// an established connection: the request alone
 	payload, ct := body, req.Header.Get("Content-Type")
 	if c.sealer != nil {
-		if payload, err = sealBody(c.sealer, sealProtocol(c.sec.Mech()), body); err != nil {
+		if payload, err = SealBody(c.sealer, SealProtocol(c.sec.Mech()), body); err != nil {
 			return nil, false, err
 		}
-		ct = sealedContentType(sealProtocol(c.sec.Mech()))
+		ct = SealedContentType(SealProtocol(c.sec.Mech()))
 	}
 	before := c.budget.read
 	r, data, err := t.exchange(c, req, payload, ct, "", t.maxBody())
@@ -575,11 +575,11 @@ func (t *Transport) unseal(c *winConn, r *http.Response, data []byte) (*http.Res
 	if c.sealer == nil {
 		return t.finish(r, data), nil
 	}
-	msg, origType, err := unsealBody(c.sealer, sealProtocol(c.sec.Mech()), r.Header.Get("Content-Type"), data)
+	msg, origType, err := UnsealBody(c.sealer, SealProtocol(c.sec.Mech()), r.Header.Get("Content-Type"), data)
 	switch {
-	case errors.Is(err, errNotSealed) && r.StatusCode != http.StatusOK:
+	case errors.Is(err, ErrNotSealed) && r.StatusCode != http.StatusOK:
 		return t.finish(r, data), nil
-	case errors.Is(err, errNotSealed):
+	case errors.Is(err, ErrNotSealed):
 		return nil, fmt.Errorf("the server answered a sealed request with %d in clear text; a proxy may rewrite the session", r.StatusCode)
 	case err != nil:
 		return nil, err

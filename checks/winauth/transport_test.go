@@ -500,15 +500,15 @@ func TestSealedSessionOverHTTP(t *testing.T) {
 			}
 			return st, h, nil
 		}
-		msg, typ, err := unsealBody(key, ProtocolSPNEGO, r.Header.Get("Content-Type"), body)
+		msg, typ, err := UnsealBody(key, ProtocolSPNEGO, r.Header.Get("Content-Type"), body)
 		if err != nil || typ != soapType {
 			return 400, nil, []byte(fmt.Sprint(err))
 		}
-		out, err := sealBody(key, ProtocolSPNEGO, append([]byte("answer to "), msg...))
+		out, err := SealBody(key, ProtocolSPNEGO, append([]byte("answer to "), msg...))
 		if err != nil {
 			return 500, nil, nil
 		}
-		return 200, http.Header{"Content-Type": {sealedContentType(ProtocolSPNEGO)}}, out
+		return 200, http.Header{"Content-Type": {SealedContentType(ProtocolSPNEGO)}}, out
 	})
 	tr := &Transport{Seal: true, NewContext: func(cb *ChannelBindings) (Context, error) {
 		return &fakeSealer{fakeContext{mech: NTLM}}, nil
@@ -524,7 +524,7 @@ func TestSealedSessionOverHTTP(t *testing.T) {
 			t.Fatalf("the envelope travelled in clear: %q", s.body)
 		}
 	}
-	if s := srv.seen(); len(s) != 4 || s[2].ct != sealedContentType(ProtocolSPNEGO) || s[2].authz != "" {
+	if s := srv.seen(); len(s) != 4 || s[2].ct != SealedContentType(ProtocolSPNEGO) || s[2].authz != "" {
 		t.Fatalf("requests %+v", s)
 	}
 }
