@@ -66,6 +66,9 @@ type endpointObserved struct {
 	stepObserved
 	Basic     *stepObserved `json:"basic,omitempty"`
 	Negotiate *stepObserved `json:"negotiate,omitempty"`
+	// Windows is the Kerberos/NTLM logon of --authentication
+	// kerberos|negotiate|ntlm (the front URI only).
+	Windows *windowsObserved `json:"windows,omitempty"`
 }
 
 type stepObserved struct {
@@ -148,6 +151,15 @@ func authSummary(o authObserved) string {
 		}
 	} else if b != nil && strings.HasPrefix(b.Refused, "not tried:") {
 		s += "; basic " + b.Refused
+	}
+	if w := o.Windows; w != nil && w.Refused == "" && w.Status != 0 {
+		s += fmt.Sprintf("; with %s %d", w.Used, w.Status)
+		if w.MutualVerified {
+			s += " (mutual)"
+		}
+		if u := w.Unbound; u != nil {
+			s += fmt.Sprintf(", without channel binding %d", u.Status)
+		}
 	}
 	checked, skipped := 0, 0
 	for _, b := range o.Backends {
@@ -242,14 +254,20 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 
 	if unauth.Err == "" && cfg.HasCredentials() && unauth.Status != http.StatusUnauthorized {
 		// the password goes only where authentication was asked for
-		obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
-			Refused: fmt.Sprintf("not sent: the unauthenticated request was answered %d, not 401", unauth.Status)}
+		why := fmt.Sprintf("not sent: the unauthenticated request was answered %d, not 401", unauth.Status)
+		obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: why}
+		if windowsAuth(cfg) && !backend {
+			obs.Windows = &windowsObserved{Requested: strings.ToLower(cfg.Authentication), Refused: why}
+		}
 	} else if unauth.Err == "" {
-		if why := basicRefusal(cfg, u); why != "" {
-			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: why}
-		} else if cfg.HasCredentials() && strings.EqualFold(cfg.Authentication, "negotiate") {
+		if cfg.HasCredentials() && windowsAuth(cfg) {
 			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
-				Refused: "not sent: --authentication negotiate (only the negotiate probe ran)"}
+				Refused: fmt.Sprintf("not sent: --authentication %s logs on with windows authentication instead", strings.ToLower(cfg.Authentication))}
+			if !backend {
+				_, obs.Windows = windowsLogonStep(ctx, env, u, sec)
+			}
+		} else if why := basicRefusal(cfg, u); why != "" {
+			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: why}
 		} else if cfg.HasCredentials() {
 			if logon, err := env.Credential(ctx, !backend); err != nil {
 				obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: err.Error()}
@@ -269,6 +287,9 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	logStep(env, u, "negotiate probe", negObs)
 	if obs.Basic != nil {
 		logStep(env, u, "basic", *obs.Basic)
+	}
+	if w := obs.Windows; w != nil {
+		logWindows(env, u, w)
 	}
 	params := authParams(u, backend, obs)
 	var findings []Finding

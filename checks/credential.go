@@ -149,3 +149,12 @@ func (e *Env) Credential(ctx context.Context, lead bool) (*Logon, error) {
 		}
 	}
 }
+
+// accepted reports whether a server already took the run's password, so
+// a logon that fails for another reason may be retried without risking
+// a second bad-password count.
+func (g *credentialGuard) accepted() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state == Accepted
+}

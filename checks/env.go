@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,12 @@ type Env struct {
 	transports   map[string]*http.Transport // by scheme://host:port, see EndpointTransport
 	dialCtx      context.Context            // ends the transports' dials with the run (CloseIdle)
 	dialStop     context.CancelFunc
+
+	// the run's Windows logon mechanism (winmech.go): built once, so the
+	// auth probe and the rbac session share one ticket
+	winOnce    sync.Once
+	win        *winMech
+	winMechFor func(ctx context.Context, u *url.URL) *winMech // tests inject fake contexts; nil: winauth's
 }
 
 type trust struct {
