@@ -11,6 +11,7 @@ import (
 
 	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/psrp"
+	"github.com/exdiag/exdiag/checks/winauth"
 	"github.com/exdiag/exdiag/checks/wsman"
 )
 
@@ -36,6 +37,8 @@ type RBACObserved struct {
 	Endpoint        string     `json:"endpoint"`
 	ResourceURI     string     `json:"resource_uri"`
 	User            string     `json:"user"`
+	Mechanism       string     `json:"mechanism,omitempty"` // kerberos | ntlm, for a windows logon
+	Sealed          bool       `json:"sealed,omitempty"`    // the session was sealed (http)
 	CommandCount    int        `json:"command_count"`
 	Commands        []string   `json:"commands"`
 	MissingCmdlets  []string   `json:"missing_cmdlets"`
@@ -70,36 +73,73 @@ func rbacInputs(c *Config) string {
 		return "no credentials given (--user …)"
 	case c.URI == nil:
 		return "no --uri given"
+	case windowsAuth(c):
+		// https, or http with the session sealed by the logon
+		return ""
 	case c.URI.Scheme != "https":
 		return "the uri is not https; exdiag sends basic credentials only over https"
 	case c.Authentication != "" && !strings.EqualFold(c.Authentication, "basic"):
-		return "the rbac probe logs on with basic authentication only; run it with --authentication basic"
+		return "the rbac probe logs on with basic, kerberos, negotiate or ntlm authentication; run it with one of those"
 	}
 	return ""
 }
 
+// rbacClient is the session's wsman client: Basic over the endpoint's
+// shared transport, or a Windows logon over a connection of its own (the
+// logon authenticates that connection), which the caller closes.
+func rbacClient(ctx context.Context, env *Env, resURI string) (client *wsman.Client, win *winauth.Transport, mech *winMech, err error) {
+	cfg := env.Config
+	if !windowsAuth(cfg) {
+		tr, err := env.EndpointTransport(cfg.URI) // the connection the auth probe kept alive
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		client, err = wsman.NewClient(wsman.NewSessionClient(tr), cfg.URI, resURI, cfg.User, cfg.Password.Reveal(), env.sessionBudgets())
+		return client, nil, nil, err
+	}
+	mech = env.windowsMech(ctx, cfg.URI)
+	if mech.NewContext == nil {
+		return nil, nil, mech, nil
+	}
+	win, err = env.windowsTransport(cfg.URI, mech.NewContext, false)
+	if err != nil {
+		return nil, nil, mech, err
+	}
+	client, err = wsman.NewWindowsClient(wsman.NewSessionClient(win), cfg.URI, resURI, cfg.User, win.Seal, env.sessionBudgets())
+	return client, win, mech, err
+}
+
 func runRBAC(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	// the connection the auth probe kept alive, when there is one
-	tr, err := env.EndpointTransport(cfg.URI)
-	if err != nil {
-		return Outcome{Err: err}
-	}
 	logon, err := env.Credential(ctx, false)
 	if err != nil {
 		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
 	}
-	hc := wsman.NewSessionClient(tr)
 	resURI := wsman.ResourceURI(cfg.ConfigName)
-	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal(), env.sessionBudgets())
-	if err != nil {
+	client, win, mech, err := rbacClient(ctx, env, resURI)
+	if win != nil {
+		defer win.Close()
+	}
+	if err != nil || client == nil {
+		if mech != nil {
+			logon.Done(mech.Verdict, mech.By)
+		} else {
+			logon.Done(Inconclusive, "")
+		}
+		if err == nil {
+			return Outcome{Skip: "no " + mech.Requested + " logon: " + oneLine(mech.TicketErr) + " (see the auth and spn checks)",
+				Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
+		}
 		return Outcome{Err: err}
 	}
 	start := env.Now()
 	res, err := wsman.ListCommands(ctx, client, []string{"*"}, psrp.ImportTypes)
-	if res != nil && res.ShellCreated {
+	switch {
+	case res != nil && res.ShellCreated:
 		logon.Done(Accepted, "")
-	} else {
+	case win != nil:
+		logon.Done(windowsVerdict(mech, win.Logon(), cfg.URI.Redacted()))
+	default:
 		// a session that failed says nothing the auth probe's Basic
 		// request would not have said more precisely
 		logon.Done(Inconclusive, "")
@@ -108,6 +148,18 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		Endpoint: client.URL, ResourceURI: resURI, User: cfg.User,
 		Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1,
 		RoundTrips: client.RoundTrips, DurationMS: env.Now().Sub(start).Milliseconds(),
+	}
+	if win != nil {
+		l := win.Logon()
+		obs.Mechanism, obs.Sealed = l.Mech, win.Seal
+		if errors.Is(l.Err, winauth.ErrCannotSeal) {
+			// exdiag's limit, not the deployment's: nothing was sent
+			return Outcome{Observed: obs, Err: l.Err}
+		}
+		if err != nil && !l.Established && l.Err != nil {
+			// the logon, not the session, failed: say how
+			err = fmt.Errorf("the %s logon failed: %w", orWord(l.Mech, mech.Requested), l.Err)
+		}
 	}
 	if res != nil {
 		obs.ShellCreated, obs.ShellDeleted = res.ShellCreated, res.ShellDeleted
@@ -248,4 +300,11 @@ func oneLine(err error) string {
 		s = s[:500] + "…"
 	}
 	return s
+}
+
+func orWord(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
 }

@@ -93,6 +93,10 @@ type LogonResult struct {
 	Reconnects int
 }
 
+// ErrCannotSeal is the logon of a Seal transport whose context has no
+// Sealer: nothing was sent.
+var ErrCannotSeal = errors.New("the logon cannot seal messages, which winrm requires over plain http; use an https uri")
+
 // LogonError is what RoundTrip returns when the logon failed without an
 // answer the caller could read (the context failed, the server asked for
 // too many legs, the mutual authentication did not verify).
@@ -391,7 +395,7 @@ func (t *Transport) logOn(ctx context.Context, c *winConn, req *http.Request, bo
 		s, ok := sec.(Sealer)
 		if !ok {
 			// nothing was sent: no logon happens that could not protect the session
-			return fail(fmt.Errorf("the %s logon cannot seal messages, which winrm requires over plain http; use an https uri", sec.Mech()))
+			return fail(fmt.Errorf("%s: %w", sec.Mech(), ErrCannotSeal))
 		}
 		sealer = s
 	}
