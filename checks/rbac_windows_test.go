@@ -23,8 +23,10 @@ import (
 // toy seal, for the session over http.
 type sealingContext struct{ fakeWinContext }
 
-func (sealingContext) Wrap(msg []byte) ([]byte, []byte, error) { return []byte("sig"), xorBytes(msg), nil }
-func (sealingContext) Unwrap(h, b []byte) ([]byte, error)      { return xorBytes(b), nil }
+func (sealingContext) Wrap(msg []byte) ([]byte, []byte, error) {
+	return []byte("sig"), xorBytes(msg), nil
+}
+func (sealingContext) Unwrap(h, b []byte) ([]byte, error) { return xorBytes(b), nil }
 
 func xorBytes(b []byte) []byte {
 	out := make([]byte, len(b))
