@@ -443,12 +443,16 @@ func (t *Transport) logOn(ctx context.Context, c *winConn, req *http.Request, bo
 			}
 			continue
 		}
-		if hasToken && !done {
+		if hasToken {
+			// Kerberos: the AP-REP that proves the server (mutual
+			// authentication). NTLM, already done: SPNEGO's last word,
+			// which its context still checks.
+			wasDone := done
 			if _, done, err = sec.Step(in); err != nil {
 				errors.As(err, &res.ServerError)
-				return fail(fmt.Errorf("the server's mutual authentication did not verify: %w", err))
+				return fail(fmt.Errorf("the server's final logon token did not verify: %w", err))
 			}
-			res.MutualVerified = done
+			res.MutualVerified = !wasDone && done
 		}
 		if !done {
 			return fail(fmt.Errorf("the server answered %d before the %s logon completed (no mutual authentication token); it did not prove it is the server the ticket is for", r.StatusCode, res.Mech))

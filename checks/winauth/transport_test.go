@@ -49,6 +49,8 @@ func (f *fakeContext) Step(in []byte) ([]byte, bool, error) {
 		return []byte("tok2"), f.mech == NTLM, nil
 	case string(in) == "mutual" && f.mech == Kerberos:
 		return nil, true, nil
+	case string(in) == "accept-completed" && f.mech == NTLM:
+		return nil, true, nil
 	case string(in) == "krb-error":
 		return nil, false, &KerberosError{Code: 41, Name: "KRB_AP_ERR_MODIFIED", By: "the server"}
 	}
@@ -572,4 +574,26 @@ func testTLS(t *testing.T) (*tls.Config, *tls.Config, *x509.Certificate) {
 	pool.AddCert(leaf)
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: k}}},
 		tlsinspect.ClientConfig(pool, nil, false, false), leaf
+}
+
+// NTLM is done once it made its AUTHENTICATE, but a final SPNEGO token
+// on the 200 is still the context's to check.
+func TestFinalTokenAfterDoneIsChecked(t *testing.T) {
+	for final, ok := range map[string]bool{"accept-completed": true, "reject": false} {
+		srv := newWinServer(t, nil, func(c *serverConn, r *http.Request, body []byte) (int, http.Header, []byte) {
+			st, h, b := ntlmLike(c, r, body)
+			if st == 200 {
+				h = challenge(final)
+			}
+			return st, h, b
+		})
+		tr := &Transport{NewContext: newFake(NTLM)}
+		_, _, err := post(t, tr, srv.url("http"), "")
+		if (err == nil) != ok {
+			t.Fatalf("%s: %v", final, err)
+		}
+		if l := tr.Logon(); l.MutualVerified || l.Established != ok {
+			t.Fatalf("%s: logon %+v", final, l)
+		}
+	}
 }
