@@ -69,6 +69,7 @@ type endpointObserved struct {
 	// Windows is the Kerberos/NTLM logon of --authentication
 	// kerberos|negotiate|ntlm (the front URI only).
 	Windows *windowsObserved `json:"windows,omitempty"`
+	win     *winAttempt      // what winfind's classification reads
 }
 
 type stepObserved struct {
@@ -87,6 +88,9 @@ type stepObserved struct {
 	Error           string               `json:"error,omitempty"`
 	// Refused says why a request was deliberately not sent.
 	Refused string `json:"refused,omitempty"`
+	// peer is the leaf certificate the answer came over (https), which
+	// the Windows logon compares across the proxy and its backends.
+	peer *x509.Certificate
 }
 
 func runAuth(ctx context.Context, env *Env) Outcome {
@@ -124,6 +128,15 @@ func runAuth(ctx context.Context, env *Env) Outcome {
 	obs.endpointObserved, findings, frontErr = probeEndpoint(ctx, env, tc, cfg.URI, false)
 	wg.Wait()
 	obs.Backends = backends
+	if a := obs.win; a != nil {
+		for _, b := range backends {
+			if b.peer != nil {
+				a.BackendCert = b.peer
+				break
+			}
+		}
+		findings = append(findings, windowsFindings(cfg.URI, cfg, *a)...)
+	}
 	findings = refineBare502(findings, backends, backendFindings)
 	for _, fs := range backendFindings {
 		findings = append(findings, fs...)
@@ -264,7 +277,8 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
 				Refused: fmt.Sprintf("not sent: --authentication %s logs on with windows authentication instead", strings.ToLower(cfg.Authentication))}
 			if !backend {
-				_, obs.Windows = windowsLogonStep(ctx, env, u, sec)
+				a, wo := windowsLogonStep(ctx, env, u, sec)
+				obs.Windows, obs.win = wo, &a
 			}
 		} else if why := basicRefusal(cfg, u); why != "" {
 			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: why}
@@ -439,6 +453,9 @@ func send(ctx context.Context, c *http.Client, endpoint, authz string, sec redac
 	}
 	if !r.SOAP && len(body) > 0 {
 		obs.BodyExcerpt = sec.excerpt(body)
+	}
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		obs.peer = resp.TLS.PeerCertificates[0]
 	}
 	if rerr != nil {
 		obs.Error = sec.clean("reading the body: " + rerr.Error())

@@ -27,6 +27,12 @@ type winAttempt struct {
 	FrontCert, BackendCert *x509.Certificate
 }
 
+// windowsFindings classifies a Windows logon attempt (winfind's
+// classifyWindowsLogon, once it is on main).
+func windowsFindings(u *url.URL, cfg *Config, a winAttempt) []Finding {
+	return nil
+}
+
 // windowsObserved is auth.observed.windows in the JSON report.
 type windowsObserved struct {
 	Requested      string        `json:"requested"`

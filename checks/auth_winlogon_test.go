@@ -97,8 +97,8 @@ func (v *epaVdir) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(soapOK))
 }
 
-func winFixture(t *testing.T, v *epaVdir, mech string, verdict Verdict) *authFixture {
-	fx := newAuthFixture(t, &fakeVdir{})
+func winFixture(t *testing.T, v *epaVdir, mech string, verdict Verdict, backends ...*fakeVdir) *authFixture {
+	fx := newAuthFixture(t, append([]*fakeVdir{{}}, backends...)...)
 	fx.srv[0].Config.Handler = v
 	fx.cfg.User, fx.cfg.Password, fx.cfg.Authentication = `CONTOSO\u`, NewSecret("pw"), mech
 	fx.env.winMechFor = func(ctx context.Context, u *url.URL) *winMech {
@@ -124,9 +124,14 @@ func frontHash(t *testing.T, fx *authFixture) [16]byte {
 
 func TestWindowsLogonBoundToTheConnection(t *testing.T) {
 	v := &epaVdir{}
-	fx := winFixture(t, v, winauth.Kerberos, Accepted)
+	fx := winFixture(t, v, winauth.Kerberos, Accepted, &fakeVdir{})
 	v.expect = frontHash(t, fx)
 	_, obs := fx.run(t)
+	// what the classification compares: the certificate the logon was
+	// bound to, and the one the backend presents
+	if a := obs.win; a == nil || a.FrontCert == nil || !a.FrontCert.Equal(fx.srv[0].Certificate()) || a.BackendCert == nil || a.Result.Mech != "kerberos" {
+		t.Fatalf("attempt %+v", obs.win)
+	}
 	w := obs.Windows
 	if w == nil || !w.Established || !w.MutualVerified || !w.Bound || w.Used != "kerberos" || w.SPN != "HTTP/example.com" || w.Unbound != nil {
 		t.Fatalf("windows logon %+v", w)
