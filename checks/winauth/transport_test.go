@@ -84,7 +84,7 @@ func (s *fakeSealer) Unwrap(h, sealed []byte) ([]byte, error) {
 // winServer is an in-process endpoint that authenticates connections as
 // IIS does: a logon per connection, the connection trusted afterwards.
 type winServer struct {
-	t        *testing.T
+	t        testing.TB
 	ln       net.Listener
 	conns    atomic.Int32
 	mu       sync.Mutex
@@ -111,7 +111,7 @@ type serverConn struct {
 	silent bool // close without answering further requests
 }
 
-func newWinServer(t *testing.T, tc *tls.Config, handle func(c *serverConn, r *http.Request, body []byte) (int, http.Header, []byte)) *winServer {
+func newWinServer(t testing.TB, tc *tls.Config, handle func(c *serverConn, r *http.Request, body []byte) (int, http.Header, []byte)) *winServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +213,7 @@ func ntlmLike(c *serverConn, r *http.Request, body []byte) (int, http.Header, []
 	return 401, http.Header{"Www-Authenticate": {"Negotiate"}}, nil
 }
 
-func post(t *testing.T, tr http.RoundTripper, url, body string) (*http.Response, string, error) {
+func post(t testing.TB, tr http.RoundTripper, url, body string) (*http.Response, string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
