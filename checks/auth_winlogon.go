@@ -87,7 +87,7 @@ func windowsLogonStep(ctx context.Context, env *Env, u *url.URL, sec redactor) (
 		obs.Refused = "not sent: no " + a.Requested + " context could be made (see ticket_error)"
 		return a, obs
 	}
-	res, answer, err := windowsLogonOnce(ctx, env, u, m, false, sec)
+	res, answer, err := windowsLogonOnce(ctx, env, u, m, false, sec, true)
 	if err != nil {
 		logon.Done(m.Verdict, m.By)
 		obs.Refused = sec.clean(oneLine(err))
@@ -103,7 +103,7 @@ func windowsLogonStep(ctx context.Context, env *Env, u *url.URL, sec redactor) (
 	// the backend expects. The same logon without a binding tells. It is
 	// sent only when the first refusal was not about the password.
 	if res.Bound && !res.Established && res.Status == http.StatusUnauthorized && (v == Accepted || env.cred.accepted()) {
-		if un, _, err := windowsLogonOnce(ctx, env, u, m, true, sec); err == nil {
+		if un, _, err := windowsLogonOnce(ctx, env, u, m, true, sec, false); err == nil {
 			a.Unbound = &un
 			obs.Unbound = &windowsRetry{Established: un.Established, Status: un.Status}
 			if un.Err != nil {
@@ -120,17 +120,23 @@ func windowsLogonStep(ctx context.Context, env *Env, u *url.URL, sec redactor) (
 	return a, obs
 }
 
-// windowsLogonOnce is one logon on a connection of its own.
-func windowsLogonOnce(ctx context.Context, env *Env, u *url.URL, m *winMech, noBindings bool, sec redactor) (winauth.LogonResult, *stepObserved, error) {
+// windowsLogonOnce is one logon on a connection of its own. With keep,
+// an established connection stays open for the rbac session.
+func windowsLogonOnce(ctx context.Context, env *Env, u *url.URL, m *winMech, noBindings bool, sec redactor, keep bool) (winauth.LogonResult, *stepObserved, error) {
 	tr, err := env.windowsTransport(u, m.NewContext, noBindings)
 	if err != nil {
 		return winauth.LogonResult{}, nil, err
 	}
 	tr.MaxBody = authBodyLimit
-	defer tr.Close()
 	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	_, step := send(ctx, client, withPSVersion(u), "", sec, env.requestBudget())
 	res := tr.Logon()
+	if keep && res.Established && env.Config.Selected(IDRBAC) {
+		tr.MaxBody = 0 // the session's answers are bounded by its own client
+		env.keepWindows(tr)
+	} else {
+		tr.Close()
+	}
 	if res.Rounds == 0 && res.Err != nil {
 		// nothing went out (no context, or one that cannot seal)
 		return res, nil, res.Err

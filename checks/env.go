@@ -17,6 +17,7 @@ import (
 	"github.com/exdiag/exdiag/checks/dnsq"
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
+	"github.com/exdiag/exdiag/checks/winauth"
 	"github.com/exdiag/exdiag/checks/wsman"
 )
 
@@ -68,6 +69,7 @@ type Env struct {
 	winOnce    sync.Once
 	win        *winMech
 	winMechFor func(ctx context.Context, u *url.URL) *winMech // tests inject fake contexts; nil: winauth's
+	winKept    *winauth.Transport                             // the auth probe's logged-on connection, for rbac
 }
 
 type trust struct {

@@ -101,9 +101,10 @@ func rbacClient(ctx context.Context, env *Env, resURI string) (client *wsman.Cli
 	if mech.NewContext == nil {
 		return nil, nil, mech, nil
 	}
-	win, err = env.windowsTransport(cfg.URI, mech.NewContext, false)
-	if err != nil {
-		return nil, nil, mech, err
+	if win = env.takeWindows(); win == nil {
+		if win, err = env.windowsTransport(cfg.URI, mech.NewContext, false); err != nil {
+			return nil, nil, mech, err
+		}
 	}
 	client, err = wsman.NewWindowsClient(wsman.NewSessionClient(win), cfg.URI, resURI, cfg.User, win.Seal, env.sessionBudgets())
 	return client, win, mech, err

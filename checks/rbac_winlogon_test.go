@@ -172,3 +172,30 @@ func TestRBACOverHTTPNeedsASealer(t *testing.T) {
 		t.Fatalf("result %+v, %d logons", rs[0], v.logons)
 	}
 }
+
+// The auth probe's logon authenticates its connection; the rbac session
+// goes on over it, so the run logs on once.
+func TestAuthLogonCarriesTheSession(t *testing.T) {
+	srv := psrpserver.New(psrpserver.Config{Commands: map[string][]string{"u": {"Get-Mailbox", "Get-Command"}}})
+	v := &winPSRP{t: t, srv: srv}
+	env := rbacWindowsEnv(t, v)
+	env.Config.Checks = []string{"auth", "rbac"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rs := Run(ctx, env, []Check{AuthCheck, RBACCheck})
+	var rbac *RBACObserved
+	for _, r := range rs {
+		if o, ok := r.Observed.(*RBACObserved); ok {
+			rbac = o
+		}
+	}
+	if rbac == nil || rbac.CommandCount != 2 || !rbac.ShellDeleted {
+		t.Fatalf("results %+v", rs)
+	}
+	if v.logons != 1 {
+		t.Fatalf("%d logons in the run, want 1", v.logons)
+	}
+	if env.takeWindows() != nil {
+		t.Fatal("the kept connection outlived the run")
+	}
+}
