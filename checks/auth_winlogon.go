@@ -144,6 +144,17 @@ func windowsLogonOnce(ctx context.Context, env *Env, u *url.URL, m *winMech, noB
 	if res.Rounds == 0 && step.Error != "" {
 		return res, nil, errors.New(step.Error)
 	}
+	// the logon's answer carries tokens (the server's, or ours echoed by
+	// a hostile server): the report shows the schemes, never a token
+	for i := range step.Challenges {
+		c := &step.Challenges[i]
+		if c.Token68 != "" {
+			c.Token68 = "[token]"
+		}
+		for j := range c.Params {
+			c.Params[j].Value = sec.clean(c.Params[j].Value)
+		}
+	}
 	return res, &step, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -197,4 +198,43 @@ func TestNoTicketSendsNoLogon(t *testing.T) {
 	if v.logons != 0 {
 		t.Fatal("a logon went out without a ticket")
 	}
+}
+
+// A hostile server echoes what the logon sent into its refusal; neither
+// the password nor the tokens reach the report.
+func TestWindowsLogonEchoIsScrubbed(t *testing.T) {
+	fx := newAuthFixture(t, &fakeVdir{})
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := r.Header.Get("Authorization")
+		w.Header().Set("WWW-Authenticate", `Negotiate realm="`+a+`"`)
+		w.WriteHeader(401)
+		w.Write([]byte("you sent " + a + " for canary-Pa55"))
+	})
+	fx.srv[0].Config.Handler = echo
+	fx.cfg.User, fx.cfg.Password, fx.cfg.Authentication = `CONTOSO\u`, NewSecret("canary-Pa55"), winauth.NTLM
+	fx.env.winMechFor = func(ctx context.Context, u *url.URL) *winMech {
+		return &winMech{Requested: "ntlm", Used: "ntlm", NewContext: func(cb *winauth.ChannelBindings) (winauth.Context, error) {
+			return &leakyContext{}, nil
+		}}
+	}
+	r, obs := fx.run(t)
+	if obs.Windows == nil || obs.Windows.Status != 401 {
+		t.Fatalf("windows %+v", obs.Windows)
+	}
+	b, _ := json.Marshal(r)
+	for _, s := range []string{"canary-Pa55", "dG9rZW4gd2l0aC"} { // the token's base64 begins so
+		if strings.Contains(string(b), s) {
+			t.Fatalf("the report carries %q: %s", s, b)
+		}
+	}
+}
+
+// leakyContext sends a token that would carry the password, the worst a
+// broken mechanism could do.
+type leakyContext struct{}
+
+func (leakyContext) Scheme() string { return "Negotiate" }
+func (leakyContext) Mech() string   { return winauth.NTLM }
+func (leakyContext) Step(in []byte) ([]byte, bool, error) {
+	return []byte("token with canary-Pa55 inside"), true, nil
 }
