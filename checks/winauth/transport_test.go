@@ -195,7 +195,7 @@ func (s *winServer) url(scheme string) string {
 
 func neg(tok string) string { return "Negotiate " + base64.StdEncoding.EncodeToString([]byte(tok)) }
 
-func challenge(tok string) http.Header {
+func wwwAuth(tok string) http.Header {
 	return http.Header{"Www-Authenticate": {neg(tok)}}
 }
 
@@ -203,7 +203,7 @@ func challenge(tok string) http.Header {
 func ntlmLike(c *serverConn, r *http.Request, body []byte) (int, http.Header, []byte) {
 	switch a := r.Header.Get("Authorization"); {
 	case a == neg("tok1"):
-		return 401, challenge("chal"), []byte("401 page")
+		return 401, wwwAuth("chal"), []byte("401 page")
 	case a == neg("tok2"):
 		c.authed = true
 		return 200, nil, append([]byte("answer to "), body...)
@@ -316,7 +316,7 @@ func TestKerberosMutualAuthenticationIsRequired(t *testing.T) {
 		if r.Header.Get("Authorization") == neg("tok1") {
 			c.authed = true
 			if mutual {
-				return 200, challenge("mutual"), nil
+				return 200, wwwAuth("mutual"), nil
 			}
 			return 200, nil, nil
 		}
@@ -362,7 +362,7 @@ func TestRefusalEndsTheLogonAndTheTransport(t *testing.T) {
 
 func TestServerKerberosErrorIsKept(t *testing.T) {
 	srv := newWinServer(t, nil, func(c *serverConn, r *http.Request, body []byte) (int, http.Header, []byte) {
-		return 401, challenge("krb-error"), nil
+		return 401, wwwAuth("krb-error"), nil
 	})
 	tr := &Transport{NewContext: newFake(Kerberos)}
 	resp, _, err := post(t, tr, srv.url("http"), "")
@@ -376,7 +376,7 @@ func TestServerKerberosErrorIsKept(t *testing.T) {
 
 func TestLegsAreBounded(t *testing.T) {
 	srv := newWinServer(t, nil, func(c *serverConn, r *http.Request, body []byte) (int, http.Header, []byte) {
-		return 401, challenge("chal"), nil // forever asking
+		return 401, wwwAuth("chal"), nil // forever asking
 	})
 	tr := &Transport{NewContext: func(*ChannelBindings) (Context, error) { return &loopContext{}, nil }}
 	_, _, err := post(t, tr, srv.url("http"), "")
@@ -420,7 +420,7 @@ func TestClosedConnectionLogsOnAgainOnce(t *testing.T) {
 	// a server that drops every authenticated connection gets no loop
 	srv2 := newWinServer(t, nil, func(c *serverConn, r *http.Request, body []byte) (int, http.Header, []byte) {
 		if c.authed {
-			return 401, challenge("chal"), nil
+			return 401, wwwAuth("chal"), nil
 		}
 		return ntlmLike(c, r, body)
 	})
@@ -441,7 +441,7 @@ func TestHostileAnswersAreBounded(t *testing.T) {
 			return 401, http.Header{"X-Big": {big}}, nil
 		},
 		"401 page": func(*serverConn, *http.Request, []byte) (int, http.Header, []byte) {
-			return 401, challenge("chal"), []byte(big)
+			return 401, wwwAuth("chal"), []byte(big)
 		},
 		"answer": func(c *serverConn, r *http.Request, b []byte) (int, http.Header, []byte) {
 			st, h, _ := ntlmLike(c, r, b)
@@ -583,7 +583,7 @@ func TestFinalTokenAfterDoneIsChecked(t *testing.T) {
 		srv := newWinServer(t, nil, func(c *serverConn, r *http.Request, body []byte) (int, http.Header, []byte) {
 			st, h, b := ntlmLike(c, r, body)
 			if st == 200 {
-				h = challenge(final)
+				h = wwwAuth(final)
 			}
 			return st, h, b
 		})
