@@ -101,8 +101,9 @@ func windowsLogonStep(ctx context.Context, env *Env, u *url.URL, sec redactor) (
 	// Extended Protection: a proxy that terminates TLS shows the client
 	// its own certificate, so the binding the client sends is not the one
 	// the backend expects. The same logon without a binding tells. It is
-	// sent only when the first refusal was not about the password.
-	if res.Bound && !res.Established && res.Status == http.StatusUnauthorized && (v == Accepted || env.cred.accepted()) {
+	// sent only when the first refusal was not about the password, nor a
+	// KRB-ERROR (the ticket itself was refused, whatever the binding).
+	if res.Bound && !res.Established && res.Status == http.StatusUnauthorized && res.ServerError == nil && (v == Accepted || env.cred.accepted()) {
 		if un, _, err := windowsLogonOnce(ctx, env, u, m, true, sec, false); err == nil {
 			a.Unbound = &un
 			obs.Unbound = &windowsRetry{Established: un.Established, Status: un.Status}
