@@ -67,6 +67,8 @@ type Transport struct {
 	c     *winConn
 	addr  string // scheme://host:port of the one endpoint
 	logon LogonResult
+	// perRequest: the server wants a Kerberos logon with each request
+	perRequest bool
 	// failed ends the transport after a failed logon: the caller decides
 	// whether to log on again (another Transport), so a wrong password
 	// costs the account one failed logon, not one per request.
@@ -88,9 +90,9 @@ type LogonResult struct {
 	Cert *x509.Certificate
 	// Established is true once the server accepted the logon.
 	Established bool
-	// Reconnects counts logons after the server closed an authenticated
-	// connection.
-	Reconnects int
+	// Relogons counts logons after the first: the server closed an
+	// authenticated connection, or did not keep the logon on it.
+	Relogons int
 }
 
 // ErrCannotSeal is the logon of a Seal transport whose context has no
@@ -207,12 +209,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil && !retry {
 			return resp, nil
 		}
-		// the server dropped an authenticated connection (idle, or no
-		// longer trusting it): one new connection, one new logon
+		// the server dropped an authenticated connection (idle), or did
+		// not keep its logon: one new logon, on a new connection if the
+		// old one is gone
 		if reused && retry && attempt == 0 {
-			t.drop(c)
 			t.cmu.Lock()
-			t.logon.Reconnects++
+			t.logon.Relogons++
 			t.cmu.Unlock()
 			continue
 		}
@@ -317,6 +319,7 @@ func (t *Transport) drop(c *winConn) {
 // says the server closed or stopped trusting an authenticated connection
 // before answering this request (resp is then the 401, if any).
 func (t *Transport) send(ctx context.Context, c *winConn, req *http.Request, body []byte) (resp *http.Response, retry bool, err error) {
+	dropConn := false
 	// the request's context governs every read and write on the
 	// connection: its end (deadline or cancellation) cuts them, so the
 	// error is the context's rather than a bare i/o timeout
@@ -326,11 +329,11 @@ func (t *Transport) send(ctx context.Context, c *winConn, req *http.Request, bod
 		if stop() {
 			c.raw.SetDeadline(time.Time{})
 		}
-		if err != nil || retry {
+		if err != nil || dropConn {
 			t.drop(c)
 		}
 	}()
-	if !c.authed {
+	if !c.authed || t.perRequest {
 		resp, err = t.logOn(ctx, c, req, body)
 		if err != nil || resp != nil {
 			return resp, false, err
@@ -348,12 +351,21 @@ func (t *Transport) send(ctx context.Context, c *winConn, req *http.Request, bod
 	r, data, err := t.exchange(c, req, payload, ct, "", t.maxBody())
 	if err != nil {
 		if c.budget.read == before && ctx.Err() == nil && closedBeforeAnswer(err) {
+			dropConn = true
 			return nil, true, netx.CtxErr(ctx, err)
 		}
 		return nil, false, netx.CtxErr(ctx, err)
 	}
 	if r.StatusCode == http.StatusUnauthorized {
-		// connection-based authentication lost: log on again elsewhere
+		// the server does not keep the logon on the connection (Apache's
+		// mod_auth_gssapi unless GssapiConnectionBound, IIS with
+		// authPersistNonNTLM off): a Kerberos logon then goes with every
+		// request, as requests-kerberos sends it; NTLM is always per
+		// connection, so it logs on again on this one
+		c.authed = false
+		if c.sec.Mech() == Kerberos && t.TLS != nil {
+			t.perRequest = true
+		}
 		return t.finish(r, data), true, nil
 	}
 	resp, err = t.unseal(c, r, data)
@@ -470,7 +482,7 @@ func (t *Transport) logOn(ctx context.Context, c *winConn, req *http.Request, bo
 
 func (t *Transport) setLogon(res LogonResult) {
 	t.cmu.Lock()
-	res.Reconnects = t.logon.Reconnects
+	res.Relogons = t.logon.Relogons
 	t.logon = res
 	if res.Err != nil {
 		t.failed = &LogonError{Result: res}

@@ -414,13 +414,15 @@ func TestClosedConnectionLogsOnAgainOnce(t *testing.T) {
 	if n := srv.conns.Load(); n != 2 {
 		t.Fatalf("%d connections, want 2", n)
 	}
-	if l := tr.Logon(); l.Reconnects != 1 || !l.Established {
+	if l := tr.Logon(); l.Relogons != 1 || !l.Established {
 		t.Fatalf("logon %+v", l)
 	}
-	// a server that drops every authenticated connection gets no loop
+	// a server that forgets the connection's logon (IIS with
+	// authPersistNonNTLM off) gets one new logon on the same connection
 	srv2 := newWinServer(t, nil, func(c *serverConn, r *http.Request, body []byte) (int, http.Header, []byte) {
-		if c.authed {
-			return 401, wwwAuth("chal"), nil
+		if c.authed && r.Header.Get("Authorization") == "" {
+			c.authed = false
+			return 401, http.Header{"Www-Authenticate": {"Negotiate"}}, nil
 		}
 		return ntlmLike(c, r, body)
 	})
@@ -429,8 +431,39 @@ func TestClosedConnectionLogsOnAgainOnce(t *testing.T) {
 	if resp, _, err := post(t, tr, srv2.url("http"), ""); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("%v %v", resp, err)
 	}
-	if n := srv2.conns.Load(); n != 2 {
-		t.Fatalf("%d connections, want 2 (one re-logon)", n)
+	if n := srv2.conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want the one logged on again", n)
+	}
+	if l := tr.Logon(); l.Relogons != 1 || !l.Established {
+		t.Fatalf("logon %+v", l)
+	}
+}
+
+// Apache's mod_auth_gssapi (without GssapiConnectionBound) wants a
+// Kerberos logon with every request: after the first 401 on the
+// connection, each request carries its own AP-REQ.
+func TestKerberosPerRequestWhenTheServerKeepsNoLogon(t *testing.T) {
+	stc, ctc, _ := testTLS(t)
+	var refusals atomic.Int32
+	srv := newWinServer(t, stc, func(c *serverConn, r *http.Request, body []byte) (int, http.Header, []byte) {
+		if r.Header.Get("Authorization") == neg("tok1") {
+			return 200, wwwAuth("mutual"), []byte("ok")
+		}
+		refusals.Add(1)
+		return 401, http.Header{"Www-Authenticate": {"Negotiate"}}, nil
+	})
+	tr := &Transport{TLS: ctc, NewContext: newFake(Kerberos)}
+	defer tr.Close()
+	for i := range 4 {
+		if resp, _, err := post(t, tr, srv.url("https"), "<env/>"); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("request %d: %v %v", i, resp, err)
+		}
+	}
+	if n := refusals.Load(); n != 1 {
+		t.Fatalf("%d refusals, want only the one that showed the server keeps no logon", n)
+	}
+	if n := srv.conns.Load(); n != 1 {
+		t.Fatalf("%d connections", n)
 	}
 }
 
