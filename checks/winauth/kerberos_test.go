@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -390,14 +392,56 @@ func TestKerberosHostileServerTokens(t *testing.T) {
 	}
 }
 
+// offlineTicket is a ticket no server could open, for tests of what the
+// context makes of a server's answer alone.
+func offlineTicket(spn string) *Ticket {
+	st := &kerb.ServiceTicket{Key: types.EncryptionKey{KeyType: etypeID.AES256_CTS_HMAC_SHA1_96, KeyValue: make([]byte, 32)},
+		CName: types.NewPrincipalName(1, "administrator"), Realm: labRealm,
+		Ticket: messages.Ticket{TktVNO: 5, Realm: labRealm, SName: types.NewPrincipalName(2, spn),
+			EncPart: types.EncryptedData{EType: etypeID.AES256_CTS_HMAC_SHA1_96, Cipher: make([]byte, 64)}}}
+	return &Ticket{st: st, spn: spn, now: time.Now}
+}
+
+// What Apache with mod_auth_gssapi (MIT krb5 1.20's acceptor) really
+// answered in scripts/itest/gssapi_test.go's refusals (refreshed with
+// EXDIAG_GSS_CAPTURE=checks/winauth/testdata there): a NegTokenResp,
+// negState reject, whose responseToken is a krb5 KRB-ERROR token.
+func TestKerberosReplaysMITRefusals(t *testing.T) {
+	for file, want := range map[string]int32{
+		"mit-stale_keytab.neg":                    errorcode.KRB_AP_ERR_BADKEYVER,
+		"mit-keytab_of_another_account.neg":       errorcode.KRB_AP_ERR_BAD_INTEGRITY,
+		"mit-server_clock_ten_minutes_ahead.neg":  errorcode.KRB_AP_ERR_SKEW,
+		"mit-client_clock_ten_minutes_behind.neg": errorcode.KRB_AP_ERR_SKEW,
+	} {
+		t.Run(file, func(t *testing.T) {
+			in, err := os.ReadFile(filepath.Join("testdata", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := offlineTicket("HTTP/gss.contoso.test").NewContext(nil)
+			if _, _, err := c.Step(nil); err != nil {
+				t.Fatal(err)
+			}
+			_, done, err := c.Step(in)
+			var ke *KerberosError
+			if done || !errors.As(err, &ke) || ke.Code != want || ke.Name != kerb.ErrorName(want) || ke.ServerTime.IsZero() {
+				t.Fatalf("done %v, %#v: want %s", done, err, kerb.CodeName(want))
+			}
+		})
+	}
+}
+
 // FuzzKerberosStep: whatever a server answers, Step returns; it never
 // panics and never calls garbage an established context.
 func FuzzKerberosStep(f *testing.F) {
-	st := &kerb.ServiceTicket{Key: types.EncryptionKey{KeyType: etypeID.AES256_CTS_HMAC_SHA1_96, KeyValue: make([]byte, 32)},
-		CName: types.NewPrincipalName(1, "administrator"), Realm: labRealm,
-		Ticket: messages.Ticket{TktVNO: 5, Realm: labRealm, SName: types.NewPrincipalName(2, labSPN),
-			EncPart: types.EncryptedData{EType: etypeID.AES256_CTS_HMAC_SHA1_96, Cipher: make([]byte, 64)}}}
-	tkt := &Ticket{st: st, spn: labSPN, now: time.Now}
+	tkt := offlineTicket(labSPN)
+	for _, name := range []string{"mit-stale_keytab.neg", "mit-server_clock_ten_minutes_ahead.neg"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Add([]byte{0xa1, 0x03, 0x30, 0x01, 0x00})
 	f.Add(krb5Token(tokAPRep, []byte{0x6f, 0x80}))
 	f.Add(krb5Token(tokKRBError, []byte{0x7e, 0x03, 0x30, 0x01, 0x00}))

@@ -255,6 +255,14 @@ func (l *gssLab) logon(t *testing.T, addr, spn string, now func() time.Time) log
 			}
 		}
 	}
+	// EXDIAG_GSS_CAPTURE=DIR keeps Apache's refusals for the replay
+	// tests of checks/winauth (its testdata/mit-*.neg)
+	if dir := os.Getenv("EXDIAG_GSS_CAPTURE"); dir != "" && len(in) > 0 && r.status == http.StatusUnauthorized {
+		name := strings.NewReplacer(" ", "-", "/", "-").Replace(strings.ToLower(strings.TrimPrefix(t.Name(), "TestKerberosLogonAgainstApacheGSSAPI/")))
+		if err := os.WriteFile(dir+"/mit-"+name+".neg", in, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	_, r.done, r.err = c.Step(in)
 	t.Logf("%s: %d, done %v, %v", spn, r.status, r.done, r.err)
 	return r
