@@ -96,7 +96,8 @@ func GetTicket(ctx context.Context, o KerberosOptions) (*Ticket, error) {
 func (t *Ticket) SPN() string { return t.spn }
 
 // NewContext is one connection's Kerberos context, bound to cb (nil: no
-// channel binding, the Bnd field all zeros).
+// channel binding, the Bnd field all zeros). Once established it is also
+// a Sealer, for WinRM's encrypted bodies over http.
 func (t *Ticket) NewContext(cb *ChannelBindings) Context {
 	return &kerberosContext{t: t, cb: cb}
 }
@@ -120,11 +121,15 @@ type kerberosContext struct {
 	// must echo, its subkey and sequence number the initiator's for wrap
 	// tokens.
 	auth types.Authenticator
-	// the acceptor's subkey and initial sequence number from the AP-REP
-	// (RFC 4121 2: when present, the acceptor's subkey protects tokens)
+	// the acceptor's subkey from the AP-REP (RFC 4121 2: when present, it
+	// protects the wrap tokens)
 	acceptorSubkey types.EncryptionKey
-	acceptorSeq    int64
+	// the next wrap tokens' sequence numbers, each side's counting from
+	// the one its authenticator or AP-REP announced
+	sendSeq, recvSeq uint64
 }
+
+var _ Sealer = (*kerberosContext)(nil)
 
 func (c *kerberosContext) Scheme() string { return "Negotiate" }
 func (c *kerberosContext) Mech() string   { return Kerberos }
@@ -196,7 +201,7 @@ func (c *kerberosContext) initToken() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the spnego token: %v", err)
 	}
-	c.auth = auth
+	c.auth, c.sendSeq = auth, uint64(auth.SeqNumber)
 	return out, nil
 }
 
@@ -327,7 +332,7 @@ func (c *kerberosContext) verifyAPRep(msg []byte) error {
 	if enc.CTime.Unix() != c.auth.CTime.Unix() || enc.Cusec != c.auth.Cusec {
 		return &MutualAuthError{SPN: c.t.spn, Reason: "answers another authenticator (its ctime and cusec are not the ones sent)"}
 	}
-	c.acceptorSubkey, c.acceptorSeq = enc.Subkey, enc.SequenceNumber
+	c.acceptorSubkey, c.recvSeq = enc.Subkey, uint64(enc.SequenceNumber)
 	return nil
 }
 

@@ -225,8 +225,8 @@ func TestKerberosLogonIsMutualAndBound(t *testing.T) {
 				t.Fatalf("second step: %d bytes, done %v, %v", len(out), done, err)
 			}
 			kc := c.(*kerberosContext)
-			if !bytes.Equal(kc.acceptorSubkey.KeyValue, a.subkey.KeyValue) || kc.acceptorSeq != 7077 {
-				t.Errorf("kept subkey %x seq %d, want the AP-REP's", kc.acceptorSubkey.KeyValue, kc.acceptorSeq)
+			if !bytes.Equal(kc.acceptorSubkey.KeyValue, a.subkey.KeyValue) || kc.recvSeq != 7077 {
+				t.Errorf("kept subkey %x seq %d, want the AP-REP's", kc.acceptorSubkey.KeyValue, kc.recvSeq)
 			}
 			if _, _, err := c.Step(rep); err == nil {
 				t.Error("an established context took another token")
