@@ -124,6 +124,9 @@ func TestKerberosLogonAgainstApacheGSSAPI(t *testing.T) {
 			t.Errorf("the KRB-ERROR's server time is %v from ours, want about ten minutes ahead", d)
 		}
 	})
+	t.Run("sealed messages with MIT's gss_wrap_iov", func(t *testing.T) {
+		l.sealing(t, kdcDir)
+	})
 	t.Run("client clock ten minutes behind", func(t *testing.T) {
 		r := l.logon(t, front, gssSPN, func() time.Time { return time.Now().Add(-10 * time.Minute) })
 		wantKerberosError(t, r, errorcode.KRB_AP_ERR_SKEW, "KRB_AP_ERR_SKEW")
@@ -299,4 +302,100 @@ func readBody(t *testing.T, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// sealing logs on to scripts/servers/gss-peer.py, MIT's acceptor through
+// python3-gssapi, and exchanges sealed messages with it: the client's
+// Wrap opened by gss_unwrap_iov and gss_wrap_iov's answers opened by the
+// client's Unwrap, as pyspnego frames them for WinRM.
+func (l *gssLab) sealing(t *testing.T, kdcDir string) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import gssapi").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3-gssapi is not installed; scripts/test.sh installs it")
+		}
+		t.Skip("python3-gssapi is not installed; run scripts/install-gssapi.sh (as root)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	tkt, err := winauth.GetTicket(ctx, winauth.KerberosOptions{Realm: spnRealm, User: "administrator", Password: spnPassword,
+		KDCs: []string{l.kdc}, AttemptTimeout: 5 * time.Second, SPN: gssSPN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := serverDir(t, "exdiag-gss-peer-")
+	for src, dst := range map[string]string{kdcDir + "/http.keytab": "http.keytab", Script("gss-peer.py"): "gss-peer.py"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir+"/"+dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(dir+"/krb5.conf", []byte("[libdefaults]\n\tdefault_realm = "+spnRealm+"\n"), 0o644)
+	cmd := exec.CommandContext(ctx, "bash", Script("as-nobody.sh"), dir, "/usr/bin/python3", dir+"/gss-peer.py")
+	cmd.Env = append(os.Environ(), "KRB5_KTNAME="+dir+"/http.keytab", "KRB5_CONFIG="+dir+"/krb5.conf", "KRB5RCACHEDIR="+dir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		in.Close()
+		if err := cmd.Wait(); err != nil || t.Failed() {
+			t.Logf("gss-peer.py: %v\n%s", err, stderr.String())
+		}
+	}()
+	out := bufio.NewReader(outPipe)
+	line := func() []string {
+		s, err := out.ReadString('\n')
+		if err != nil {
+			t.Fatalf("gss-peer.py answered nothing: %v\n%s", err, stderr.String())
+		}
+		return strings.Fields(s)
+	}
+	b64 := base64.StdEncoding
+
+	c := tkt.NewContext(nil)
+	tok, _, err := c.Step(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(in, b64.EncodeToString(tok))
+	rep, err := b64.DecodeString(line()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, done, err := c.Step(rep); !done || err != nil {
+		t.Fatalf("MIT's AP-REP: done %v, %v", done, err)
+	}
+	sealer := c.(winauth.Sealer)
+	for _, msg := range []string{"<s:Envelope>Create</s:Envelope>", "", strings.Repeat("<rsp:Stream>AAAA</rsp:Stream>", 4000)} {
+		header, sealed, err := sealer.Wrap([]byte(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(in, b64.EncodeToString(header), b64.EncodeToString(sealed))
+		f := line()
+		if len(f) != 2 {
+			t.Fatalf("gss-peer.py answered %q\n%s", f, stderr.String())
+		}
+		h, _ := b64.DecodeString(f[0])
+		s, _ := b64.DecodeString(f[1])
+		if len(h) != 60 {
+			t.Errorf("MIT's wrap header is %d bytes; Windows' is 60", len(h))
+		}
+		got, err := sealer.Unwrap(h, s)
+		if err != nil || string(got) != "echo: "+msg {
+			t.Fatalf("unwrapping MIT's answer to a %d-byte message: %q, %v", len(msg), got[:min(len(got), 40)], err)
+		}
+	}
 }
