@@ -63,38 +63,11 @@ cat >"$run/krb5.conf" <<CONF
 CONF
 export KRB5_CONFIG=$run/krb5.conf KRB5RCACHEDIR=$run KRB5_KTNAME=$run/http.keytab
 
-cat >"$run/httpd.conf" <<CONF
-ServerRoot $run
-ServerName mail.contoso.test
-PidFile $run/httpd.pid
-DefaultRuntimeDir $run
-# a piped logger writes to our stderr; nobody may not open /dev/stderr
-ErrorLog "|/bin/cat"
-LogLevel ${EXDIAG_APACHE_LOGLEVEL:-warn} auth_gssapi:${EXDIAG_GSSAPI_LOGLEVEL:-info}
-Mutex pthread
-LoadModule mpm_event_module $modules/mod_mpm_event.so
-LoadModule authn_core_module $modules/mod_authn_core.so
-LoadModule authz_core_module $modules/mod_authz_core.so
-LoadModule authz_user_module $modules/mod_authz_user.so
-LoadModule auth_gssapi_module $modules/mod_auth_gssapi.so
-LoadModule headers_module $modules/mod_headers.so
-LoadModule socache_shmcb_module $modules/mod_socache_shmcb.so
-LoadModule proxy_module $modules/mod_proxy.so
-LoadModule proxy_http_module $modules/mod_proxy_http.so
-LoadModule ssl_module $modules/mod_ssl.so
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 16
-MaxRequestWorkers 16
-MinSpareThreads 1
-MaxSpareThreads 16
-SSLSessionCache none
-SSLRandomSeed startup builtin
-Listen 127.0.0.1:$port https
-<VirtualHost 127.0.0.1:$port>
-	SSLEngine on
-	SSLCertificateFile $run/front.crt
-	SSLCertificateKeyFile $run/front.key
+. "$(dirname "$0")/apache-common.sh"
+{
+	APACHE_LOGLEVEL_EXTRA=auth_gssapi:${EXDIAG_GSSAPI_LOGLEVEL:-info} apache_head "$run" authn_core authz_user auth_gssapi headers
+	apache_tls_vhost "$run" "$port"
+	cat <<CONF
 	ProxyTimeout 10
 	<Location /PowerShell>
 		AuthType GSSAPI
@@ -109,6 +82,7 @@ Listen 127.0.0.1:$port https
 	</Location>
 </VirtualHost>
 CONF
+} >"$run/httpd.conf"
 
 bash "$(dirname "$0")/as-nobody.sh" "$run" "${wrap[@]}" "$apache" -f "$run/httpd.conf" -DFOREGROUND &
 pid=$!
