@@ -21,12 +21,19 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 )
 
-// maxServerToken bounds a token a server answers a Kerberos logon with,
-// before any decoder sees it: an AP-REP is about 150 bytes, a KRB-ERROR
-// with e-data a few hundred, and SPNEGO adds a few dozen. 64 KiB is far
-// above any real answer and keeps a hostile server from making the ASN.1
-// decoders allocate more than that.
-const maxServerToken = 64 << 10
+// The byte budgets of what a server sends the Kerberos context, checked
+// before any decoder or decryption sees it.
+const (
+	// maxServerToken bounds a token a server answers a logon with: an
+	// AP-REP is about 150 bytes, a KRB-ERROR with e-data a few hundred,
+	// and SPNEGO adds a few dozen. 64 KiB is far above any real answer and
+	// keeps a hostile server from making the ASN.1 decoders allocate more.
+	maxServerToken = 64 << 10
+	// maxWrapped bounds a sealed message to unwrap: far above a
+	// WS-Management envelope (Exchange's MaxEnvelopeSize is 0.5-10 MB) and
+	// far below harm, before decryption allocates its copies.
+	maxWrapped = 32 << 20
+)
 
 // gssFlags are the context flags Windows' SSPI asks for when WinRM logs
 // on with Kerberos: mutual authentication (the AP-REP proves the server

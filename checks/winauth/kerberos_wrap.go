@@ -28,10 +28,6 @@ import (
 // message.
 const (
 	wrapTokenLen = 16
-	// maxWrapped bounds a message to unwrap: far above a WS-Management
-	// envelope (500 KB by default, Exchange's MaxEnvelopeSize is 0.5-10 MB)
-	// and far below harm, before decryption allocates its copies.
-	maxWrapped = 32 << 20
 
 	flagSentByAcceptor = 0x01
 	flagSealed         = 0x02
