@@ -60,8 +60,11 @@ type KerberosOptions struct {
 	Dial                  netx.DialFunc
 	AttemptTimeout        time.Duration
 	AllowLegacy           bool
-	SPN                   string           // "HTTP/host" (caller decides; --spn overrides)
-	Now                   func() time.Time // nil: time.Now
+	SPN                   string // "HTTP/host" (caller decides; --spn overrides)
+	// Now stamps the authenticators the server checks for skew (nil:
+	// time.Now); the AS exchange's pre-authentication uses the machine's
+	// clock, as the KDC's own skew check should see it.
+	Now func() time.Time
 }
 
 // Ticket is a service ticket for one SPN, from which each connection
@@ -290,7 +293,7 @@ func (c *kerberosContext) unwrapServerToken(in []byte) ([]byte, error) {
 	if err != nil || len(rest) < 2 {
 		return nil, fmt.Errorf("the server's kerberos token does not parse; check what answers for %s", c.t.spn)
 	}
-	if !oid.Equal(gssapi.OIDKRB5.OID()) {
+	if !oid.Equal(gssapi.OIDKRB5.OID()) && !oid.Equal(gssapi.OIDMSLegacyKRB5.OID()) {
 		return nil, fmt.Errorf("the server's token is for mechanism %s, not kerberos; check what answers for %s", oid, c.t.spn)
 	}
 	switch id := rest[:2]; {

@@ -446,3 +446,26 @@ func FuzzKerberosStep(f *testing.F) {
 		}
 	})
 }
+
+// IIS answers with the mechanism the client listed first; a client that
+// listed Microsoft's legacy krb5 OID gets it back, and that is Kerberos.
+func TestKerberosAcceptsMicrosoftsLegacyMechOID(t *testing.T) {
+	l := startLab(t)
+	c := l.ticket(t, l.options()).NewContext(nil)
+	out, _, err := c.Step(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp spnego.NegTokenResp
+	if err := resp.Unmarshal((&acceptor{kt: l.kdc.Keytab(labSPN)}).accept(t, out)); err != nil {
+		t.Fatal(err)
+	}
+	resp.SupportedMech = gssapi.OIDMSLegacyKRB5.OID()
+	b, err := resp.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, done, err := c.Step(b); !done || err != nil {
+		t.Fatalf("done %v, %v", done, err)
+	}
+}
