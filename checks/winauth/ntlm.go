@@ -93,8 +93,13 @@ func (o NTLMOptions) GoString() string { return o.String() }
 
 // NewNTLM is one connection's NTLMv2 context: NEGOTIATE, then the
 // AUTHENTICATE answering the server's CHALLENGE with the channel binding
-// (cb.Hash(), zeros for nil) and a MIC over the three messages. The
-// context also implements Sealer once established.
+// (cb.Hash(), zeros for nil) and a MIC over the three messages.
+//
+// Like Kerberos' context, it reports done only once the server accepted:
+// Step(CHALLENGE) returns the AUTHENTICATE with done false, and Step of
+// the server's next answer (no token, as raw NTLM ends, or SPNEGO's
+// accept-completed) returns done. The context implements Sealer from the
+// AUTHENTICATE on, since the keys exist from then.
 func NewNTLM(o NTLMOptions, cb *ChannelBindings) Context {
 	c := &ntlmContext{o: o, cbHash: cb.Hash()}
 	if c.o.Now == nil {
@@ -113,7 +118,7 @@ type ntlmContext struct {
 	o      NTLMOptions
 	cbHash [16]byte
 
-	state     int // 0 nothing sent, 1 NEGOTIATE sent, 2 AUTHENTICATE sent
+	state     int // 0 nothing sent, 1 NEGOTIATE sent, 2 AUTHENTICATE sent, 3 accepted
 	negotiate []byte
 	spnego    bool // the server wrapped its CHALLENGE in a NegTokenResp
 	flags     uint32
@@ -148,22 +153,23 @@ func (c *ntlmContext) Step(in []byte) ([]byte, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		c.state, c.sess, c.spnego = 2, sess, wrapped
 		if wrapped {
 			if auth, err = wrapSPNEGO(auth); err != nil {
 				return nil, false, err
 			}
 		}
-		return auth, true, nil
+		c.state, c.sess, c.spnego = 2, sess, wrapped
+		return auth, false, nil
 	default:
-		// After the AUTHENTICATE the server says nothing (raw NTLM) or
-		// ends SPNEGO with accept-completed; anything else is a refusal.
-		if len(in) == 0 {
-			return nil, true, nil
+		// The server accepted the AUTHENTICATE: raw NTLM says nothing
+		// more, SPNEGO ends with accept-completed; anything else is a
+		// refusal or a confused proxy.
+		if len(in) != 0 {
+			if err := finalSPNEGO(in); err != nil {
+				return nil, false, err
+			}
 		}
-		if err := finalSPNEGO(in); err != nil {
-			return nil, false, err
-		}
+		c.state = 3
 		return nil, true, nil
 	}
 }

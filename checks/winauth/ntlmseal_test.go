@@ -9,7 +9,7 @@ import (
 // sealedPair is an established client context and the server's half of
 // the same session, made by swapping directions: what the server would
 // hold after the logon.
-func sealedPair(t *testing.T, exported []byte, flags uint32) (client *ntlmContext, server *ntlmContext) {
+func sealedPair(t testing.TB, exported []byte, flags uint32) (client *ntlmContext, server *ntlmContext) {
 	t.Helper()
 	s := newNTLMSession(exported, flags)
 	mirror := newNTLMSession(exported, flags)
