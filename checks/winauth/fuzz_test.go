@@ -31,7 +31,7 @@ func FuzzNTLMChallenge(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if done || len(out) > 2*maxNTLMToken+1024 {
+		if !done || len(out) > 2*maxNTLMToken+1024 {
 			t.Fatalf("done %v, %d bytes out", done, len(out))
 		}
 		if !bytes.HasPrefix(out, []byte("NTLMSSP\x00\x03")) && out[0] != 0xa1 {

@@ -83,7 +83,7 @@ func TestNTLMInsideSPNEGO(t *testing.T) {
 	}
 	c := start()
 	out, done, err := c.Step(negResp(t, spnego.NegStateAcceptIncomplete, oidNTLMSSP, ch))
-	if err != nil || done {
+	if err != nil || !done {
 		t.Fatalf("%v %v", done, err)
 	}
 	var r spnego.NegTokenResp

@@ -95,11 +95,12 @@ func (o NTLMOptions) GoString() string { return o.String() }
 // AUTHENTICATE answering the server's CHALLENGE with the channel binding
 // (cb.Hash(), zeros for nil) and a MIC over the three messages.
 //
-// Like Kerberos' context, it reports done only once the server accepted:
-// Step(CHALLENGE) returns the AUTHENTICATE with done false, and Step of
-// the server's next answer (no token, as raw NTLM ends, or SPNEGO's
-// accept-completed) returns done. The context implements Sealer from the
-// AUTHENTICATE on, since the keys exist from then.
+// As gss_init_sec_context does, Step(CHALLENGE) returns the AUTHENTICATE
+// with done: NTLM has nothing of the server's left to verify, so the
+// caller sends that last token and the HTTP status says whether the
+// server accepted it. A later Step takes the server's final token, if it
+// sent one: SPNEGO's accept-completed, or reject as an error. The
+// context implements Sealer from the AUTHENTICATE on.
 func NewNTLM(o NTLMOptions, cb *ChannelBindings) Context {
 	c := &ntlmContext{o: o, cbHash: cb.Hash()}
 	if c.o.Now == nil {
@@ -118,7 +119,7 @@ type ntlmContext struct {
 	o      NTLMOptions
 	cbHash [16]byte
 
-	state     int // 0 nothing sent, 1 NEGOTIATE sent, 2 AUTHENTICATE sent, 3 accepted
+	state     int // 0 nothing sent, 1 NEGOTIATE sent, 2 AUTHENTICATE made
 	negotiate []byte
 	spnego    bool // the server wrapped its CHALLENGE in a NegTokenResp
 	flags     uint32
@@ -159,17 +160,15 @@ func (c *ntlmContext) Step(in []byte) ([]byte, bool, error) {
 			}
 		}
 		c.state, c.sess, c.spnego = 2, sess, wrapped
-		return auth, false, nil
+		return auth, true, nil
 	default:
-		// The server accepted the AUTHENTICATE: raw NTLM says nothing
-		// more, SPNEGO ends with accept-completed; anything else is a
-		// refusal or a confused proxy.
+		// Only the HTTP status tells an empty answer's acceptance from a
+		// refusal; a token can only be SPNEGO's last word.
 		if len(in) != 0 {
 			if err := finalSPNEGO(in); err != nil {
 				return nil, false, err
 			}
 		}
-		c.state = 3
 		return nil, true, nil
 	}
 }
