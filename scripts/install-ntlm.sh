@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Apache httpd with mod_auth_gssapi and gss-ntlmssp (the GSSAPI NTLM
-# mechanism Samba's and FreeIPA's people maintain) for the NTLM
-# integration test (scripts/itest/ntlm_test.go): a real NTLMv2 acceptor,
-# written by others, that checks exdiag's NTProofStr and MIC.
+# The real NTLM acceptor of the NTLM integration tests
+# (scripts/itest/ntlm_test.go): gss-ntlmssp, a GSSAPI NTLMv2 mechanism
+# written by others, which checks exdiag's NTProofStr, MIC, channel
+# binding and sealing; behind Apache httpd's mod_auth_gssapi
+# (scripts/servers/apache-ntlm.sh) and driven through python3-gssapi
+# (scripts/servers/ntlm-seal.sh).
 set -euo pipefail
 here=$(dirname "$0")
-bash "$here/apt-install.sh" apache2 libapache2-mod-auth-gssapi gss-ntlmssp
+bash "$here/apt-install.sh" apache2 libapache2-mod-auth-gssapi gss-ntlmssp python3-gssapi

@@ -2,12 +2,16 @@ package itest
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,14 +31,24 @@ const (
 	ntlmPassword = "Lab-Ntlm-Pass1"
 )
 
-func startNTLMServer(t *testing.T) string {
+// startNTLMServer runs script (apache-ntlm.sh or ntlm-seal.sh) with the
+// lab's account and returns its address.
+func startNTLMServer(t *testing.T, script string, args ...string) string {
 	t.Helper()
-	NeedBinaries(t, "apache2")
+	if script == "apache-ntlm.sh" {
+		NeedBinaries(t, "apache2")
+	}
 	if _, err := os.Stat("/etc/gss/mech.d/mech.ntlmssp.conf"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("gss-ntlmssp is not installed; scripts/test.sh installs it")
 		}
 		t.Skip("gss-ntlmssp is not installed; run scripts/install-ntlm.sh as root")
+	}
+	if script == "ntlm-seal.sh" && exec.Command("/usr/bin/python3", "-c", "import gssapi").Run() != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3-gssapi is not installed; scripts/test.sh installs it")
+		}
+		t.Skip("python3-gssapi is not installed; run scripts/install-ntlm.sh as root")
 	}
 	dir := serverDir(t, "exdiag-ntlm-")
 	users := fmt.Sprintf("%s:%s:%s\n", ntlmDomain, ntlmUser, ntlmPassword)
@@ -42,7 +56,7 @@ func startNTLMServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	port := FreePort(t)
-	StartServer(t, "apache-ntlm.sh", nil, dir, fmt.Sprint(port))
+	StartServer(t, script, nil, append([]string{dir, fmt.Sprint(port)}, args...)...)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	WaitPort(t, "tcp", addr, 10*time.Second)
 	return addr
@@ -62,42 +76,63 @@ func (c tampered) Step(in []byte) ([]byte, bool, error) {
 	return out, done, err
 }
 
-// ntlmLogon runs one logon on one connection, as a WinRM client's first
-// request does, and returns the last status: the server's word on the
-// AUTHENTICATE.
-func ntlmLogon(t *testing.T, addr string, c winauth.Context) (status int) {
+// ntlmConn is one connection to an NTLM server, as a WinRM client holds
+// one per logon (NTLM authenticates the connection).
+type ntlmConn struct {
+	t    *testing.T
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+func dialNTLM(t *testing.T, addr string) *ntlmConn {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(conn)
+	return &ntlmConn{t: t, conn: conn, br: bufio.NewReader(conn)}
+}
+
+// exchange sends one POST with an optional Authorization and body.
+func (n *ntlmConn) exchange(scheme string, token, body []byte) (*http.Response, []byte) {
+	n.t.Helper()
+	req := fmt.Sprintf("POST /PowerShell/ HTTP/1.1\r\nHost: mail.contoso.test\r\nContent-Length: %d\r\n", len(body))
+	if token != nil {
+		req += "Authorization: " + scheme + " " + base64.StdEncoding.EncodeToString(token) + "\r\n"
+	}
+	if _, err := n.conn.Write(append([]byte(req+"\r\n"), body...)); err != nil {
+		n.t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(n.br, nil)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return resp, b
+}
+
+// logon runs the context's handshake and returns the last status: the
+// server's word on the AUTHENTICATE.
+func (n *ntlmConn) logon(c winauth.Context) int {
+	n.t.Helper()
 	var in []byte
 	for round := 0; round < 3; round++ {
 		out, done, err := c.Step(in)
 		if err != nil {
-			t.Fatalf("round %d: %v", round, err)
+			n.t.Fatalf("round %d: %v", round, err)
 		}
-		req := "GET /PowerShell/ HTTP/1.1\r\nHost: mail.contoso.test\r\n"
-		if out != nil {
-			req += "Authorization: " + c.Scheme() + " " + base64.StdEncoding.EncodeToString(out) + "\r\n"
-		}
-		if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		resp.Body.Close()
+		resp, _ := n.exchange(c.Scheme(), out, nil)
 		in = nil
 		for _, v := range resp.Header.Values("WWW-Authenticate") {
 			if tok, ok := strings.CutPrefix(v, c.Scheme()+" "); ok {
 				if in, err = base64.StdEncoding.DecodeString(tok); err != nil {
-					t.Fatalf("the server's token: %v", err)
+					n.t.Fatalf("the server's token: %v", err)
 				}
 			}
 		}
@@ -105,12 +140,16 @@ func ntlmLogon(t *testing.T, addr string, c winauth.Context) (status int) {
 			return resp.StatusCode
 		}
 	}
-	t.Fatal("the logon did not end in 3 rounds")
+	n.t.Fatal("the logon did not end in 3 rounds")
 	return 0
 }
 
+func ntlmLogon(t *testing.T, addr string, c winauth.Context) int {
+	return dialNTLM(t, addr).logon(c)
+}
+
 func TestNTLMLogonAgainstGSSNTLMSSP(t *testing.T) {
-	addr := startNTLMServer(t)
+	addr := startNTLMServer(t, "apache-ntlm.sh")
 	opts := winauth.NTLMOptions{User: ntlmUser, Domain: ntlmDomain, Password: ntlmPassword, TargetName: "HTTP/mail.contoso.test"}
 
 	for _, scheme := range []string{"Negotiate", "NTLM"} {
@@ -146,5 +185,57 @@ func TestNTLMLogonAgainstGSSNTLMSSP(t *testing.T) {
 	flipMIC := tampered{winauth.NewNTLM(opts, nil), func(a []byte) { a[72] ^= 1 }}
 	if status := ntlmLogon(t, addr, flipMIC); status != http.StatusUnauthorized {
 		t.Fatalf("a changed MIC: status %d", status)
+	}
+}
+
+// TestNTLMSealingAndBindingAgainstGSSNTLMSSP has gss-ntlmssp, as the
+// acceptor, require a channel binding (Extended Protection) and unseal
+// and seal messages with the session the logon made.
+func TestNTLMSealingAndBindingAgainstGSSNTLMSSP(t *testing.T) {
+	cb := &winauth.ChannelBindings{ApplicationData: []byte("tls-server-end-point:0123456789abcdef0123456789abcdef")}
+	addr := startNTLMServer(t, "ntlm-seal.sh", hex.EncodeToString(cb.ApplicationData))
+	opts := winauth.NTLMOptions{User: ntlmUser, Domain: ntlmDomain, Password: ntlmPassword, TargetName: "HTTP/mail.contoso.test"}
+
+	// the binding the server requires: accepted, then sealed messages
+	// both ways, several in a row (the RC4 streams and sequence numbers
+	// run for the whole connection)
+	conn := dialNTLM(t, addr)
+	c := winauth.NewNTLM(opts, cb)
+	if status := conn.logon(c); status != http.StatusOK {
+		t.Fatalf("a logon with the required binding: status %d", status)
+	}
+	s := c.(winauth.Sealer)
+	for i := range 3 {
+		msg := fmt.Appendf(nil, "<s:Envelope>request %d</s:Envelope>", i)
+		h, sealed, err := s.Wrap(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := binary.LittleEndian.AppendUint32(nil, uint32(len(h)))
+		resp, b := conn.exchange("", nil, append(append(body, h...), sealed...))
+		if resp.StatusCode != http.StatusOK || len(b) < 20 || binary.LittleEndian.Uint32(b) != 16 {
+			t.Fatalf("message %d: status %d, %q", i, resp.StatusCode, b)
+		}
+		got, err := s.Unwrap(b[4:20], b[20:])
+		if err != nil {
+			t.Fatalf("the server's answer %d: %v", i, err)
+		}
+		if want := append([]byte("echo:"), msg...); !bytes.Equal(got, want) {
+			t.Fatalf("answer %d is %q, want %q", i, got, want)
+		}
+	}
+
+	// another connection's binding is refused, as Extended Protection
+	// refuses a logon through a proxy that terminates TLS: the client
+	// binds to the proxy's certificate, the server expects its own
+	other := &winauth.ChannelBindings{ApplicationData: []byte("tls-server-end-point:the proxy's certificate, not the server's")}
+	if status := ntlmLogon(t, addr, winauth.NewNTLM(opts, other)); status != http.StatusUnauthorized {
+		t.Errorf("another binding: status %d, want 401", status)
+	}
+	// no binding (Z(16)) gss-ntlmssp lets through, as Windows' Extended
+	// Protection does at "Allow" and refuses only at "Require": which is
+	// why exdiag compares a bound and an unbound logon
+	if status := ntlmLogon(t, addr, winauth.NewNTLM(opts, nil)); status != http.StatusOK {
+		t.Errorf("no binding: status %d, want gss-ntlmssp's 200", status)
 	}
 }
