@@ -14,7 +14,8 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"golang.org/x/crypto/md4" //nolint:staticcheck // NTOWF is MD4 by definition (MS-NLMP 3.3.1)
+	//lint:ignore SA1019 NTOWF is MD4 by definition (MS-NLMP 3.3.1); there is no other NTLM
+	"golang.org/x/crypto/md4"
 )
 
 // We write the NTLM messages ourselves rather than use go-ntlmssp: it
