@@ -30,6 +30,7 @@ import (
 const (
 	maxNTLMToken = 8 << 10 // one CHALLENGE, raw or inside SPNEGO
 	maxAVPairs   = 32      // AV pairs in the server's TargetInfo
+	maxNameBytes = 1024    // a user, domain or workstation name we send, UTF-16
 )
 
 // NEGOTIATE flags (MS-NLMP 2.2.2.5).
@@ -303,6 +304,11 @@ func (c *ntlmContext) authenticate(ch *challenge, chBytes []byte) ([]byte, *ntlm
 	}
 
 	domain, user, ws := utf16le(c.o.Domain), utf16le(c.o.User), utf16le(c.o.Workstation)
+	// Windows allows 256-character names; far past that a 16-bit field
+	// length would wrap and the server would read another message.
+	if len(domain) > maxNameBytes || len(user) > maxNameBytes || len(ws) > maxNameBytes {
+		return nil, nil, errors.New("the user, domain or workstation name is longer than windows allows; check the user name")
+	}
 	m := make([]byte, ntlmMessageFixed, ntlmMessageFixed+len(lm)+len(nt)+len(domain)+len(user)+len(ws)+len(encKey))
 	copy(m, ntlmSig)
 	binary.LittleEndian.PutUint32(m[8:], 3)

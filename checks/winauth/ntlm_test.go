@@ -357,6 +357,11 @@ func TestNTLMStepOrder(t *testing.T) {
 	if _, _, err := c.(Sealer).Wrap([]byte("x")); err != errNotEstablished {
 		t.Fatalf("wrap before the logon: %v", err)
 	}
+	long := NewNTLM(NTLMOptions{User: strings.Repeat("u", 40000), Password: "p"}, nil)
+	long.Step(nil)
+	if _, _, err := long.Step(challengeMsg(specFlags, unhex(t, specServerChal), avBytes(specTargetInfo()...))); err == nil {
+		t.Fatal("a user name past a 16-bit field length was sent")
+	}
 	if c := NewNTLM(NTLMOptions{Scheme: "NTLM"}, nil); c.Scheme() != "NTLM" {
 		t.Fatalf("scheme %q", c.Scheme())
 	}
