@@ -123,7 +123,6 @@ type ntlmContext struct {
 
 	state     int // 0 nothing sent, 1 NEGOTIATE sent, 2 AUTHENTICATE made
 	negotiate []byte
-	spnego    bool // the server wrapped its CHALLENGE in a NegTokenResp
 	flags     uint32
 	sess      *ntlmSession // nil until established
 }
@@ -144,6 +143,9 @@ func (c *ntlmContext) Step(in []byte) ([]byte, bool, error) {
 		c.state = 1
 		return bytes.Clone(c.negotiate), false, nil
 	case 1:
+		if len(in) == 0 {
+			return nil, false, errors.New("the server answered the ntlm negotiate message with no challenge; check that windows authentication on the server offers ntlm")
+		}
 		tok, wrapped, err := unwrapSPNEGO(in)
 		if err != nil {
 			return nil, false, err
@@ -152,7 +154,7 @@ func (c *ntlmContext) Step(in []byte) ([]byte, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		auth, sess, err := c.authenticate(ch, tok)
+		auth, sess, flags, err := c.authenticate(ch, tok)
 		if err != nil {
 			return nil, false, err
 		}
@@ -161,7 +163,7 @@ func (c *ntlmContext) Step(in []byte) ([]byte, bool, error) {
 				return nil, false, err
 			}
 		}
-		c.state, c.sess, c.spnego = 2, sess, wrapped
+		c.state, c.sess, c.flags = 2, sess, flags
 		return auth, true, nil
 	default:
 		// Only the HTTP status tells an empty answer's acceptance from a
@@ -267,16 +269,16 @@ func field(b []byte, off int) ([]byte, error) {
 
 // authenticate builds the AUTHENTICATE_MESSAGE (2.2.1.3) and the session
 // it establishes; chBytes is the CHALLENGE as received, for the MIC.
-func (c *ntlmContext) authenticate(ch *challenge, chBytes []byte) ([]byte, *ntlmSession, error) {
+func (c *ntlmContext) authenticate(ch *challenge, chBytes []byte) ([]byte, *ntlmSession, uint32, error) {
 	var clientChal [8]byte
 	if _, err := io.ReadFull(c.o.Rand, clientChal[:]); err != nil {
-		return nil, nil, fmt.Errorf("cannot draw the ntlm client challenge: %w", err)
+		return nil, nil, 0, fmt.Errorf("cannot draw the ntlm client challenge: %w", err)
 	}
 	flags := ch.flags & ntlmClientFlags
 	var random [16]byte
 	if flags&flagKeyExch != 0 {
 		if _, err := io.ReadFull(c.o.Rand, random[:]); err != nil {
-			return nil, nil, fmt.Errorf("cannot draw the ntlm session key: %w", err)
+			return nil, nil, 0, fmt.Errorf("cannot draw the ntlm session key: %w", err)
 		}
 	}
 	stamp := ch.timestamp
@@ -307,7 +309,7 @@ func (c *ntlmContext) authenticate(ch *challenge, chBytes []byte) ([]byte, *ntlm
 	// Windows allows 256-character names; far past that a 16-bit field
 	// length would wrap and the server would read another message.
 	if len(domain) > maxNameBytes || len(user) > maxNameBytes || len(ws) > maxNameBytes {
-		return nil, nil, errors.New("the user, domain or workstation name is longer than windows allows; check the user name")
+		return nil, nil, 0, errors.New("the user, domain or workstation name is longer than windows allows; check the user name")
 	}
 	m := make([]byte, ntlmMessageFixed, ntlmMessageFixed+len(lm)+len(nt)+len(domain)+len(user)+len(ws)+len(encKey))
 	copy(m, ntlmSig)
@@ -325,8 +327,7 @@ func (c *ntlmContext) authenticate(ch *challenge, chBytes []byte) ([]byte, *ntlm
 	copy(m[64:], clientVersion[:])
 	copy(m[micOffset:], hmacMD5(exported, c.negotiate, chBytes, m))
 
-	c.flags = flags
-	return m, newNTLMSession(exported, flags), nil
+	return m, newNTLMSession(exported, flags), flags, nil
 }
 
 // targetInfo is the server's AV pairs with ours added (3.1.5.1.2):

@@ -357,6 +357,9 @@ func TestNTLMStepOrder(t *testing.T) {
 	if _, _, err := c.(Sealer).Wrap([]byte("x")); err != errNotEstablished {
 		t.Fatalf("wrap before the logon: %v", err)
 	}
+	if _, _, err := c.Step(nil); err == nil || !strings.Contains(err.Error(), "no challenge") {
+		t.Fatalf("a 401 with no challenge: %v", err)
+	}
 	long := NewNTLM(NTLMOptions{User: strings.Repeat("u", 40000), Password: "p"}, nil)
 	long.Step(nil)
 	if _, _, err := long.Step(challengeMsg(specFlags, unhex(t, specServerChal), avBytes(specTargetInfo()...))); err == nil {
