@@ -213,22 +213,22 @@ func parseChallenge(b []byte) (*challenge, error) {
 		return nil, fmt.Errorf("the server sent ntlm message type %d where a challenge (2) belongs; check the proxy in front of the server", t)
 	}
 	if len(b) < 48 {
-		return nil, fmt.Errorf("the server's ntlm challenge is %d bytes, too short to carry target information; the server offers only ntlmv1, which exdiag refuses", len(b))
+		return nil, fmt.Errorf("the server's ntlm challenge is %d bytes, too short to carry target information: the server speaks only ntlmv1, which exdiag refuses; use kerberos, or have the server allow ntlmv2", len(b))
 	}
 	ch := &challenge{flags: binary.LittleEndian.Uint32(b[20:])}
 	copy(ch.server[:], b[24:32])
 	if ch.flags&flagUnicode == 0 {
-		return nil, errors.New("the server's ntlm challenge does not offer unicode; the server is not a windows server exdiag can log on to")
+		return nil, errors.New("the server's ntlm challenge does not offer unicode, which every windows server does; check what answers in front of the server, or use kerberos")
 	}
 	if ch.flags&flagLMKey != 0 && ch.flags&flagESS == 0 {
-		return nil, errors.New("the server asks for lm session security (ntlmv1); allow only ntlmv2 on the server (LmCompatibilityLevel 5)")
+		return nil, errors.New("the server asks for lm session security (ntlmv1), which exdiag refuses; use kerberos, or set LmCompatibilityLevel 3 or more on the server")
 	}
 	info, err := field(b, 40)
 	if err != nil {
 		return nil, err
 	}
 	if ch.flags&flagTargetInfo == 0 || len(info) == 0 {
-		return nil, errors.New("the server's ntlm challenge carries no target information, so it speaks only ntlmv1, which exdiag refuses; allow ntlmv2 on the server")
+		return nil, errors.New("the server's ntlm challenge carries no target information: the server speaks only ntlmv1, which exdiag refuses; use kerberos, or have the server allow ntlmv2")
 	}
 	for len(info) > 0 {
 		if len(info) < 4 {
