@@ -93,6 +93,28 @@ func TestNTLMv2SpecVectors(t *testing.T) {
 	}
 }
 
+// The CHALLENGE_MESSAGE of MS-NLMP 4.2.4.3 as the spec prints it, not as
+// our test builder lays one out: parsed, its target information yields
+// the spec's NTProofStr with the spec's time, FILETIME 0.
+func TestParseSpecChallenge(t *testing.T) {
+	b := unhex(t, "4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef"+
+		"00000000000000002400240044000000060070170000000f5300650072007600"+
+		"6500720002000c0044006f006d00610069006e0001000c005300650072007600"+
+		"6500720000000000")
+	ch, err := parseChallenge(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.flags != specFlags || hex.EncodeToString(ch.server[:]) != specServerChal || ch.timestamp != nil || len(ch.targetInfo) != 2 {
+		t.Fatalf("parsed %08x %x %x %d pairs", ch.flags, ch.server, ch.timestamp, len(ch.targetInfo))
+	}
+	stamp := fileTime(time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC))
+	proof, _ := ntlmv2Response(ntowfv2("Password", "User", "Domain"), ch.server[:], bytes.Repeat([]byte{0xaa}, 8), stamp, avBytes(ch.targetInfo...))
+	if hex.EncodeToString(proof) != "68cd0ab851e51c96aabc927bebef6a1c" {
+		t.Fatalf("NTProofStr %x from the spec's challenge", proof)
+	}
+}
+
 // authFields reads the AUTHENTICATE as a server would, independently of
 // how authenticate wrote it; payload is where the payload may start (88
 // with Version and MIC, 64 without).
