@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/winauth"
+	"github.com/jcmturner/gofork/encoding/asn1"
+	"github.com/jcmturner/gokrb5/v8/spnego"
 )
 
 // The NTLM context against a real NTLMv2 acceptor written by others:
@@ -137,6 +139,12 @@ func (n *ntlmConn) logon(c winauth.Context) int {
 			}
 		}
 		if done || resp.StatusCode != http.StatusUnauthorized {
+			// the server's last word, if any (SPNEGO's accept-completed)
+			if resp.StatusCode == http.StatusOK && in != nil {
+				if _, done, err := c.Step(in); err != nil || !done {
+					n.t.Fatalf("the server's final token %x: done %v, %v", in, done, err)
+				}
+			}
 			return resp.StatusCode
 		}
 	}
@@ -237,5 +245,42 @@ func TestNTLMSealingAndBindingAgainstGSSNTLMSSP(t *testing.T) {
 	// why exdiag compares a bound and an unbound logon
 	if status := ntlmLogon(t, addr, winauth.NewNTLM(opts, nil)); status != http.StatusOK {
 		t.Errorf("no binding: status %d, want gss-ntlmssp's 200", status)
+	}
+}
+
+// spnegoStart sends the context's NEGOTIATE inside an SPNEGO NegTokenInit
+// offering only NTLM, as a client that starts in SPNEGO does, and keeps
+// the server's tokens to show it answered in SPNEGO.
+type spnegoStart struct {
+	winauth.Context
+	seen *[][]byte
+}
+
+func (c spnegoStart) Step(in []byte) ([]byte, bool, error) {
+	*c.seen = append(*c.seen, in)
+	out, done, err := c.Context.Step(in)
+	if err != nil || in != nil {
+		return out, done, err
+	}
+	tok := spnego.SPNEGOToken{Init: true, NegTokenInit: spnego.NegTokenInit{
+		MechTypes:      []asn1.ObjectIdentifier{{1, 3, 6, 1, 4, 1, 311, 2, 2, 10}},
+		MechTokenBytes: out,
+	}}
+	b, err := tok.Marshal()
+	return b, done, err
+}
+
+// TestNTLMInsideSPNEGOAgainstApache: MIT's SPNEGO in mod_auth_gssapi
+// answers the NEGOTIATE with its CHALLENGE in a NegTokenResp, and takes
+// the AUTHENTICATE back in one.
+func TestNTLMInsideSPNEGOAgainstApache(t *testing.T) {
+	addr := startNTLMServer(t, "apache-ntlm.sh")
+	var seen [][]byte
+	c := spnegoStart{winauth.NewNTLM(winauth.NTLMOptions{User: ntlmUser, Domain: ntlmDomain, Password: ntlmPassword}, nil), &seen}
+	if status := ntlmLogon(t, addr, c); status != http.StatusOK {
+		t.Fatalf("status %d", status)
+	}
+	if len(seen) != 3 || len(seen[1]) == 0 || seen[1][0] != 0xa1 || len(seen[2]) == 0 {
+		t.Fatalf("the server's challenge and last word were not NegTokenResps: %x", seen)
 	}
 }
