@@ -46,6 +46,24 @@ func TestNTLMSealSpecVector(t *testing.T) {
 	}
 }
 
+// MS-NLMP 4.2.3.4: the same message sealed with extended session
+// security, a 56-bit key and no key exchange (so the checksum is not
+// encrypted), from the 4.2.3 key exchange key.
+func TestNTLMSeal56BitNoKeyExchangeSpecVector(t *testing.T) {
+	flags := uint32(flagESS | flag56 | flagSeal | flagSign | flagUnicode | flagNTLM)
+	c, _ := sealedPair(t, unhex(t, "eb93429a8bd952f8b89c55b87f475edc"), flags)
+	if got := hex.EncodeToString(c.sess.clientSign); got != "60e799be5c72fc92922ae8ebe961fb8d" {
+		t.Fatalf("client signing key %s", got)
+	}
+	hdr, sealed, err := c.Wrap(utf16le("Plaintext"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hex.EncodeToString(sealed) != "a02372f6530273f3aa1eb90190ce5200c99d" || hex.EncodeToString(hdr) != "01000000ff2aeb52f681793a00000000" {
+		t.Fatalf("sealed %x, signature %x", sealed, hdr)
+	}
+}
+
 func TestNTLMSealRoundTripsAndRefusesTampering(t *testing.T) {
 	c, s := sealedPair(t, []byte("0123456789abcdef"), specFlags)
 	for i, m := range []string{"<s:Envelope>one</s:Envelope>", "", "three: a longer body that runs past one RC4 block of nothing in particular"} {
