@@ -376,7 +376,7 @@ func TestNTLMStepOrder(t *testing.T) {
 	if _, _, err := c.Step(make([]byte, maxNTLMToken+1)); err == nil || !strings.Contains(err.Error(), "bytes") {
 		t.Fatalf("an oversized token: %v", err)
 	}
-	if _, _, err := c.(Sealer).Wrap([]byte("x")); err != errNotEstablished {
+	if _, _, err := c.(Sealer).Wrap([]byte("x")); err != errNTLMNotEstablished {
 		t.Fatalf("wrap before the logon: %v", err)
 	}
 	if _, _, err := c.Step(nil); err == nil || !strings.Contains(err.Error(), "no challenge") {
