@@ -247,9 +247,9 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	} else if unauth.Err == "" {
 		if why := basicRefusal(cfg, u); why != "" {
 			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: why}
-		} else if cfg.HasCredentials() && strings.EqualFold(cfg.Authentication, "negotiate") {
+		} else if cfg.HasCredentials() && cfg.WindowsAuth() {
 			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
-				Refused: "not sent: --authentication negotiate (only the negotiate probe ran)"}
+				Refused: "not sent: --authentication " + cfg.Authentication + " (only the negotiate probe ran)"}
 		} else if cfg.HasCredentials() {
 			if logon, err := env.Credential(ctx, !backend); err != nil {
 				obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: err.Error()}
