@@ -40,7 +40,8 @@ var AuthCheck = Check{
 		}
 		return ""
 	},
-	Codes:      httpauth.Codes,
+	Codes:      append(append([]string(nil), httpauth.Codes...), windowsLogonCodes...),
+	Borrows:    windowsLogonBorrows,
 	Run:        runAuth,
 	LeadsLogon: true,
 }
