@@ -2,6 +2,7 @@ package checks
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/exdiag/exdiag/checks/adlogon"
 	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/kerb"
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 	"github.com/exdiag/exdiag/checks/winauth"
 )
@@ -66,6 +68,39 @@ type windowsLogon struct {
 	// FrontCert is the certificate the --uri presented, BackendCert the
 	// one the first --backend presented, when it was probed.
 	FrontCert, BackendCert *x509.Certificate
+}
+
+// kerberosLogon is what a Kerberos logon of --user needs, found as the
+// spn probe finds it: the account and realm from --user and --realm, the
+// KDCs from --kdc or the realm's SRV records, and Dial, which reaches a
+// domain controller by its internal address.
+type kerberosLogon struct {
+	Account, Realm string
+	KDCs           []string
+	Dial           netx.DialFunc
+	SPN            string // Config.KerberosSPN
+}
+
+// kerberosLogonInputs finds them. Without a realm, or when no KDC can be
+// found, err says what to give; it wraps *kerb.UnreachableError when no
+// KDC is known, so classifyWindowsLogon reports SPN-KDC-UNREACHABLE (or
+// Negotiate's fall back for want of a KDC) as the spn probe would.
+func kerberosLogonInputs(ctx context.Context, env *Env) (kerberosLogon, error) {
+	c := env.Config
+	k := kerberosLogon{Dial: internalDial(env), SPN: c.KerberosSPN()}
+	k.Account, k.Realm = splitPrincipal(c)
+	if k.Realm == "" {
+		return k, fmt.Errorf("the user name %s names no kerberos realm; give --realm or --user as user@domain", c.User)
+	}
+	kdcs, source, err := findKDCs(ctx, env, k.Realm)
+	if err == nil && len(kdcs) == 0 {
+		err = fmt.Errorf("%s found no kdc", source)
+	}
+	if err != nil {
+		return k, fmt.Errorf("no kdc for realm %s (%v); give --kdc HOST: %w", k.Realm, err, &kerb.UnreachableError{Attempts: []string{source}})
+	}
+	k.KDCs = kdcs
+	return k, nil
 }
 
 // classifyWindowsLogon maps what one Windows logon to u showed to its

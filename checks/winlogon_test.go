@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -249,5 +251,38 @@ func TestClassifyWindowsLogonOnABackend(t *testing.T) {
 	steps, _ := catalog.Render(fs[0].Code, fs[0].Params)
 	if !strings.Contains(steps[0], "cas1 cannot decrypt a ticket for HTTP/cas1.fabrikam.example") {
 		t.Errorf("first step %q does not name the backend", steps[0])
+	}
+}
+
+// A Kerberos logon finds its realm and KDCs as the spn probe does, and
+// when it cannot, the error classifies as the spn probe's finding.
+func TestKerberosLogonInputs(t *testing.T) {
+	cfg := winConfig(t, "https://mail.fabrikam.example/PowerShell", "kerberos", func(s *Spec) {
+		s.KDCs = []string{"dc1.fabrikam.example"}
+		s.SPNs = []string{"HTTP/lb.fabrikam.example"}
+	})
+	k, err := kerberosLogonInputs(context.Background(), NewEnv(cfg))
+	if err != nil || k.Account != "ops" || k.Realm != "FABRIKAM.EXAMPLE" || !slices.Equal(k.KDCs, []string{"dc1.fabrikam.example:88"}) ||
+		k.SPN != "HTTP/lb.fabrikam.example" || k.Dial == nil {
+		t.Fatalf("inputs %+v, %v", k, err)
+	}
+
+	cfg = winConfig(t, "https://mail.fabrikam.example/PowerShell", "kerberos", nil)
+	env := NewEnv(cfg)
+	env.LookupSRV = func(context.Context, string, string, string) (string, []*net.SRV, error) {
+		return "", nil, errors.New("no such host")
+	}
+	_, err = kerberosLogonInputs(context.Background(), env)
+	if err == nil || !strings.Contains(err.Error(), "give --kdc") {
+		t.Fatalf("no kdc: %v", err)
+	}
+	fs := classifyWindowsLogon(cfg.URI, cfg, windowsLogon{Requested: "kerberos", SPN: cfg.KerberosSPN(), TicketErr: err})
+	if len(fs) != 1 || fs[0].Code != "SPN-KDC-UNREACHABLE" {
+		t.Errorf("no kdc classifies as %+v", fs)
+	}
+
+	cfg = winConfig(t, "https://mail.fabrikam.example/PowerShell", "negotiate", func(s *Spec) { s.User = `FABRIKAM\ops` })
+	if _, err := kerberosLogonInputs(context.Background(), NewEnv(cfg)); err == nil || !strings.Contains(err.Error(), "give --realm") {
+		t.Errorf("no realm: %v", err)
 	}
 }
