@@ -440,7 +440,7 @@ func classifyKDCLogon(c *Config, user, realm string, kdcs []string, err error) k
 		v.finding = &Finding{Code: "SPN-KDC-UNREACHABLE", Target: strings.Join(kdcs, ","),
 			Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", realm, err), Params: kdcParams(realm, kdcs, "")}
 	default:
-		v.err = fmt.Errorf("kerberos logon of %s failed: %v", who, err)
+		v.err = fmt.Errorf("kerberos logon of %s failed: %v; check that --realm and --kdc name a domain controller of the user's domain", who, err)
 	}
 	return v
 }
