@@ -25,6 +25,10 @@ const (
 const (
 	stepASADeploy = "deploy the alternate service account's credential to every CAS that answers {host}, from the Exchange Scripts folder: .\\RollAlternateServiceAccountPassword.ps1 -ToEntireForest -GenerateNewPasswordFor '{domain}\\EXASA$' (a computer account; Set-ClientAccessService with -AlternateServiceAccountCredential sets it one server at a time), then check with Get-ClientAccessService -IncludeAlternateServiceAccountCredentialStatus | Format-List Name,AlternateServiceAccountConfiguration"
 	stepKlist     = "on the client, run klist purge and connect again: a ticket cached for the old key keeps failing until it expires"
+	stepResync    = "make it follow the domain hierarchy and resynchronise: w32tm /config /syncfromflags:domhier /update, then w32tm /resync and w32tm /query /status (a virtual machine must not also take its host's time)"
+	stepPDCTime   = "check the PDC emulator of {realm} takes its time from a reliable source: w32tm /query /source on it"
+	stepOwnClock  = "check the clock of the machine exdiag ran on too (timedatectl, or w32tm /query /status): its authenticator carries that time"
+	stepReencrypt = "make the proxy re-encrypt to the CAS (https to port 443, not http): offloading to http is never supported with Extended Protection"
 )
 
 var windowsLogonEntries = []Entry{
@@ -53,16 +57,16 @@ var windowsLogonEntries = []Entry{
 		Cause: "The server answered KRB_AP_ERR_SKEW (37): the time in the Kerberos authenticator is further from the server's clock than it allows, 5 minutes by default in Active Directory (the Maximum tolerance for computer clock synchronization policy) and in MIT Kerberos (clockskew). The KDC issued the ticket, so the client and the domain agree; the server's clock has drifted (a CAS or proxy host that does not follow the domain's time hierarchy, a virtual machine that takes its host's time), or the client's has.",
 		Remediation: []string{
 			"on each server that answers {host}, compare its clock with a domain controller: w32tm /stripchart /computer:{kdc} /samples:3 /dataonly",
-			"make it follow the domain hierarchy and resynchronise: w32tm /config /syncfromflags:domhier /update, then w32tm /resync and w32tm /query /status (a virtual machine must not also take its host's time)",
-			"check the PDC emulator of {realm} takes its time from a reliable source: w32tm /query /source on it",
-			"check the clock of the machine exdiag ran on too (timedatectl, or w32tm /query /status): its authenticator carries that time",
+			stepResync,
+			stepPDCTime,
+			stepOwnClock,
 			"do not raise the clock tolerance to hide the drift: it widens the window for replayed authenticators",
 		},
 		Variants: []Variant{{When: "!kdc", Remediation: []string{
 			"on each server that answers {host}, compare its clock with the domain's: w32tm /stripchart /computer:{realm} /samples:3 /dataonly (the domain's name reaches one of its domain controllers)",
-			"make it follow the domain hierarchy and resynchronise: w32tm /config /syncfromflags:domhier /update, then w32tm /resync and w32tm /query /status (a virtual machine must not also take its host's time)",
-			"check the PDC emulator of {realm} takes its time from a reliable source: w32tm /query /source on it",
-			"check the clock of the machine exdiag ran on too (timedatectl, or w32tm /query /status): its authenticator carries that time",
+			stepResync,
+			stepPDCTime,
+			stepOwnClock,
 		}}},
 		References: []string{refRFC4120, refClockSkew, refW32tm, refKerbTrouble},
 	},
@@ -96,14 +100,14 @@ var windowsLogonEntries = []Entry{
 		Remediation: []string{
 			"bridge TLS with one certificate: the proxy that publishes {host} presents {proxy_subject} (thumbprint {proxy_thumbprint}) and the CAS presents {cas_subject} (thumbprint {cas_thumbprint}); they must be the same certificate",
 			"either install the CAS certificate with its private key on the proxy and bind it to the listener of {host}, or give each CAS the proxy's certificate: Import-ExchangeCertificate on each CAS, then Enable-ExchangeCertificate -Thumbprint {proxy_thumbprint} -Services IIS",
-			"make the proxy re-encrypt to the CAS (https to port 443, not http): offloading to http is never supported with Extended Protection",
+			stepReencrypt,
 			"or, if clients reach {uri} with -Authentication Basic only, that vdir needs no Windows logon through the proxy: use Basic over https there and keep Windows authentication for clients that reach the CAS directly",
 			"verify: exdiag --authentication {mechanism} against {uri} and with --backend {backend_url} both log on; do not turn Extended Protection off to make offloading work, it is what stops NTLM relay to Exchange",
 		},
 		Variants: []Variant{{When: "!cas_thumbprint", Remediation: []string{
 			"the proxy that publishes {host} presents {proxy_subject} (thumbprint {proxy_thumbprint}); find the certificate each CAS presents: Get-ExchangeCertificate | Where-Object {$_.Services -match 'IIS'} | Format-List Subject,Thumbprint on each CAS, or run exdiag from the proxy with --backend for each CAS",
 			"make them one certificate: install the CAS certificate with its private key on the proxy for the listener of {host}, or Import-ExchangeCertificate the proxy's on each CAS and Enable-ExchangeCertificate -Thumbprint {proxy_thumbprint} -Services IIS",
-			"make the proxy re-encrypt to the CAS (https to port 443, not http): offloading to http is never supported with Extended Protection",
+			stepReencrypt,
 			"or, if clients reach {uri} with -Authentication Basic only, use Basic over https there and keep Windows authentication for clients that reach the CAS directly",
 		}}},
 		References: []string{refExchangeEP, refEPScript, refRFC5929, refEnableCert, refImportCert},
