@@ -97,10 +97,12 @@ func hasKerberosInputs(c *Config) bool {
 }
 
 // spnNotNeeded: a Basic-over-https run with nothing Kerberos in it, the
-// helpdesk case, gets one info line instead of a login attempt.
+// helpdesk case, gets one info line instead of a login attempt; so does
+// an NTLM-only one, which never asks for a ticket.
 func spnNotNeeded(c *Config) bool {
 	basic := c.Authentication == "" || strings.EqualFold(c.Authentication, "basic")
-	return basic && !hasKerberosInputs(c) && c.URI != nil && strings.EqualFold(c.URI.Scheme, "https")
+	https := c.URI != nil && strings.EqualFold(c.URI.Scheme, "https")
+	return (basic && https || c.Authentication == AuthNTLM) && !hasKerberosInputs(c)
 }
 
 // splitPrincipal reads --user and --realm into the KDC's view: name and
@@ -154,11 +156,14 @@ func spnInputs(c *Config) string {
 func runSPN(ctx context.Context, env *Env) Outcome {
 	c := env.Config
 	if spnNotNeeded(c) {
-		why := "only basic authentication over https is in use and no kerberos input (--realm, --kdc, --ldap, --spn) was given"
+		why, mech := "only basic authentication over https is in use and no kerberos input (--realm, --kdc, --ldap, --spn) was given", "basic"
+		if c.Authentication == AuthNTLM {
+			why, mech = "only ntlm is in use (--authentication ntlm) and no kerberos input (--realm, --kdc, --ldap, --spn) was given", "ntlm"
+		}
 		return Outcome{
 			Skip:     why,
 			Observed: SPNObserved{SkippedReason: why, SPNs: []SPNOutcome{}},
-			Findings: []Finding{{Code: "SPN-NOT-NEEDED", Target: c.Host, Summary: why + ": basic needs no SPN"}},
+			Findings: []Finding{{Code: "SPN-NOT-NEEDED", Target: c.Host, Summary: why + ": " + mech + " needs no SPN"}},
 		}
 	}
 	obs := SPNObserved{SPNs: []SPNOutcome{}}
