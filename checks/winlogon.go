@@ -53,6 +53,7 @@ type logonResult struct {
 	Err            error
 	Bound          bool              // a channel binding was sent
 	Cert           *x509.Certificate // the certificate the logon was bound to
+	Established    bool              // the server accepted the logon
 }
 
 // windowsLogon is everything one Windows logon attempt showed, filled by
@@ -398,7 +399,7 @@ func serverError(r logonResult) *winauth.KerberosError {
 // accepted: the server let the logon through; what it answered then
 // (200, a SOAP fault, Exchange's 403) is no longer about the logon.
 func accepted(r logonResult) bool {
-	return r.Status != 0 && r.Status != http.StatusUnauthorized && r.Status != http.StatusBadRequest
+	return r.Established || r.Status != 0 && r.Status != http.StatusUnauthorized && r.Status != http.StatusBadRequest && r.Err == nil
 }
 
 func statusText(status int) string {

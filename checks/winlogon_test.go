@@ -130,6 +130,9 @@ func TestClassifyWindowsLogon(t *testing.T) {
 		{name: "extended protection: the unbound logon passed", auth: "kerberos",
 			l:    windowsLogon{Requested: "kerberos", Used: "kerberos", SPN: spn, Result: refused, Unbound: &logonResult{Status: 200, MutualVerified: true}},
 			want: []string{"AUTH-EXTENDED-PROTECTION"}, params: map[string]string{catalog.ParamProxyThumbprint: tlsinspect.Thumbprint(front)}, text: "without a channel binding was answered 200"},
+		{name: "an unbound logon that did not complete is no proof", auth: "kerberos",
+			l:    windowsLogon{Requested: "kerberos", Used: "kerberos", SPN: spn, Result: refused, Unbound: &logonResult{Status: 200, Err: errors.New("no mutual authentication token")}},
+			want: []string{"AUTH-WINDOWS-LOGON-FAILED"}},
 		{name: "extended protection: the cas presents another certificate", auth: "ntlm",
 			l:    windowsLogon{Requested: "ntlm", Used: "ntlm", Result: ntlmRefused, FrontCert: front, BackendCert: cas},
 			want: []string{"AUTH-EXTENDED-PROTECTION"}, params: map[string]string{
