@@ -84,6 +84,8 @@ func TestClassifyWindowsLogon(t *testing.T) {
 		params  map[string]string
 		text    string // in the first summary
 		err     string // windowsLogonError contains
+		// unobserved are step values this logon cannot know
+		unobserved map[string]bool
 	}{
 		{name: "basic is no windows logon", auth: "basic", l: windowsLogon{Requested: "basic", Result: refused}},
 		{name: "a verified kerberos logon", auth: "kerberos", l: windowsLogon{Requested: "kerberos", Used: "kerberos", SPN: spn, Result: ok}},
@@ -94,7 +96,10 @@ func TestClassifyWindowsLogon(t *testing.T) {
 		{name: "spn on two accounts", auth: "kerberos", l: windowsLogon{Requested: "kerberos", SPN: spn, TicketErr: kdcErr(errorcode.KDC_ERR_PRINCIPAL_NOT_UNIQUE)},
 			want: []string{"SPN-DUPLICATE"}},
 		{name: "no kdc answered", auth: "kerberos", l: windowsLogon{Requested: "kerberos", SPN: spn, TicketErr: unreachable},
-			want: []string{"SPN-KDC-UNREACHABLE"}},
+			want: []string{"SPN-KDC-UNREACHABLE"}, unobserved: map[string]bool{catalog.ParamKDC: true}},
+		{name: "the named kdc did not answer", auth: "kerberos", mod: func(s *Spec) { s.KDCs = []string{"dc3.fabrikam.example"} },
+			l:    windowsLogon{Requested: "kerberos", SPN: spn, TicketErr: unreachable},
+			want: []string{"SPN-KDC-UNREACHABLE"}, params: map[string]string{catalog.ParamKDC: "dc3.fabrikam.example"}},
 		{name: "this machine has no route to --kdc", auth: "kerberos", mod: func(s *Spec) { s.KDCs = []string{"dc1.fabrikam.example"} },
 			l:   windowsLogon{Requested: "kerberos", SPN: spn, TicketErr: &kerb.UnreachableError{Attempts: []string{"no route"}, Local: true}},
 			err: "probe host's network"},
@@ -212,11 +217,16 @@ func TestClassifyWindowsLogon(t *testing.T) {
 			if !strings.Contains(fs[0].Summary, tc.text) {
 				t.Errorf("summary %q does not say %q", fs[0].Summary, tc.text)
 			}
-			// the remediation the user reads names this deployment
-			steps, _ := catalog.Render(fs[0].Code, fs[0].Params)
-			for _, s := range steps {
-				if strings.Contains(s, "{") && catalog.Placeholders(s) != nil {
-					t.Errorf("unfilled step %q", s)
+			// the steps the user reads name this deployment: every value
+			// they need was observed (or is the run's own)
+			withRunParams(cfg, fs)
+			for _, f := range fs {
+				for _, step := range catalog.Steps(f.Code, f.Params) {
+					for _, name := range catalog.Placeholders(step) {
+						if f.Params[name] == "" && !tc.unobserved[name] {
+							t.Errorf("%s: {%s} was not set for %q", f.Code, name, step)
+						}
+					}
 				}
 			}
 		})

@@ -83,7 +83,7 @@ var windowsLogonEntries = []Entry{
 		Variants: []Variant{
 			{When: "variant=no-kdc", Remediation: []string{
 				"no KDC of {realm} answered, so Kerberos was impossible from here: from outside the network that is expected, and Basic over https is the way in (New-PSSession -ConnectionUri {uri} -Authentication Basic)",
-				"inside the network, find the KDCs with nslookup -type=SRV _kerberos._tcp.{realm} and test the port: Test-NetConnection {kdc} -Port 88",
+				"inside the network, find the KDCs with nslookup -type=SRV _kerberos._tcp.{realm} and test port 88 on each: Test-NetConnection followed by its name and -Port 88",
 				"then run exdiag again with --kdc for a reachable domain controller",
 			}},
 			{When: "variant=other", Remediation: []string{
@@ -117,7 +117,7 @@ var windowsLogonEntries = []Entry{
 		Title: "the windows logon was refused",
 		Cause: "The server refused the Kerberos or NTLM logon for a reason no other code names: a 401 to the last token without a Kerberos error exdiag could read, an NTLM logon refused (a wrong password, an account the server does not accept, NTLM blocked by policy), or a Kerberos answer whose mutual authentication did not verify (the AP-REP of RFC 4121 did not match the request: the answer is not from the holder of the service key). The summary says what came back.",
 		Remediation: []string{
-			"read what the server logged at the time of the run: on the CAS that answers {host}, the Security log's event 4625 (its Status and Sub Status say why) for NTLM; on the domain controllers of {realm}, events 4769 and 4771 for Kerberos",
+			"read what the server logged at the time of the run: on the CAS that answers {host}, the Security log's event 4625 (its Status and Sub Status say why) for NTLM; on the domain controllers, events 4769 and 4771 for Kerberos",
 			stepRetypePass,
 			"tell the mechanisms apart: run exdiag with --authentication kerberos and with --authentication ntlm; Basic over https to {uri} shows whether the account itself can log on",
 			"check Windows authentication on the vdir of each CAS: Get-PowerShellVirtualDirectory | Format-List Server,WindowsAuthentication, and that no policy restricts NTLM (Network security: Restrict NTLM) where NTLM was used",
