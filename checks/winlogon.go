@@ -290,7 +290,9 @@ func (j *logonJudge) kdcFinding(f Finding) Finding {
 
 // fallback is AUTH-NTLM-FALLBACK with why Kerberos was not used.
 func (j *logonJudge) fallback(why error) Finding {
-	variant, reason := "other", j.sec.clean(why.Error())
+	// winauth.NewNegotiate's reasons say "negotiate fell back to ntlm
+	// because …" themselves; the summary says it once
+	variant, reason := "other", j.sec.clean(strings.TrimPrefix(why.Error(), "negotiate fell back to ntlm because "))
 	switch kerb.Classify(why) {
 	case kerb.ClassPrincipalUnknown:
 		variant = "no-spn"
