@@ -2,7 +2,6 @@ package checks
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,27 +10,6 @@ import (
 
 	"github.com/exdiag/exdiag/checks/winauth"
 )
-
-// winAttempt is everything one Windows logon attempt of the auth probe
-// showed: the logon with the channel binding, and the same logon without
-// it when that was tried (Extended Protection behind a proxy that
-// terminates TLS refuses the first and takes the second).
-type winAttempt struct {
-	Requested              string // kerberos|negotiate|ntlm
-	Used                   string // kerberos|ntlm, "" when no logon happened
-	SPN                    string
-	TicketErr              error // from winauth.GetTicket
-	Fallback               error // why Negotiate fell back to NTLM
-	Result                 winauth.LogonResult
-	Unbound                *winauth.LogonResult
-	FrontCert, BackendCert *x509.Certificate
-}
-
-// windowsFindings classifies a Windows logon attempt (winfind's
-// classifyWindowsLogon, once it is on main).
-func windowsFindings(u *url.URL, cfg *Config, a winAttempt) []Finding {
-	return nil
-}
 
 // windowsObserved is auth.observed.windows in the JSON report.
 type windowsObserved struct {
@@ -64,9 +42,9 @@ type windowsRetry struct {
 // kerberos|negotiate|ntlm on the front URI, as New-PSSession would: an
 // Enumerate over a connection the logon authenticates. It runs after the
 // unauthenticated request answered 401, holding the lead's turn.
-func windowsLogonStep(ctx context.Context, env *Env, u *url.URL, sec redactor) (winAttempt, *windowsObserved) {
+func windowsLogonStep(ctx context.Context, env *Env, u *url.URL, sec redactor) (windowsLogon, *windowsObserved) {
 	cfg := env.Config
-	a := winAttempt{Requested: strings.ToLower(cfg.Authentication)}
+	a := windowsLogon{Requested: strings.ToLower(cfg.Authentication)}
 	obs := &windowsObserved{Requested: a.Requested, Sealed: !strings.EqualFold(u.Scheme, "https")}
 	logon, err := env.Credential(ctx, true)
 	if err != nil {

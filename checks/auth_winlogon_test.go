@@ -107,7 +107,7 @@ func winFixture(t *testing.T, v *epaVdir, mech string, verdict Verdict, backends
 		if mech == winauth.NTLM {
 			used = winauth.NTLM
 		}
-		return &winMech{Requested: mech, Used: used, SPN: windowsSPN(fx.cfg, u), Verdict: verdict,
+		return &winMech{Requested: mech, Used: used, SPN: fx.cfg.KerberosSPN(), Verdict: verdict,
 			NewContext: func(cb *winauth.ChannelBindings) (winauth.Context, error) {
 				return &fakeWinContext{mech: used, cb: cb}, nil
 			}}

@@ -26,6 +26,8 @@ var RBACCheck = Check{
 	Inputs:   rbacInputs,
 	Codes:    []string{"RBAC-SESSION-FAILED", "RBAC-REMOTEPS-DISABLED", "RBAC-SHELL-QUOTA", "RBAC-LIMITED", "RBAC-MISSING-CMDLET"},
 	Run:      runRBAC,
+	// the Create is the run's one logon: auth classifies its answer
+	LogonFor: IDAuth,
 }
 
 // proxyCommands are the seven functions every restricted session has;
@@ -73,7 +75,7 @@ func rbacInputs(c *Config) string {
 		return "no credentials given (--user …)"
 	case c.URI == nil:
 		return "no --uri given"
-	case windowsAuth(c):
+	case c.WindowsAuth():
 		// https, or http with the session sealed by the logon
 		return ""
 	case c.URI.Scheme != "https":
@@ -89,7 +91,7 @@ func rbacInputs(c *Config) string {
 // logon authenticates that connection), which the caller closes.
 func rbacClient(ctx context.Context, env *Env, resURI string) (client *wsman.Client, win *winauth.Transport, mech *winMech, err error) {
 	cfg := env.Config
-	if !windowsAuth(cfg) {
+	if !cfg.WindowsAuth() {
 		tr, err := env.EndpointTransport(cfg.URI) // the connection the auth probe kept alive
 		if err != nil {
 			return nil, nil, nil, err
@@ -112,7 +114,20 @@ func rbacClient(ctx context.Context, env *Env, resURI string) (client *wsman.Cli
 
 func runRBAC(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	logon, err := env.Credential(ctx, false)
+	// lead is set when this session's Create is the run's lead logon
+	// (credential.go): it goes out beside auth's unauthenticated request,
+	// over the endpoint transport, whose every connection passed the
+	// session's own TLS verification before a header is written. A
+	// Windows logon is never that Create: auth makes it on a connection of
+	// its own, and the session goes on over that connection.
+	lead := env.lead
+	if cfg.WindowsAuth() {
+		lead.publish(nil, nil, "a windows logon is the auth probe's own")
+		lead = nil
+	}
+	var logon *Logon
+	defer func() { lead.publish(nil, logon, "the rbac session ended before its create was sent") }()
+	logon, err := env.Credential(ctx, lead != nil)
 	if err != nil {
 		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
 	}
@@ -133,6 +148,9 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		}
 		return Outcome{Err: err}
 	}
+	if lead != nil {
+		client.FirstAnswer = func(a wsman.Answer) { lead.publish(&a, logon, "") }
+	}
 	start := env.Now()
 	res, err := wsman.ListCommands(ctx, client, []string{"*"}, psrp.ImportTypes)
 	switch {
@@ -140,6 +158,10 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		logon.Done(Accepted, "")
 	case win != nil:
 		logon.Done(windowsVerdict(mech, win.Logon(), cfg.URI.Redacted()))
+	case lead != nil:
+		// auth records the verdict of the Create's answer: an
+		// inconclusive one from here could let the next logon go before
+		// auth has seen a refusal
 	default:
 		// a session that failed says nothing the auth probe's Basic
 		// request would not have said more precisely

@@ -111,7 +111,7 @@ func rbacWindowsEnv(t *testing.T, v *winPSRP) *Env {
 	fx.cfg.User, fx.cfg.Password, fx.cfg.Authentication = "u@CONTOSO.TEST", NewSecret("pw"), winauth.Kerberos
 	fx.cfg.Checks = []string{"rbac"}
 	fx.env.winMechFor = func(ctx context.Context, u *url.URL) *winMech {
-		return &winMech{Requested: winauth.Kerberos, Used: winauth.Kerberos, SPN: windowsSPN(fx.cfg, u), Verdict: Accepted,
+		return &winMech{Requested: winauth.Kerberos, Used: winauth.Kerberos, SPN: fx.cfg.KerberosSPN(), Verdict: Accepted,
 			NewContext: func(cb *winauth.ChannelBindings) (winauth.Context, error) {
 				return &sealingContext{fakeWinContext{mech: winauth.Kerberos, cb: cb}}, nil
 			}}

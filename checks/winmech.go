@@ -28,27 +28,6 @@ type winMech struct {
 	NewContext func(cb *winauth.ChannelBindings) (winauth.Context, error)
 }
 
-// windowsAuth reports whether --authentication asks for a Windows logon.
-func windowsAuth(c *Config) bool {
-	switch strings.ToLower(c.Authentication) {
-	case winauth.Kerberos, winauth.Negotiate, winauth.NTLM:
-		return true
-	}
-	return false
-}
-
-// windowsSPN is the SPN a Windows client asks a ticket for: HTTP/ and the
-// URI's host as given (not its canonical name), unless --spn names an
-// HTTP/ one.
-func windowsSPN(c *Config, u *url.URL) string {
-	for _, s := range c.ExtraSPNs {
-		if len(s) > 5 && strings.EqualFold(s[:5], "HTTP/") {
-			return s
-		}
-	}
-	return "HTTP/" + strings.ToLower(u.Hostname())
-}
-
 // windowsMech is the run's mechanism for the front URI, built once (the
 // KDC exchange, when there is one, happens here). The caller holds the
 // credential guard's permission.
