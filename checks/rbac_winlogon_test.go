@@ -74,7 +74,7 @@ func (v *winPSRP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	in := r.Clone(psrpserver.WithUser(r.Context(), "u"))
 	if v.sealed {
-		msg, _, err := winauth.UnsealBody(sealingContext{}, winauth.ProtocolKerberos, r.Header.Get("Content-Type"), body)
+		msg, _, err := winauth.UnsealBody(sealingContext{}, winauth.ProtocolSPNEGO, r.Header.Get("Content-Type"), body)
 		if err != nil {
 			v.t.Errorf("unseal: %v", err)
 			w.WriteHeader(400)
@@ -88,8 +88,8 @@ func (v *winPSRP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v.srv.ServeHTTP(rec, in)
 	out := rec.Body.Bytes()
 	if v.sealed {
-		out, _ = winauth.SealBody(sealingContext{}, winauth.ProtocolKerberos, out)
-		w.Header().Set("Content-Type", winauth.SealedContentType(winauth.ProtocolKerberos))
+		out, _ = winauth.SealBody(sealingContext{}, winauth.ProtocolSPNEGO, out)
+		w.Header().Set("Content-Type", winauth.SealedContentType(winauth.ProtocolSPNEGO))
 	} else {
 		w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
 	}

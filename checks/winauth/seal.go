@@ -29,9 +29,13 @@ const (
 	maxSealHeader = 4 << 10
 )
 
-// SealProtocol is the protocol string of a mechanism.
-func SealProtocol(mech string) string {
-	if mech == Kerberos {
+// SealProtocol is the protocol string of a logon's HTTP scheme: MS-WSMV
+// names the sealing by how the context was negotiated, not by the
+// mechanism inside. Kerberos in a Negotiate token (what Windows' WinRM
+// client, pywinrm and pypsrp send) is SPNEGO's; only the "Kerberos"
+// scheme's bare krb5 tokens seal as HTTP-Kerberos-session-encrypted.
+func SealProtocol(scheme string) string {
+	if strings.EqualFold(scheme, "Kerberos") {
 		return ProtocolKerberos
 	}
 	return ProtocolSPNEGO

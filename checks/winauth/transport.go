@@ -342,10 +342,10 @@ func (t *Transport) send(ctx context.Context, c *winConn, req *http.Request, bod
 	// an established connection: the request alone
 	payload, ct := body, req.Header.Get("Content-Type")
 	if c.sealer != nil {
-		if payload, err = SealBody(c.sealer, SealProtocol(c.sec.Mech()), body); err != nil {
+		if payload, err = SealBody(c.sealer, SealProtocol(c.sec.Scheme()), body); err != nil {
 			return nil, false, err
 		}
-		ct = SealedContentType(SealProtocol(c.sec.Mech()))
+		ct = SealedContentType(SealProtocol(c.sec.Scheme()))
 	}
 	before := c.budget.read
 	r, data, err := t.exchange(c, req, payload, ct, "", t.maxBody())
@@ -595,7 +595,7 @@ func (t *Transport) unseal(c *winConn, r *http.Response, data []byte) (*http.Res
 	if c.sealer == nil {
 		return t.finish(r, data), nil
 	}
-	msg, origType, err := UnsealBody(c.sealer, SealProtocol(c.sec.Mech()), r.Header.Get("Content-Type"), data)
+	msg, origType, err := UnsealBody(c.sealer, SealProtocol(c.sec.Scheme()), r.Header.Get("Content-Type"), data)
 	switch {
 	case errors.Is(err, ErrNotSealed) && r.StatusCode != http.StatusOK:
 		return t.finish(r, data), nil
