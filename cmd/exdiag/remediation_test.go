@@ -63,9 +63,6 @@ func TestRemediationNamesTheDeployment(t *testing.T) {
 	codes := map[string]bool{}
 	for _, s := range fixtures.Scenarios() {
 		t.Run(s.Name, func(t *testing.T) {
-			if why := s.Pending(); why != "" {
-				t.Skip(why)
-			}
 			t.Parallel()
 			slots <- struct{}{}
 			rs := labRun(t, s)
