@@ -198,7 +198,9 @@ func TestLabCASKerberosWithMIT(t *testing.T) {
 }
 
 // curlNTLM posts to e with curl's own NTLM (NTLMv2 from the CHALLENGE's
-// target info) and returns the status.
+// target info) and returns the status. Over HTTP/1.1, as WinRM speaks it
+// and as IIS does Windows authentication (it sends HTTP_1_1_REQUIRED to a
+// Windows logon over HTTP/2).
 func (c *labCAS) curlNTLM(t *testing.T, e endpoint, password string) int {
 	t.Helper()
 	body := filepath.Join(c.dir, "enumerate.xml")
