@@ -233,11 +233,11 @@ func TestRBACRoundTripsLab(t *testing.T) {
 	}
 }
 
-// logonRun runs auth and rbac against the rbac lab as user, and returns
+// logonRun runs auth and rbac (or the checks named in only) against the rbac lab as user, and returns
 // their results, the WS-Management action of each request that carried
 // Basic credentials (in order), how many requests carried none (or an
 // NTLM token), and how many connections the run dialled.
-func logonRun(t *testing.T, user, password string) (res []checks.Result, authed []string, anon, dials int, srv *psrpserver.Server) {
+func logonRun(t *testing.T, user, password string, only ...string) (res []checks.Result, authed []string, anon, dials int, srv *psrpserver.Server) {
 	t.Helper()
 	cfg := rbacLabConfig()
 	cfg.NoDataYet = false
@@ -266,6 +266,9 @@ func logonRun(t *testing.T, user, password string) (res []checks.Result, authed 
 		return dial(ctx, network, addr)
 	}
 	env.Config.Checks = []string{"auth", "rbac"}
+	if len(only) > 0 {
+		env.Config.Checks = only
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	res = checks.Run(ctx, env, []checks.Check{checks.AuthCheck, checks.RBACCheck})
@@ -324,6 +327,18 @@ func TestOneLogonForAuthAndRBAC(t *testing.T) {
 	}
 	if srv.OpenShells() != 0 {
 		t.Fatalf("%d shells left open", srv.OpenShells())
+	}
+}
+
+// Without the rbac session (auth alone) auth logs on with its own Basic
+// Enumerate, after the unauthenticated request's 401, as before.
+func TestAuthAloneSendsItsOwnBasic(t *testing.T) {
+	res, authed, _, _, _ := logonRun(t, fixtures.AdminUser, fixtures.AdminPassword, "auth")
+	if strings.Join(authed, ",") != "Enumerate" {
+		t.Errorf("credentialed requests %v, want auth's one Enumerate", authed)
+	}
+	if st, soap, req := authBasic(t, res[0]); res[0].Status != checks.StatusPass || st != 200 || !soap || req != "" {
+		t.Errorf("auth %s, basic step %d soap %v request %q; want its own Enumerate's 200", res[0].Status, st, soap, req)
 	}
 }
 
