@@ -192,6 +192,29 @@ func (c *leadCreate) publish(ans *wsman.Answer, l *Logon, why string) {
 	})
 }
 
+// claim is c when the Create may still be the lead logon, nil once it
+// was given up (ForgoLead, or it will not be sent): the session then logs
+// on as any other probe, after auth's own Basic has its verdict.
+func (c *leadCreate) claim() *leadCreate {
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.ready:
+		return nil
+	default:
+		return c
+	}
+}
+
+// ForgoLead says the rbac session's Create will not go out at once (a
+// caller holds the session back, as a fleet does for a session slot), so
+// auth must not wait for it: auth logs on with its own Basic request, and
+// the session logs on after that verdict like any other probe. Call it
+// before the rbac probe's Run; it does nothing when the Create is not the
+// lead logon.
+func (e *Env) ForgoLead(why string) { e.lead.publish(nil, nil, why) }
+
 // wait returns the Create's answer and the lead turn auth must end with
 // the verdict, or a nil answer and why the Create was not sent.
 func (c *leadCreate) wait(ctx context.Context) (*wsman.Answer, *Logon, string, error) {

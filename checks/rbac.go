@@ -86,7 +86,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	// (credential.go): it goes out beside auth's unauthenticated request,
 	// over the endpoint transport, whose every connection passed the
 	// session's own TLS verification before a header is written.
-	lead := env.lead
+	lead := env.lead.claim()
 	var logon *Logon
 	defer func() { lead.publish(nil, logon, "the rbac session ended before its create was sent") }()
 	tr, err := env.EndpointTransport(cfg.URI)
