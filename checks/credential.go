@@ -171,6 +171,9 @@ type leadCreate struct {
 	ans   *wsman.Answer // nil: the Create was not sent
 	logon *Logon        // the lead turn, when the Create was sent
 	why   string        // why it was not sent
+
+	mu   sync.Mutex
+	held *Logon // the lead turn rbac took, so auth can end it when the answer is late
 }
 
 func newLeadCreate() *leadCreate { return &leadCreate{ready: make(chan struct{})} }
@@ -190,6 +193,27 @@ func (c *leadCreate) publish(ans *wsman.Answer, l *Logon, why string) {
 		c.ans, c.logon, c.why = ans, l, why
 		close(c.ready)
 	})
+}
+
+// hold records the lead turn rbac took for the Create.
+func (c *leadCreate) hold(l *Logon) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.held = l
+	c.mu.Unlock()
+}
+
+// late ends the lead turn when the Create had no answer within auth's
+// request budget: as when auth's own Basic request times out, the turn
+// passes with no verdict, so the other logons are not held to the
+// session's longer budget.
+func (c *leadCreate) late() {
+	c.mu.Lock()
+	l := c.held
+	c.mu.Unlock()
+	l.Done(Inconclusive, "")
 }
 
 // claim is c when the Create may still be the lead logon, nil once it

@@ -97,6 +97,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	if err != nil {
 		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
 	}
+	lead.hold(logon)
 	hc := wsman.NewSessionClient(tr)
 	resURI := wsman.ResourceURI(cfg.ConfigName)
 	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal(), env.sessionBudgets())
