@@ -120,7 +120,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	// session's own TLS verification before a header is written. A
 	// Windows logon is never that Create: auth makes it on a connection of
 	// its own, and the session goes on over that connection.
-	lead := env.lead
+	lead := env.lead.claim()
 	if cfg.WindowsAuth() {
 		lead.publish(nil, nil, "a windows logon is the auth probe's own")
 		lead = nil
@@ -131,6 +131,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	if err != nil {
 		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
 	}
+	lead.hold(logon)
 	resURI := wsman.ResourceURI(cfg.ConfigName)
 	client, win, mech, err := rbacClient(ctx, env, resURI)
 	if win != nil {
