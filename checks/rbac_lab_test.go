@@ -218,11 +218,12 @@ func TestRBACRoundTripsLab(t *testing.T) {
 	if got["Create"] != 1 || got["Command"] != 1 || got["Delete"] != 1 || got["Signal"] != 0 {
 		t.Fatalf("requests %v; want one Create, one Command, one Delete and no Signal", got)
 	}
-	// the admin's 692 commands are about 3 MB of metadata in base64: seven
-	// answers at the 512000-byte envelope the client asks for, plus the
-	// pool's one
-	if got["Receive"] > 8 {
-		t.Fatalf("%d Receives; want at most 8", got["Receive"])
+	// the admin's 692 commands are about 3 MB of metadata in base64, seven
+	// answers at the 512000-byte envelope the client asks for; compressed
+	// (the client asks for xpress, as PowerShell does) they take one, plus
+	// the pool's one
+	if got["Receive"] != 2 || total != 5 || obs["compression"] != "xpress" {
+		t.Fatalf("%d requests, %d Receives, compression %v; want 5: Create, Receive, Command, Receive, Delete, compressed", total, got["Receive"], obs["compression"])
 	}
 }
 

@@ -274,11 +274,30 @@ func names(n int) []string {
 }
 
 func TestLabSessionSplitsAndRetries(t *testing.T) {
+	for _, compressed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "compressed"}[compressed], func(t *testing.T) {
+			labSessionSplitsAndRetries(t, compressed)
+		})
+	}
+}
+
+// labSessionSplitsAndRetries spreads 300 commands over a hundred answers:
+// plain, five fragments each; compressed, one stream of at most 2 KB of
+// fragments each.
+func labSessionSplitsAndRetries(t *testing.T, compressed bool) {
 	cmds := names(300)
-	c, srv := labClient(t, psrpserver.Config{Commands: map[string][]string{"u": cmds}, FragmentSize: 700, FragmentsPerReceive: 5, ProgressEvery: 10, NoDataYet: true}, "u", nil)
+	cfg := psrpserver.Config{Commands: map[string][]string{"u": cmds}, FragmentSize: 700, FragmentsPerReceive: 5, ProgressEvery: 10, NoDataYet: true,
+		IgnoreCompression: !compressed}
+	if compressed {
+		cfg.StreamSize, cfg.FragmentsPerReceive = 2048, 1
+	}
+	c, srv := labClient(t, cfg, "u", nil)
 	res, err := ListCommands(context.Background(), c, []string{"*"}, psrp.ImportTypes)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := map[bool]string{false: "none", true: CompressionXpress}[compressed]; res.Compression != want {
+		t.Fatalf("compression %q, want %q", res.Compression, want)
 	}
 	want := slices.Clone(cmds)
 	slices.Sort(want)

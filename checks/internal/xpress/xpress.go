@@ -91,6 +91,24 @@ func (d *Decoder) DecodeStream(dst, src []byte, limit int) ([]byte, error) {
 	return dst, nil
 }
 
+// Framed says whether src is a whole chain of block headers and their
+// data, as compressed stream data is; it decodes nothing.
+func Framed(src []byte) bool {
+	for off := 0; off < len(src); {
+		if len(src)-off < HeaderSize {
+			return false
+		}
+		orig := int(binary.LittleEndian.Uint16(src[off:])) + 1
+		comp := int(binary.LittleEndian.Uint16(src[off+2:])) + 1
+		off += HeaderSize
+		if comp > orig || comp > len(src)-off {
+			return false
+		}
+		off += comp
+	}
+	return len(src) > 0
+}
+
 // Decompress appends to dst the n bytes (at most BlockSize) that src, one
 // LZ77+Huffman buffer (MS-XCA 2.2), decodes to. A match that reaches before
 // the start of this output or past its n bytes is an error.
