@@ -282,14 +282,14 @@ func TestLabSessionSplitsAndRetries(t *testing.T) {
 }
 
 // labSessionSplitsAndRetries spreads 300 commands over a hundred answers:
-// plain, five fragments each; compressed, one stream of at most 2 KB of
+// plain, five fragments each; compressed, one stream of at most 4 KB of
 // fragments each.
 func labSessionSplitsAndRetries(t *testing.T, compressed bool) {
 	cmds := names(300)
 	cfg := psrpserver.Config{Commands: map[string][]string{"u": cmds}, FragmentSize: 700, FragmentsPerReceive: 5, ProgressEvery: 10, NoDataYet: true,
 		IgnoreCompression: !compressed}
 	if compressed {
-		cfg.StreamSize, cfg.FragmentsPerReceive = 2048, 1
+		cfg.StreamSize, cfg.FragmentsPerReceive = 4096, 1
 	}
 	c, srv := labClient(t, cfg, "u", nil)
 	res, err := ListCommands(context.Background(), c, []string{"*"}, psrp.ImportTypes)
@@ -408,5 +408,42 @@ func TestResourceURI(t *testing.T) {
 		if got := ResourceURI(in); got != want {
 			t.Errorf("%q: %q", in, got)
 		}
+	}
+}
+
+// A compressed shell's answers still keep to the envelope size: the lab
+// server counts its compressed streams against MaxEnvelopeSize as WinRM
+// does, so the output spans answers when it must.
+func TestCompressedAnswersKeepTheEnvelope(t *testing.T) {
+	const envelope = 16 << 10
+	var mu sync.Mutex
+	var sizes []int
+	record := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			mu.Lock()
+			sizes = append(sizes, rec.Body.Len())
+			mu.Unlock()
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		})
+	}
+	cmds := names(400)
+	c, _ := labClient(t, psrpserver.Config{Commands: map[string][]string{"u": cmds}, StreamSize: 4096, MaxEnvelopeSizeKB: envelope >> 10}, "u", record)
+	res, err := ListCommands(context.Background(), c, []string{"*"}, psrp.ImportTypes)
+	if err != nil || len(res.Names) != len(cmds) || res.Compression != CompressionXpress {
+		t.Fatalf("%d names, compression %q: %v", len(res.Names), res.Compression, err)
+	}
+	for _, n := range sizes {
+		if n > envelope {
+			t.Fatalf("an answer of %d bytes, envelope %d", n, envelope)
+		}
+	}
+	if c.RoundTrips < 8 {
+		t.Fatalf("%d round trips: the compressed output did not span answers", c.RoundTrips)
 	}
 }
