@@ -258,3 +258,19 @@ func TestAuthAndRBACShareConnections(t *testing.T) {
 		t.Fatalf("%d shells left open", srv.OpenShells())
 	}
 }
+
+// A server that ignores the CompressionType header answers plain stream
+// data; the session reads it as it is and says so.
+func TestRBACServerWithoutCompression(t *testing.T) {
+	cfg := rbacLabConfig()
+	cfg.NoDataYet, cfg.IgnoreCompression = false, true
+	env, srv := rbacLabEnv(t, cfg, fixtures.AdminUser, fixtures.AdminPassword)
+	r := rbacRun(t, env)
+	obs := rbacObserved(t, r)
+	if r.Status != checks.StatusPass || obs["compression"] != "none" || obs["command_count"] != float64(692) {
+		t.Fatalf("%s, compression %v, %v commands: %v %s", r.Status, obs["compression"], obs["command_count"], r.Findings, r.Error)
+	}
+	if got := srv.Requests(); got["Receive"] < 7 {
+		t.Fatalf("requests %v: plain, the metadata takes seven answers", got)
+	}
+}
