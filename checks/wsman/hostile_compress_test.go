@@ -92,6 +92,12 @@ func TestCompressionJudgedByFraming(t *testing.T) {
 	if out, err := s.data(framed, maxChunk); err != nil || !bytes.Equal(out, bytes.Repeat(msg, 20)) || s.mode != CompressionXpress {
 		t.Fatalf("compressed: mode %q err %v", s.mode, err)
 	}
+	// a first chunk under 266 bytes is stored in its block, as it is
+	small := hostile.Message(2, psrp.PipelineStateMsg, hostile.PipelineCompleted)
+	s.reset("")
+	if out, err := s.data(xpressenc.EncodeStream(nil, small), maxChunk); err != nil || !bytes.Equal(out, small) || s.mode != CompressionXpress {
+		t.Fatalf("stored: mode %q err %v", s.mode, err)
+	}
 	// Windows' word for a shell created without compression is kept
 	s.reset("NoCompression")
 	if _, err := s.data(framed, maxChunk); err != nil || s.mode != compressionNone {
