@@ -55,11 +55,12 @@ func (s *streams) data(chunk []byte, limit int) ([]byte, error) {
 	}
 	out, err := s.dec.DecodeStream(nil, chunk, limit)
 	if err != nil {
-		return nil, fmt.Errorf("the server's compressed stream data: %v", err)
+		return nil, fmt.Errorf("decoding the shell's compressed output: %v", err)
 	}
 	return out, nil
 }
 
+// judge says how the shell's first chunk is framed.
 func (s *streams) judge(chunk []byte) string {
 	if !xpress.Framed(chunk) {
 		return compressionNone
