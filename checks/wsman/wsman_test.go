@@ -140,6 +140,10 @@ func TestReplayGetCommandMetadata(t *testing.T) {
 	if res.ProtocolVersion != "2.3" || res.PSVersion != "5.1.17134.1" || !res.ShellDeleted {
 		t.Fatalf("protocol %q ps %q deleted %v", res.ProtocolVersion, res.PSVersion, res.ShellDeleted)
 	}
+	// pypsrp asked for no compression, and Windows said NoCompression
+	if res.Compression != "none" {
+		t.Fatalf("compression %q, want none", res.Compression)
+	}
 	if got := strings.Join(r.served, " "); got != "Create Receive Receive Command Receive Delete" || c.RoundTrips != 6 {
 		t.Fatalf("requests %s (%d round trips)", got, c.RoundTrips)
 	}
