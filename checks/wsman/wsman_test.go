@@ -487,3 +487,22 @@ func TestFirstAnswerHearsTheCreateOnce(t *testing.T) {
 		t.Fatalf("heard %+v, want the transport's error", heard)
 	}
 }
+
+// Windows states the shell's CompressionMode in its CreateResponse.
+func TestCreateResponseCompressionMode(t *testing.T) {
+	ex, err := recording.Load("test_psrp_get_command_metadata.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ex {
+		if recording.Action(e.Request) != ActionCreate {
+			continue
+		}
+		id, mode, err := parseCreated([]byte(e.Response))
+		if err != nil || id == "" || mode != "NoCompression" {
+			t.Fatalf("shell %q mode %q: %v", id, mode, err)
+		}
+		return
+	}
+	t.Fatal("the recording has no Create")
+}
