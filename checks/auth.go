@@ -43,7 +43,8 @@ var AuthCheck = Check{
 		}
 		return ""
 	},
-	Codes:      httpauth.Codes,
+	Codes:      append(append([]string(nil), httpauth.Codes...), windowsLogonCodes...),
+	Borrows:    windowsLogonBorrows,
 	Run:        runAuth,
 	LeadsLogon: true,
 }
@@ -295,8 +296,8 @@ func basicStep(ctx context.Context, env *Env, client *http.Client, endpoint stri
 		return refused(basicRefusal(cfg, u))
 	case !cfg.HasCredentials():
 		return nil, nil
-	case strings.EqualFold(cfg.Authentication, "negotiate"):
-		return refused("not sent: --authentication negotiate (only the negotiate probe ran)")
+	case cfg.WindowsAuth():
+		return refused("not sent: --authentication " + cfg.Authentication + " (only the negotiate probe ran)")
 	}
 	logon, err := env.Credential(ctx, !backend)
 	if err != nil {

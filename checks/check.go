@@ -125,7 +125,12 @@ type Check struct {
 	// Codes lists every catalog code this probe can raise, so a test can
 	// prove the catalog and the probes agree.
 	Codes []string
-	Run   func(ctx context.Context, env *Env) Outcome
+	// Borrows lists codes catalogued under another check that this probe
+	// also raises, for the same answer seen on its own path: the auth
+	// probe's Kerberos logon reports the KDC's refusal in the spn check's
+	// codes.
+	Borrows []string
+	Run     func(ctx context.Context, env *Env) Outcome
 }
 
 // Result is a check's entry in the report.

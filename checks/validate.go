@@ -43,7 +43,7 @@ func validate(list []Check, also []Check) error {
 			return fmt.Errorf("check %s has no Run", c.ID)
 		}
 		byID[c.ID] = c
-		for _, code := range c.Codes {
+		for _, code := range append(append([]string(nil), c.Codes...), c.Borrows...) {
 			if _, ok := catalog.Lookup(code); !ok {
 				return fmt.Errorf("check %s lists code %s, which is not in the catalog", c.ID, code)
 			}
