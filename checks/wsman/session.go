@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -104,20 +105,25 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 	var (
 		shellID, commandID string
 		commandDone        bool
+		cleanOnce          sync.Once
 	)
+	cleanup := func() {
+		cleanOnce.Do(func() {
+			// a fresh context: the caller's may be the reason we are here
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cleanupBudget(ctx))
+			defer cancel()
+			if commandID != "" && !commandDone && ctx.Err() == nil {
+				// polite when there is time; Delete ends the command anyway
+				_ = c.Signal(dctx, shellID, commandID, SignalTerminate)
+			}
+			res.DeleteError = c.Delete(dctx, shellID)
+			res.ShellDeleted = res.DeleteError == nil
+		})
+	}
 	defer func() {
-		if shellID == "" {
-			return
+		if shellID != "" {
+			cleanup()
 		}
-		// a fresh context: the caller's may be the reason we are here
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cleanupBudget(ctx))
-		defer cancel()
-		if commandID != "" && !commandDone && ctx.Err() == nil {
-			// polite when there is time; Delete ends the command anyway
-			_ = c.Signal(dctx, shellID, commandID, SignalTerminate)
-		}
-		res.DeleteError = c.Delete(dctx, shellID)
-		res.ShellDeleted = res.DeleteError == nil
 	}()
 
 	var obj uint64
@@ -213,13 +219,27 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 		}
 		return false, nil
 	}, &commandDone)
+	// a pipeline that reached a final state needs no Signal before the
+	// Delete, even when the server has not yet said the command is Done:
+	// one round trip less, and Delete ends the command anyway. Its output
+	// is all in, so the Delete goes out while the parser finishes, not
+	// after: the parse of the last answer and the Delete's round trip
+	// overlap.
+	commandDone = commandDone || finished
+	var deleted chan struct{}
+	if finished {
+		deleted = make(chan struct{})
+		go func() {
+			defer close(deleted)
+			cleanup()
+		}()
+	}
 	if perr := out.wait(); perr != nil && (err == nil || errors.Is(err, errOutputParse)) {
 		err = perr
 	}
-	// a pipeline that reached a final state needs no Signal before the
-	// Delete, even when the server has not yet said the command is Done:
-	// one round trip less, and Delete ends the command anyway
-	commandDone = commandDone || finished
+	if deleted != nil {
+		<-deleted
+	}
 	sort.Strings(res.Names)
 	if err != nil {
 		return res, err
