@@ -65,28 +65,19 @@ type Decoder struct {
 func (d *Decoder) DecodeStream(dst, src []byte, limit int) ([]byte, error) {
 	total := 0
 	for off := 0; off < len(src); {
-		if len(src)-off < HeaderSize {
-			return dst, corrupt("a block header of %d bytes at offset %d; a header has %d", len(src)-off, off, HeaderSize)
-		}
-		orig := int(binary.LittleEndian.Uint16(src[off:])) + 1
-		comp := int(binary.LittleEndian.Uint16(src[off+2:])) + 1
-		off += HeaderSize
-		if comp > orig {
-			return dst, corrupt("a block of %d bytes claims to compress %d; a block that would grow is stored", comp, orig)
-		}
-		if comp > len(src)-off {
-			return dst, corrupt("a block of %d bytes with %d left at offset %d", comp, len(src)-off, off)
+		orig, data, err := block(src, off)
+		if err != nil {
+			return dst, err
 		}
 		if total += orig; total > limit {
 			return dst, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 		}
-		var err error
-		if comp == orig {
-			dst = append(dst, src[off:off+comp]...)
-		} else if dst, err = d.Decompress(dst, src[off:off+comp], orig); err != nil {
+		if len(data) == orig {
+			dst = append(dst, data...)
+		} else if dst, err = d.Decompress(dst, data, orig); err != nil {
 			return dst, err
 		}
-		off += comp
+		off += HeaderSize + len(data)
 	}
 	return dst, nil
 }
@@ -95,18 +86,31 @@ func (d *Decoder) DecodeStream(dst, src []byte, limit int) ([]byte, error) {
 // data, as compressed stream data is; it decodes nothing.
 func Framed(src []byte) bool {
 	for off := 0; off < len(src); {
-		if len(src)-off < HeaderSize {
+		_, data, err := block(src, off)
+		if err != nil {
 			return false
 		}
-		orig := int(binary.LittleEndian.Uint16(src[off:])) + 1
-		comp := int(binary.LittleEndian.Uint16(src[off+2:])) + 1
-		off += HeaderSize
-		if comp > orig || comp > len(src)-off {
-			return false
-		}
-		off += comp
+		off += HeaderSize + len(data)
 	}
 	return len(src) > 0
+}
+
+// block reads the header at src[off:]: the block's original size and its
+// data (stored when as long as the original).
+func block(src []byte, off int) (orig int, data []byte, err error) {
+	if len(src)-off < HeaderSize {
+		return 0, nil, corrupt("a block header of %d bytes at offset %d; a header has %d", len(src)-off, off, HeaderSize)
+	}
+	orig = int(binary.LittleEndian.Uint16(src[off:])) + 1
+	comp := int(binary.LittleEndian.Uint16(src[off+2:])) + 1
+	off += HeaderSize
+	if comp > orig {
+		return 0, nil, corrupt("a block of %d bytes claims to compress %d; a block that would grow is stored", comp, orig)
+	}
+	if comp > len(src)-off {
+		return 0, nil, corrupt("a block of %d bytes with %d left at offset %d", comp, len(src)-off, off)
+	}
+	return orig, src[off : off+comp], nil
 }
 
 // Decompress appends to dst the n bytes (at most BlockSize) that src, one
