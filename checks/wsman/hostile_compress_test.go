@@ -38,13 +38,8 @@ func records(n int) []byte {
 // headers or in the block, never an allocation of what the data claims,
 // and the shell is still deleted.
 func TestHostileCompressedReceive(t *testing.T) {
-	// a block whose match claims 4 GiB by MS-XCA's 32-bit length: 'a' and
-	// match symbol 271 (15+ long, 1 back) of one bit each, then the length
-	// bytes 255, 0x0000 and 0xffffffff
-	table := make([]byte, 256)
-	table['a'/2] = 1 << 4
-	table[271/2] = 1 << 4
-	fourGB := append(append(table, 0x00, 0x40, 0, 0), 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff)
+	// a block whose match claims 4 GiB by MS-XCA's 32-bit length form
+	fourGB := xpressenc.LongMatch(0xffffffff)
 	fourGB = append(binary.LittleEndian.AppendUint16(binary.LittleEndian.AppendUint16(nil, 999), uint16(len(fourGB)-1)), fourGB...)
 
 	nine := make([][]byte, 9) // 37 MB together, each under the stream's budget
