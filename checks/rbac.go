@@ -50,6 +50,7 @@ type RBACObserved struct {
 	ProtocolVersion string     `json:"protocol_version,omitempty"`
 	RoundTrips      int        `json:"round_trips"`
 	NoDataRetries   int        `json:"no_data_retries"`
+	Compression     string     `json:"compression,omitempty"` // "xpress" when the server compressed its output, "none" when it did not
 	ShellCreated    bool       `json:"shell_created"`
 	ShellDeleted    bool       `json:"shell_deleted"` // false with shell_created means a leaked shell
 	DurationMS      int64      `json:"duration_ms"`
@@ -189,6 +190,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		obs.ShellCreated, obs.ShellDeleted = res.ShellCreated, res.ShellDeleted
 		obs.PSVersion, obs.ProtocolVersion = res.PSVersion, res.ProtocolVersion
 		obs.NoDataRetries, obs.Errors, obs.ServerCount = res.NoDataRetries, res.Errors, res.ServerCount
+		obs.Compression = res.Compression
 		if res.Names != nil {
 			obs.Commands = res.Names
 		}

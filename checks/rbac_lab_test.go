@@ -225,11 +225,12 @@ func TestRBACRoundTripsLab(t *testing.T) {
 	if got["Create"] != 1 || got["Command"] != 1 || got["Delete"] != 1 || got["Signal"] != 0 {
 		t.Fatalf("requests %v; want one Create, one Command, one Delete and no Signal", got)
 	}
-	// the admin's 692 commands are about 3 MB of metadata in base64: seven
-	// answers at the 512000-byte envelope the client asks for, plus the
-	// pool's one
-	if got["Receive"] > 8 {
-		t.Fatalf("%d Receives; want at most 8", got["Receive"])
+	// the admin's 692 commands are about 3 MB of metadata in base64, seven
+	// answers at the 512000-byte envelope the client asks for; compressed
+	// (the client asks for xpress, as PowerShell does) they take one, plus
+	// the pool's one
+	if got["Receive"] != 2 || total != 5 || obs["compression"] != "xpress" {
+		t.Fatalf("%d requests, %d Receives, compression %v; want 5: Create, Receive, Command, Receive, Delete, compressed", total, got["Receive"], obs["compression"])
 	}
 }
 
@@ -388,6 +389,22 @@ func TestForgoneLeadAuthLogsOnItself(t *testing.T) {
 	}
 	if srv.OpenShells() != 0 {
 		t.Errorf("%d shells left open", srv.OpenShells())
+	}
+}
+
+// A server that ignores the CompressionType header answers plain stream
+// data; the session reads it as it is and says so.
+func TestRBACServerWithoutCompression(t *testing.T) {
+	cfg := rbacLabConfig()
+	cfg.NoDataYet, cfg.IgnoreCompression = false, true
+	env, srv := rbacLabEnv(t, cfg, fixtures.AdminUser, fixtures.AdminPassword)
+	r := rbacRun(t, env)
+	obs := rbacObserved(t, r)
+	if r.Status != checks.StatusPass || obs["compression"] != "none" || obs["command_count"] != float64(692) {
+		t.Fatalf("%s, compression %v, %v commands: %v %s", r.Status, obs["compression"], obs["command_count"], r.Findings, r.Error)
+	}
+	if got := srv.Requests(); got["Receive"] < 7 {
+		t.Fatalf("requests %v: plain, the metadata takes seven answers", got)
 	}
 }
 
