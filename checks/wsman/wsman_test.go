@@ -28,7 +28,7 @@ import (
 // package cannot import.
 var testBudgets = Budgets{Request: 25 * time.Second, ReceiveWait: 20 * time.Second, Delete: 5 * time.Second, LateDelete: 1500 * time.Millisecond}
 
-func tlsClient(t *testing.T, ts *httptest.Server, user, password string) *Client {
+func tlsClient(t testing.TB, ts *httptest.Server, user, password string) *Client {
 	t.Helper()
 	roots := x509.NewCertPool()
 	roots.AddCert(ts.Certificate())
@@ -246,7 +246,7 @@ func FuzzParseFault(f *testing.F) {
 
 // labClient serves a psrpserver behind an httptest TLS server with a tiny
 // Basic-auth wrapper (what IIS does in front of Exchange).
-func labClient(t *testing.T, cfg psrpserver.Config, user string, wrap func(http.Handler) http.Handler) (*Client, *psrpserver.Server) {
+func labClient(t testing.TB, cfg psrpserver.Config, user string, wrap func(http.Handler) http.Handler) (*Client, *psrpserver.Server) {
 	t.Helper()
 	srv := psrpserver.New(cfg)
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -388,6 +388,22 @@ func TestResourceURI(t *testing.T) {
 	} {
 		if got := ResourceURI(in); got != want {
 			t.Errorf("%q: %q", in, got)
+		}
+	}
+}
+
+// BenchmarkListCommandsLab is the healthy lab's rbac session in process:
+// the psrpserver with the lab's defaults (1500-byte fragments, 500 KB
+// envelopes, a progress record every 50 commands) behind TLS, listing the
+// 692 commands of the lab administrator. It measures client and server
+// together, as the lab run pays for both.
+func BenchmarkListCommandsLab(b *testing.B) {
+	c, _ := labClient(b, psrpserver.Config{Commands: map[string][]string{"u": names(692)}}, "u", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := ListCommands(context.Background(), c, []string{"*"}, psrp.ImportTypes)
+		if err != nil || len(res.Names) != 692 {
+			b.Fatalf("%v: %d names", err, len(res.Names))
 		}
 	}
 }
