@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/exdiag/exdiag/checks/internal/xmlskim"
 )
 
 // The command-metadata skim. A session decodes one PIPELINE_OUTPUT object
@@ -14,17 +15,14 @@ import (
 // per token, most of the rbac probe's CPU. skimCommandMetadata reads the
 // same answer in one pass over the bytes, building nothing.
 //
-// It is exact by construction, not by approximation: it accepts a subset of
-// the XML that ParseCLIXML accepts (ASCII names without prefixes, the five
-// named entities, no comments, CDATA, processing instructions, numeric
-// character references or carriage returns), checks that subset as
-// strictly as encoding/xml does (nesting, names, quoting, UTF-8, the XML
-// character range, "]]>"), and mirrors which subtrees the tree parser reads
-// and which it skips, so Ref resolves to the same objects. Anything outside
-// the subset, and every malformed or over-budget document, returns ok
-// false, and the caller parses the tree: its answer and its error messages
-// stay the only ones. FuzzCommandMetadataSkim holds the two to the same
-// answer on every input.
+// It is exact by construction, not by approximation: xmlskim walks a
+// subset of the XML ParseCLIXML accepts, checked as strictly as
+// encoding/xml checks it, and the skim mirrors which subtrees the tree
+// parser reads and which it skips, so Ref resolves to the same objects.
+// Anything outside the subset, and every malformed or over-budget
+// document, returns ok false, and the caller parses the tree: its answer
+// and its error messages stay the only ones. FuzzCommandMetadataSkim holds
+// the two to the same answer on every input.
 
 type skimMode uint8
 
@@ -106,10 +104,6 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 		// without "<Ref" has none
 		needRefs = bytes.Contains(data, []byte("<Ref"))
 	)
-	i := 0
-	for i < len(data) && isXMLSpace(data[i]) {
-		i++
-	}
 	// finish closes the top element and hands its value to its parent
 	finish := func() {
 		f := &stack[top]
@@ -133,23 +127,27 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 		}
 		top--
 	}
+	sc := xmlskim.NewScanner(data, false)
 	for {
-		if i >= len(data) {
-			return info, 0, false, false // unclosed: the tree reports it
+		tok, good := sc.Next()
+		if !good {
+			return info, 0, false, false
 		}
-		if data[i] != '<' {
+		switch tok.Kind {
+		case xmlskim.EOF:
+			return info, 0, false, false // unclosed: the tree reports it
+		case xmlskim.Text:
 			if top < 0 {
-				return info, 0, false, false
-			}
-			end, entities, good := skimText(data, i)
-			if !good {
-				return info, 0, false, false
+				if len(bytes.TrimLeft(tok.Text, " \t\n\r")) > 0 {
+					return info, 0, false, false
+				}
+				continue
 			}
 			if f := &stack[top]; f.mode == skimPrim {
-				piece := data[i:end]
-				if entities {
+				piece := tok.Text
+				if tok.Entities {
 					start := len(arena)
-					arena = appendUnescaped(arena, piece)
+					arena = xmlskim.Unescape(arena, piece)
 					piece = arena[start:len(arena):len(arena)]
 				}
 				if len(f.val.text) == 0 {
@@ -160,91 +158,36 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 					f.val.text = arena[start:len(arena):len(arena)]
 				}
 			}
-			i = end
 			continue
-		}
-		if i+1 >= len(data) {
-			return info, 0, false, false
-		}
-		if data[i+1] == '/' {
-			name, j := skimName(data, i+2)
-			if name == nil || top < 0 || !bytes.Equal(name, stack[top].name) {
+		case xmlskim.End:
+			if top < 0 || !bytes.Equal(tok.Name, stack[top].name) {
 				return info, 0, false, false
 			}
-			for j < len(data) && isXMLSpace(data[j]) {
-				j++
-			}
-			if j >= len(data) || data[j] != '>' {
-				return info, 0, false, false
-			}
-			i = j + 1
 			finish()
 			if top < 0 {
-				break
+				return skimAnswer(props, found)
 			}
 			continue
 		}
-		name, j := skimName(data, i+1)
-		if name == nil {
-			return info, 0, false, false // <?, <!, or a name outside the subset
-		}
 		var nAttr, refAttr []byte
-		var haveN, haveRef, empty bool
+		var haveN, haveRef bool
 		for {
-			for j < len(data) && isXMLSpace(data[j]) {
-				j++
-			}
-			if j >= len(data) {
-				return info, 0, false, false
-			}
-			if data[j] == '>' {
-				j++
+			an, val, more := tok.NextAttr()
+			if !more {
 				break
 			}
-			if data[j] == '/' {
-				if j+1 >= len(data) || data[j+1] != '>' {
-					return info, 0, false, false
-				}
-				j += 2
-				empty = true
-				break
-			}
-			an, aj := skimName(data, j)
-			if an == nil {
-				return info, 0, false, false
-			}
-			j = aj
-			for j < len(data) && isXMLSpace(data[j]) {
-				j++
-			}
-			if j >= len(data) || data[j] != '=' {
-				return info, 0, false, false
-			}
-			j++
-			for j < len(data) && isXMLSpace(data[j]) {
-				j++
-			}
-			if j >= len(data) || (data[j] != '"' && data[j] != '\'') {
-				return info, 0, false, false
-			}
-			end, good := skimAttrValue(data, j+1, data[j])
-			if !good {
-				return info, 0, false, false
-			}
-			val := data[j+1 : end]
 			switch {
 			case !haveN && string(an) == "N":
 				nAttr, haveN = val, true
 			case !haveRef && string(an) == "RefId":
 				refAttr, haveRef = val, true
 			}
-			j = end + 1
 		}
-		i = j
 		nodes++
 		if nodes > maxNodes || top+1 > maxDepth {
 			return info, 0, false, false
 		}
+		name := tok.Name
 		f := skimFrame{name: name, prop: -1}
 		if top < 0 {
 			if string(name) != "Obj" {
@@ -264,7 +207,7 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 				}
 			case skimList:
 				value = true
-				if p.rootProps && top == 1 {
+				if p.rootProps {
 					f.role = roleProp
 					f.prop = skimProp(nAttr)
 				}
@@ -304,13 +247,18 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 		}
 		top++
 		stack[top] = f
-		if empty {
+		if tok.Empty {
 			finish()
 			if top < 0 {
-				break
+				return skimAnswer(props, found)
 			}
 		}
 	}
+}
+
+// skimAnswer is ParseCommandMetadataOutput's answer from the root's
+// properties.
+func skimAnswer(props [len(skimProps)]skimValue, found [len(skimProps)]bool) (info CommandInfo, count int, isCount, ok bool) {
 	if found[propCount] && !found[propName] {
 		n, err := strconv.ParseInt(strings.TrimSpace(DecodeName(string(props[propCount].text))), 10, 64)
 		if err != nil || n < 0 {
@@ -343,132 +291,4 @@ func skimProp(n []byte) int {
 		}
 	}
 	return -1
-}
-
-func isXMLSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
-
-// skimName reads an ASCII name without a prefix at data[i:], and returns it
-// and the index after it; nil when the name is missing or would go on in a
-// way the subset leaves to encoding/xml (a colon, a non-ASCII byte).
-func skimName(data []byte, i int) ([]byte, int) {
-	if i >= len(data) {
-		return nil, i
-	}
-	if c := data[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_') {
-		return nil, i
-	}
-	j := i + 1
-	for j < len(data) {
-		c := data[j]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' {
-			j++
-			continue
-		}
-		if c == ':' || c >= utf8.RuneSelf {
-			return nil, i
-		}
-		break
-	}
-	return data[i:j], j
-}
-
-// skimText checks character data from data[i] up to the next '<' (or the
-// end) and returns where it ends and whether it holds entity references.
-func skimText(data []byte, i int) (end int, entities, ok bool) {
-	start := i
-	for i < len(data) {
-		c := data[i]
-		switch {
-		case c == '<':
-			return i, entities, true
-		case c == '&':
-			n := namedEntity(data[i:])
-			if n == 0 {
-				return i, entities, false
-			}
-			entities = true
-			i += n
-			continue
-		case c == '>':
-			if i-start >= 2 && data[i-1] == ']' && data[i-2] == ']' {
-				return i, entities, false
-			}
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(data[i:])
-			if r == utf8.RuneError && size == 1 || !isInXMLRange(r) {
-				return i, entities, false
-			}
-			i += size
-			continue
-		case c < 0x20 && c != '\t' && c != '\n':
-			return i, entities, false // \r is rewritten by encoding/xml; the rest it refuses
-		}
-		i++
-	}
-	return i, entities, true
-}
-
-// skimAttrValue checks a quoted attribute value from data[i] to its closing
-// quote and returns the quote's index; values with entities or carriage
-// returns are left to encoding/xml.
-func skimAttrValue(data []byte, i int, quote byte) (int, bool) {
-	for i < len(data) {
-		c := data[i]
-		switch {
-		case c == quote:
-			return i, true
-		case c == '<' || c == '&' || c < 0x20 && c != '\t' && c != '\n':
-			return i, false
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(data[i:])
-			if r == utf8.RuneError && size == 1 || !isInXMLRange(r) {
-				return i, false
-			}
-			i += size
-			continue
-		}
-		i++
-	}
-	return i, false
-}
-
-func isInXMLRange(r rune) bool {
-	return r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
-}
-
-var xmlEntities = [...]struct {
-	ref string
-	c   byte
-}{{"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&apos;", '\''}, {"&quot;", '"'}}
-
-// namedEntity is the length of the predefined entity reference b starts
-// with, 0 when it starts with another.
-func namedEntity(b []byte) int {
-	for _, e := range xmlEntities {
-		if bytes.HasPrefix(b, []byte(e.ref)) {
-			return len(e.ref)
-		}
-	}
-	return 0
-}
-
-// appendUnescaped appends text (checked by skimText) with its entity
-// references replaced.
-func appendUnescaped(dst, text []byte) []byte {
-	for len(text) > 0 {
-		k := bytes.IndexByte(text, '&')
-		if k < 0 {
-			return append(dst, text...)
-		}
-		dst = append(dst, text[:k]...)
-		text = text[k:]
-		for _, e := range xmlEntities {
-			if bytes.HasPrefix(text, []byte(e.ref)) {
-				dst = append(dst, e.c)
-				text = text[len(e.ref):]
-				break
-			}
-		}
-	}
-	return dst
 }
