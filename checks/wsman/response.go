@@ -93,7 +93,7 @@ type Received struct {
 // ParseReceive reads a ReceiveResponse.
 func ParseReceive(body []byte) (Received, error) {
 	var r Received
-	e, err := parseEnvelope(body)
+	e, err := parseReceiveEnvelope(body)
 	if err != nil {
 		return r, err
 	}
