@@ -210,6 +210,10 @@ func (s *Scanner) name(d []byte, i int) ([]byte, int) {
 func scanText(d []byte, i int) (end int, entities, ok bool) {
 	start := i
 	for i < len(d) {
+		if plain[d[i]] {
+			i++ // most of a document: base64, names, words
+			continue
+		}
 		c := d[i]
 		switch {
 		case c == '<':
@@ -240,6 +244,16 @@ func scanText(d []byte, i int) (end int, entities, ok bool) {
 	}
 	return i, entities, true
 }
+
+// plain marks the bytes text may hold with no check of their own: printable
+// ASCII but for the three that start markup, an entity or a "]]>".
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7F; c++ {
+		t[c] = c != '<' && c != '&' && c != '>'
+	}
+	t['\t'], t['\n'] = true, true
+	return t
+}()
 
 // scanAttrValue checks a quoted attribute value from d[i] to its closing
 // quote and returns the quote's index.
