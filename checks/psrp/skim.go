@@ -92,6 +92,17 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 	if len(data) > skimMaxBytes {
 		return info, 0, false, false
 	}
+	// objects are remembered only for a Ref to name; a server's command
+	// objects have none, so the first pass keeps nothing and a Ref sends
+	// the skim round again, remembering
+	info, count, isCount, ok, again := skimPass(data, false)
+	if again {
+		info, count, isCount, ok, _ = skimPass(data, true)
+	}
+	return info, count, isCount, ok
+}
+
+func skimPass(data []byte, needRefs bool) (info CommandInfo, count int, isCount, ok, again bool) {
 	var (
 		stack [maxDepth + 1]skimFrame
 		top   = -1
@@ -100,9 +111,6 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 		found [len(skimProps)]bool
 		refs  []skimRef
 		arena []byte // decoded text with entities, rarely needed
-		// objects are remembered only for a Ref to name, and a document
-		// without "<Ref" has none
-		needRefs = bytes.Contains(data, []byte("<Ref"))
 	)
 	// finish closes the top element and hands its value to its parent
 	finish := func() {
@@ -131,15 +139,15 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 	for {
 		tok, good := sc.Next()
 		if !good {
-			return info, 0, false, false
+			return info, 0, false, false, false
 		}
 		switch tok.Kind {
 		case xmlskim.EOF:
-			return info, 0, false, false // unclosed: the tree reports it
+			return info, 0, false, false, false // unclosed: the tree reports it
 		case xmlskim.Text:
 			if top < 0 {
 				if len(bytes.TrimLeft(tok.Text, " \t\n\r")) > 0 {
-					return info, 0, false, false
+					return info, 0, false, false, false
 				}
 				continue
 			}
@@ -161,7 +169,7 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 			continue
 		case xmlskim.End:
 			if top < 0 || !bytes.Equal(tok.Name, stack[top].name) {
-				return info, 0, false, false
+				return info, 0, false, false, false
 			}
 			finish()
 			if top < 0 {
@@ -185,13 +193,13 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 		}
 		nodes++
 		if nodes > maxNodes || top+1 > maxDepth {
-			return info, 0, false, false
+			return info, 0, false, false, false
 		}
 		name := tok.Name
 		f := skimFrame{name: name, prop: -1}
 		if top < 0 {
 			if string(name) != "Obj" {
-				return info, 0, false, false
+				return info, 0, false, false, false
 			}
 			f.mode, f.refID, f.val.obj = skimObj, refAttr, true
 		} else {
@@ -231,6 +239,9 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 				case "Obj":
 					f.mode, f.refID, f.val.obj = skimObj, refAttr, true
 				case "Ref":
+					if !needRefs {
+						return info, 0, false, false, true
+					}
 					f.mode = skimSkip
 					if len(refAttr) > 0 {
 						for k := len(refs) - 1; k >= 0; k-- {
@@ -258,13 +269,13 @@ func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok 
 
 // skimAnswer is ParseCommandMetadataOutput's answer from the root's
 // properties.
-func skimAnswer(props [len(skimProps)]skimValue, found [len(skimProps)]bool) (info CommandInfo, count int, isCount, ok bool) {
+func skimAnswer(props [len(skimProps)]skimValue, found [len(skimProps)]bool) (info CommandInfo, count int, isCount, ok, again bool) {
 	if found[propCount] && !found[propName] {
 		n, err := strconv.ParseInt(strings.TrimSpace(DecodeName(string(props[propCount].text))), 10, 64)
 		if err != nil || n < 0 {
-			return info, 0, false, false // the tree words the error
+			return info, 0, false, false, false // the tree words the error
 		}
-		return info, int(n), true, true
+		return info, int(n), true, true, false
 	}
 	if found[propName] {
 		info.Name = props[propName].str()
@@ -275,7 +286,7 @@ func skimAnswer(props [len(skimProps)]skimValue, found [len(skimProps)]bool) (in
 	if found[propNamespace] {
 		info.Namespace = props[propNamespace].str()
 	}
-	return info, 0, false, true
+	return info, 0, false, true, false
 }
 
 // skimProp is the index of the wanted property an N attribute names
