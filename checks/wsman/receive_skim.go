@@ -218,12 +218,8 @@ func startPart(e *envelope, part skimPart, tok xmlskim.Token) bool {
 		r := e.Body.Receive
 		r.Streams = grow(r.Streams)
 		s := &r.Streams[len(r.Streams)-1]
-		for {
-			n, v, more := tok.NextAttr()
-			if !more {
-				break
-			}
-			switch _, l := xmlskim.Split(n); string(l) {
+		eachAttr(tok, func(local string, v []byte) {
+			switch local {
 			case "Name":
 				s.Name = string(v)
 			case "CommandId":
@@ -231,26 +227,34 @@ func startPart(e *envelope, part skimPart, tok xmlskim.Token) bool {
 			case "End":
 				s.End = string(v)
 			}
-		}
+		})
 	case partState:
 		r := e.Body.Receive
 		if r.State == nil {
 			alloc(&r.State)
 		}
-		for {
-			n, v, more := tok.NextAttr()
-			if !more {
-				break
-			}
-			switch _, l := xmlskim.Split(n); string(l) {
+		eachAttr(tok, func(local string, v []byte) {
+			switch local {
 			case "CommandId":
 				r.State.CommandID = string(v)
 			case "State":
 				r.State.State = string(v)
 			}
-		}
+		})
 	}
 	return true
+}
+
+// eachAttr calls set with each attribute's local name and value, in order.
+func eachAttr(tok xmlskim.Token, set func(local string, v []byte)) {
+	for {
+		n, v, more := tok.NextAttr()
+		if !more {
+			return
+		}
+		_, l := xmlskim.Split(n)
+		set(string(l), v)
+	}
 }
 
 // endPart stores the character data of an Action or a Stream.

@@ -16,20 +16,8 @@ func BenchmarkHealthyLabRun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lab, err := fixtures.StartWith(context.Background(), s, fixtures.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	lab, cfg := labInProcess(b, s, fixtures.Options{})
 	defer lab.Close()
-	var f runFlags
-	if err := newRunFlagSet(&f).Parse(lab.Args()); err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := f.toConfig()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.Password = checks.NewSecret(lab.Password())
 	b.ReportAllocs()
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
