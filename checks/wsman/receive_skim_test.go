@@ -1,13 +1,18 @@
 package wsman
 
 import (
+	"bytes"
+	"context"
+	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/exdiag/exdiag/checks/internal/recording"
 	"github.com/exdiag/exdiag/checks/psrp"
 	"github.com/exdiag/exdiag/fixtures/hostile"
+	"github.com/exdiag/exdiag/fixtures/psrpserver"
 )
 
 // sameEnvelope fails t when the skim fills the envelope other than
@@ -115,4 +120,46 @@ func FuzzReceiveSkim(f *testing.F) {
 			t.Fatalf("skim %+v, xml.Unmarshal %+v", got, want)
 		}
 	})
+}
+
+// teeWriter keeps a copy of what a handler writes.
+type teeWriter struct {
+	http.ResponseWriter
+	body *bytes.Buffer
+}
+
+func (w teeWriter) Write(b []byte) (int, error) {
+	w.body.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+// Every Receive answer of a lab session is one the skim reads.
+func TestReceiveSkimReadsLabSession(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []*bytes.Buffer
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b := &bytes.Buffer{}
+			mu.Lock()
+			bodies = append(bodies, b)
+			mu.Unlock()
+			h.ServeHTTP(teeWriter{w, b}, r)
+		})
+	}
+	c, _ := labClient(t, psrpserver.Config{Commands: map[string][]string{"u": names(200)}}, "u", wrap)
+	if _, err := ListCommands(context.Background(), c, []string{"*"}, psrp.ImportTypes); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, b := range bodies {
+		if bytes.Contains(b.Bytes(), []byte("ReceiveResponse")) {
+			n++
+			if !sameEnvelope(t, b.Bytes()) {
+				t.Fatalf("the skim left a lab Receive answer to xml.Unmarshal: %.300q", b.Bytes())
+			}
+		}
+	}
+	if n < 2 {
+		t.Fatalf("%d Receive answers", n)
+	}
 }
