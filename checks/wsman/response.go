@@ -106,7 +106,7 @@ type Received struct {
 // ParseReceive reads a ReceiveResponse.
 func ParseReceive(body []byte) (Received, error) {
 	var r Received
-	e, err := parseEnvelope(body)
+	e, err := parseReceiveEnvelope(body)
 	if err != nil {
 		return r, err
 	}

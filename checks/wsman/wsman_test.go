@@ -28,7 +28,7 @@ import (
 // package cannot import.
 var testBudgets = Budgets{Request: 25 * time.Second, ReceiveWait: 20 * time.Second, Delete: 5 * time.Second, LateDelete: 1500 * time.Millisecond}
 
-func tlsClient(t *testing.T, ts *httptest.Server, user, password string) *Client {
+func tlsClient(t testing.TB, ts *httptest.Server, user, password string) *Client {
 	t.Helper()
 	roots := x509.NewCertPool()
 	roots.AddCert(ts.Certificate())
@@ -250,7 +250,7 @@ func FuzzParseFault(f *testing.F) {
 
 // labClient serves a psrpserver behind an httptest TLS server with a tiny
 // Basic-auth wrapper (what IIS does in front of Exchange).
-func labClient(t *testing.T, cfg psrpserver.Config, user string, wrap func(http.Handler) http.Handler) (*Client, *psrpserver.Server) {
+func labClient(t testing.TB, cfg psrpserver.Config, user string, wrap func(http.Handler) http.Handler) (*Client, *psrpserver.Server) {
 	t.Helper()
 	srv := psrpserver.New(cfg)
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
