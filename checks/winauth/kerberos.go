@@ -48,10 +48,12 @@ var (
 	tokKRBError = []byte{0x03, 0x00}
 )
 
-// ErrNoMutualAuth is a server that accepted (or went on) without an AP-REP:
-// nothing proved it holds the service's key, so the logon is not known to
-// have reached the service the ticket is for.
-var ErrNoMutualAuth = errors.New("the server sent no kerberos answer (ap-rep) to verify; mutual authentication was not proven, check that the server completes the negotiate exchange")
+// ErrNoMutualAuth is a server that answered the AP-REQ with no token of
+// its own: on a 200, nothing proved it holds the service's key (the logon
+// is not known to have reached the service the ticket is for); on a 401,
+// it refused without saying why, as Windows does for a bad channel
+// binding. The caller knows which.
+var ErrNoMutualAuth = errors.New("the server sent back no kerberos token (neither an ap-rep proving mutual authentication nor a krb-error); check the server's log for how it took the logon")
 
 // KerberosOptions says whom to log on as and for which service.
 type KerberosOptions struct {
