@@ -115,7 +115,7 @@ func (a *acceptor) accept(t *testing.T, tok []byte) []byte {
 		if merr != nil {
 			t.Fatal(merr)
 		}
-		return negResp(t, spnego.NegStateReject, krb5Token(tokKRBError, b))
+		return krbResp(t, spnego.NegStateReject, krb5Token(tokKRBError, b))
 	}
 	session := a.apreq.Ticket.DecryptedEncPart.Key
 	sk, err := types.GenerateEncryptionKey(mustEtype(t, session.KeyType))
@@ -143,17 +143,13 @@ func (a *acceptor) accept(t *testing.T, tok []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return negResp(t, spnego.NegStateAcceptCompleted, krb5Token(tokAPRep, asn1tools.AddASNAppTag(rb, asnAppTag.APREP)))
+	return krbResp(t, spnego.NegStateAcceptCompleted, krb5Token(tokAPRep, asn1tools.AddASNAppTag(rb, asnAppTag.APREP)))
 }
 
-func negResp(t *testing.T, state spnego.NegState, token []byte) []byte {
+// krbResp is a NegTokenResp of the krb5 mechanism.
+func krbResp(t *testing.T, state spnego.NegState, token []byte) []byte {
 	t.Helper()
-	r := spnego.NegTokenResp{NegState: asn1.Enumerated(state), SupportedMech: gssapi.OIDKRB5.OID(), ResponseToken: token}
-	b, err := r.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return negResp(t, state, gssapi.OIDKRB5.OID(), token)
 }
 
 func mustEtype(t *testing.T, id int32) etype.EType {
@@ -351,8 +347,8 @@ func TestKerberosHostileServerTokens(t *testing.T) {
 		want func(error) bool
 	}{
 		{"no token", nil, func(err error) bool { return errors.Is(err, ErrNoMutualAuth) }},
-		{"completed without a token", negResp(t, spnego.NegStateAcceptCompleted, nil), func(err error) bool { return errors.Is(err, ErrNoMutualAuth) }},
-		{"rejected without a token", negResp(t, spnego.NegStateReject, nil), func(err error) bool { return strings.Contains(err.Error(), "rejected") }},
+		{"completed without a token", krbResp(t, spnego.NegStateAcceptCompleted, nil), func(err error) bool { return errors.Is(err, ErrNoMutualAuth) }},
+		{"rejected without a token", krbResp(t, spnego.NegStateReject, nil), func(err error) bool { return strings.Contains(err.Error(), "rejected") }},
 		{"bare KRB-ERROR", krbErr, func(err error) bool {
 			var ke *KerberosError
 			return errors.As(err, &ke) && ke.Code == errorcode.KRB_AP_ERR_TKT_EXPIRED && ke.Name == "KRB_AP_ERR_TKT_EXPIRED"

@@ -41,9 +41,9 @@ var cfxETypes = map[int32]bool{
 	etypeID.AES128_CTS_HMAC_SHA256_128: true, etypeID.AES256_CTS_HMAC_SHA384_192: true,
 }
 
-// errNotEstablished is Wrap or Unwrap before the AP-REP was verified: no
+// errKrbNotEstablished is Wrap or Unwrap before the AP-REP was verified: no
 // key is agreed until then.
-var errNotEstablished = errors.New("the kerberos context is not established; seal messages only after the logon completed")
+var errKrbNotEstablished = errors.New("the kerberos context is not established; seal messages only after the logon completed")
 
 // protectionKey is the key wrap tokens use (RFC 4121 section 2): the
 // acceptor's subkey when the AP-REP carried one, else the initiator's.
@@ -68,7 +68,7 @@ func cfxEType(key types.EncryptionKey) (etype.EType, error) {
 // it: the signature header, then the encrypted message of msg's length.
 func (c *kerberosContext) Wrap(msg []byte) (header, sealed []byte, err error) {
 	if c.state != stateEstablished {
-		return nil, nil, errNotEstablished
+		return nil, nil, errKrbNotEstablished
 	}
 	key, keyFlag := c.protectionKey()
 	et, err := cfxEType(key)
@@ -98,7 +98,7 @@ func (c *kerberosContext) Wrap(msg []byte) (header, sealed []byte, err error) {
 // its direction and its sequence number.
 func (c *kerberosContext) Unwrap(header, sealed []byte) ([]byte, error) {
 	if c.state != stateEstablished {
-		return nil, errNotEstablished
+		return nil, errKrbNotEstablished
 	}
 	if len(header) < wrapTokenLen || len(header)+len(sealed) > maxWrapped {
 		return nil, fmt.Errorf("the server's sealed message has a %d-byte header and %d bytes, outside what a wrap token holds; check what answers for %s", len(header), len(sealed), c.t.spn)
