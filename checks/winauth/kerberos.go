@@ -69,6 +69,14 @@ type KerberosOptions struct {
 	Now func() time.Time
 }
 
+// String leaves the password out of any %v of the options.
+func (o KerberosOptions) String() string {
+	return fmt.Sprintf("kerberos logon of %q in realm %q for %s", o.User, o.Realm, o.SPN)
+}
+
+// GoString is String for %#v.
+func (o KerberosOptions) GoString() string { return o.String() }
+
 // Ticket is a service ticket for one SPN, from which each connection
 // builds its own context.
 type Ticket struct {
@@ -107,6 +115,12 @@ func GetTicket(ctx context.Context, o KerberosOptions) (*Ticket, error) {
 // SPN is the service principal the ticket is for.
 func (t *Ticket) SPN() string { return t.spn }
 
+// String leaves the session key out of any %v of the ticket.
+func (t Ticket) String() string { return "kerberos ticket for " + t.spn }
+
+// GoString is String for %#v.
+func (t Ticket) GoString() string { return t.String() }
+
 // NewContext is one connection's Kerberos context, bound to cb (nil: no
 // channel binding, the Bnd field all zeros). Once established it is also
 // a Sealer, for WinRM's encrypted bodies over http.
@@ -142,6 +156,12 @@ type kerberosContext struct {
 }
 
 var _ Sealer = (*kerberosContext)(nil)
+
+// String leaves the keys (session, subkeys) out of any %v of a context.
+func (c kerberosContext) String() string { return "kerberos context for " + c.t.spn }
+
+// GoString is String for %#v.
+func (c kerberosContext) GoString() string { return c.String() }
 
 func (c *kerberosContext) Scheme() string { return "Negotiate" }
 func (c *kerberosContext) Mech() string   { return Kerberos }
