@@ -22,7 +22,7 @@ type Config struct {
 
 	User           string
 	Password       Secret
-	Authentication string // basic | negotiate
+	Authentication string // basic | negotiate | kerberos | ntlm (AuthBasic…)
 	CAFiles        []string
 	SkipCACheck    bool
 	SkipCNCheck    bool
@@ -37,7 +37,10 @@ type Config struct {
 	LDAPURL             string
 	LDAPBase            string
 	ExtraSPNs           []string
-	ConfigName          string // PSRP configuration name, default Microsoft.Exchange
+	// LogonSPN is the --spn HTTP/HOST[:PORT] the Windows logon asks a
+	// ticket for instead of HTTP/<uri host>; "" when none was given.
+	LogonSPN   string
+	ConfigName string // PSRP configuration name, default Microsoft.Exchange
 
 	MinCmdlets     int
 	RequireCmdlets []string
@@ -83,6 +86,26 @@ func (c *Config) ResolvesURIHost() bool {
 		}
 	}
 	return false
+}
+
+// WindowsAuth is true when the user logs on with Windows authentication
+// (negotiate, kerberos or ntlm) rather than Basic.
+func (c *Config) WindowsAuth() bool {
+	switch c.Authentication {
+	case AuthNegotiate, AuthKerberos, AuthNTLM:
+		return true
+	}
+	return false
+}
+
+// KerberosSPN is the SPN a Kerberos logon to the --uri asks for: --spn
+// HTTP/HOST when given, else HTTP/<uri host>, as the WinRM client builds
+// it (the host as written in the ConnectionUri, without its port).
+func (c *Config) KerberosSPN() string {
+	if c.LogonSPN != "" {
+		return c.LogonSPN
+	}
+	return "HTTP/" + c.Host
 }
 
 // HasCredentials is true when a user name and a password were given.

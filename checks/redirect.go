@@ -302,9 +302,10 @@ func shortErr(err error) string {
 	return clip(err.Error(), 160)
 }
 
+// clip bounds server-chosen text in a summary, never cutting a character.
 func clip(s string, n int) string {
 	if len(s) > n {
-		return s[:n] + "…"
+		return strings.ToValidUTF8(s[:n], "") + "…"
 	}
 	return s
 }

@@ -28,7 +28,7 @@ type Spec struct {
 	Resolve        []string // HOST:PORT:ADDR, as curl takes it
 	Backends       []string
 	User           string
-	Authentication string // basic (default) | negotiate
+	Authentication string // basic (default) | negotiate | kerberos | ntlm
 	CAFiles        []string
 	SkipCACheck    bool
 	SkipCNCheck    bool
@@ -41,12 +41,16 @@ type Spec struct {
 	AllowLegacyKerberos bool
 	LDAPURL             string
 	LDAPBase            string
-	SPNs                []string
-	ConfigName          string // default Microsoft.Exchange
-	MinCmdlets          int
-	RequireCmdlets      []string
-	Timeout             time.Duration // 0 means DefaultTimeout
-	Verbose             bool
+	// SPNs are --spn values: a NAME the spn check also checks as
+	// HTTP/NAME, a SERVICE/HOST it checks as written, and at most one
+	// HTTP/HOST[:PORT], which is also the SPN the Windows logon asks a
+	// ticket for instead of HTTP/<uri host>.
+	SPNs           []string
+	ConfigName     string // default Microsoft.Exchange
+	MinCmdlets     int
+	RequireCmdlets []string
+	Timeout        time.Duration // 0 means DefaultTimeout
+	Verbose        bool
 }
 
 // DefaultTimeout is a run's budget when the Spec gives none: RunBudget,
@@ -168,10 +172,11 @@ func (s Spec) Config() (*Config, error) {
 			return nil, inputErr("ldap", "--ldap must not carry credentials; the bind uses --user and its password")
 		}
 	}
-	switch c.Authentication {
-	case "basic", "negotiate":
-	default:
-		return nil, inputErr("authentication", "--authentication %q is not supported; use basic or negotiate", s.Authentication)
+	if err := checkAuthentication(c.Authentication, s.Authentication); err != nil {
+		return nil, err
+	}
+	if c.LogonSPN, err = logonSPN(s.SPNs); err != nil {
+		return nil, err
 	}
 	for _, p := range s.CAFiles {
 		if err := checkReadable(p); err != nil {
@@ -190,7 +195,116 @@ func (s Spec) Config() (*Config, error) {
 	if c.User != "" && !strings.ContainsAny(c.User, `\@=`) {
 		return nil, inputErr("user", `--user %q has no domain; give DOMAIN\user or user@domain`, c.User)
 	}
+	if c.Authentication == AuthKerberos && c.User != "" {
+		// a Kerberos logon has no NTLM to fall back to: without a realm
+		// there is no KDC to ask, and no run could tell anything
+		if _, realm := splitPrincipal(c); realm == "" {
+			return nil, inputErr("realm", `--authentication kerberos needs the kerberos realm, and --user %s names none; give --realm (e.g. --realm CONTOSO.COM) or --user as user@contoso.com`, c.User)
+		}
+	}
 	return c, nil
+}
+
+// Authentication mechanisms of --authentication. Negotiate, Kerberos and
+// NTLM are Windows logons (winauth's names); Basic is the default.
+const (
+	AuthBasic     = "basic"
+	AuthNegotiate = "negotiate" // Kerberos, falling back to NTLM as Windows does
+	AuthKerberos  = "kerberos"  // Kerberos only, as New-PSSession -Authentication Kerberos
+	AuthNTLM      = "ntlm"      // NTLM only
+)
+
+// authMechanisms is every --authentication value, in the order the help
+// and the error name them.
+var authMechanisms = []string{AuthBasic, AuthNegotiate, AuthKerberos, AuthNTLM}
+
+// checkAuthentication accepts a lowercased --authentication value; given
+// is the value as typed, for the message. PowerShell's other names get
+// exdiag's: its Default is Negotiate.
+func checkAuthentication(a, given string) error {
+	for _, m := range authMechanisms {
+		if a == m {
+			return nil
+		}
+	}
+	list := strings.Join(authMechanisms[:len(authMechanisms)-1], ", ") + " or " + authMechanisms[len(authMechanisms)-1]
+	switch a {
+	case "default", "negotiatewithimplicitcredential":
+		return inputErr("authentication", "--authentication %q is what new-pssession calls negotiate; give --authentication negotiate", given)
+	case "credssp", "digest":
+		return inputErr("authentication", "--authentication %q is not supported (exchange remote powershell takes none of it); use %s", given, list)
+	}
+	return inputErr("authentication", "--authentication %q is not supported; use %s", given, list)
+}
+
+// logonSPN picks the --spn value written HTTP/HOST[:PORT], the SPN the
+// Windows logon asks for (WinRM over http and https asks for HTTP/); a
+// bare NAME, or another service's SPN, is only for the spn check. The ticket is asked in the user's realm, so an SPN@REALM is
+// refused rather than half honoured.
+func logonSPN(spns []string) (string, error) {
+	var logon string
+	for _, raw := range spns {
+		s := strings.TrimSpace(raw)
+		service, host, isSPN := strings.Cut(s, "/")
+		if !isSPN {
+			if !validHostName(s) {
+				return "", inputErr("spn", "--spn %q is not a host name or SERVICE/HOST; give e.g. --spn mail.contoso.com or --spn HTTP/mail.contoso.com", raw)
+			}
+			continue
+		}
+		if strings.Contains(host, "@") {
+			return "", inputErr("spn", "--spn %q names a realm; the ticket is asked in the realm of --realm or --user, so give --spn %s", raw, strings.SplitN(s, "@", 2)[0])
+		}
+		if h, p, err := net.SplitHostPort(host); err == nil {
+			if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
+				return "", inputErr("spn", "--spn %q has a bad port; give SERVICE/HOST or SERVICE/HOST:PORT with a port of 1-65535", raw)
+			}
+			host = h
+		}
+		if !validService(service) || !validHostName(host) {
+			return "", inputErr("spn", "--spn %q is not SERVICE/HOST; give e.g. --spn HTTP/mail.contoso.com", raw)
+		}
+		if !strings.EqualFold(service, "HTTP") {
+			continue // WSMAN/… and the like: the spn check checks them, WinRM over http(s) asks for HTTP/
+		}
+		if logon != "" && !strings.EqualFold(logon, s) {
+			return "", inputErr("spn", "--spn %s and --spn %s both name the spn of the logon; give one HTTP/HOST (a bare name is an extra name to check)", logon, s)
+		}
+		logon = s
+	}
+	return logon, nil
+}
+
+func validService(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validHostName is a DNS name of letters, digits, dashes and dots (with
+// a trailing dot or not); SPNs hold no IP literal a client would use.
+func validHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkReadable opens path as a regular file and reads a bounded prefix,

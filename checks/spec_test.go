@@ -61,6 +61,14 @@ func TestSpecConfigErrorsNameTheirField(t *testing.T) {
 		{"min-cmdlets", Spec{URI: u, MinCmdlets: -1}},
 		{"timeout", Spec{URI: u, Timeout: -time.Second}},
 		{"user", Spec{URI: u, User: "bob"}},
+		{"authentication", Spec{URI: u, Authentication: "Default"}},
+		{"authentication", Spec{URI: u, Authentication: "credssp"}},
+		{"realm", Spec{URI: u, Authentication: "kerberos", User: `CONTOSO\bob`}},
+		{"spn", Spec{URI: u, SPNs: []string{"HTTP/mail.contoso.test@CONTOSO.TEST"}}},
+		{"spn", Spec{URI: u, SPNs: []string{"HTTP/mail.contoso.test:0"}}},
+		{"spn", Spec{URI: u, SPNs: []string{"HTTP/"}}},
+		{"spn", Spec{URI: u, SPNs: []string{"mail contoso"}}},
+		{"spn", Spec{URI: u, SPNs: []string{"HTTP/a.contoso.test", "http/b.contoso.test"}}},
 	}
 	for _, tc := range cases {
 		done := make(chan error, 1)
@@ -84,6 +92,67 @@ func TestSpecConfigErrorsNameTheirField(t *testing.T) {
 		}
 		if strings.Contains(ie.Msg, "hunter2") {
 			t.Errorf("%s: message echoes a password: %q", tc.field, ie.Msg)
+		}
+	}
+}
+
+func TestSpecAuthenticationMechanisms(t *testing.T) {
+	u := "https://mail.contoso.test/PowerShell"
+	for _, a := range []string{"basic", "Negotiate", "KERBEROS", "ntlm"} {
+		c, err := Spec{URI: u, Authentication: a, User: "bob@contoso.test"}.Config()
+		if err != nil {
+			t.Errorf("%s: %v", a, err)
+			continue
+		}
+		if c.Authentication != strings.ToLower(a) {
+			t.Errorf("%s: authentication = %q", a, c.Authentication)
+		}
+		if got, want := c.WindowsAuth(), a != "basic"; got != want {
+			t.Errorf("%s: WindowsAuth = %v, want %v", a, got, want)
+		}
+	}
+	_, err := Spec{URI: u, Authentication: "digest"}.Config()
+	if err == nil || !strings.Contains(err.Error(), "basic, negotiate, kerberos or ntlm") {
+		t.Errorf("the error does not list the mechanisms: %v", err)
+	}
+	// kerberos with a realm from --realm or the UPN; negotiate without one
+	// falls back to NTLM at run time, so it is no input error
+	for _, s := range []Spec{
+		{URI: u, Authentication: "kerberos", User: `CONTOSO\bob`, Realm: "CONTOSO.TEST"},
+		{URI: u, Authentication: "kerberos", User: "bob@contoso.test"},
+		{URI: u, Authentication: "kerberos"},
+		{URI: u, Authentication: "negotiate", User: `CONTOSO\bob`},
+	} {
+		if _, err := s.Config(); err != nil {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+}
+
+func TestSpecLogonSPN(t *testing.T) {
+	u := "https://Mail.Contoso.test/PowerShell"
+	cases := []struct {
+		spns        []string
+		logon, used string
+	}{
+		{nil, "", "HTTP/mail.contoso.test"},
+		{[]string{"autodiscover.contoso.test"}, "", "HTTP/mail.contoso.test"},
+		{[]string{"WSMAN/cas1.contoso.test"}, "", "HTTP/mail.contoso.test"},
+		{[]string{"autodiscover.contoso.test", "HTTP/lb.contoso.test"}, "HTTP/lb.contoso.test", "HTTP/lb.contoso.test"},
+		{[]string{" http/lb.contoso.test:8443 "}, "http/lb.contoso.test:8443", "http/lb.contoso.test:8443"},
+		{[]string{"HTTP/lb.contoso.test", "HTTP/lb.contoso.test"}, "HTTP/lb.contoso.test", "HTTP/lb.contoso.test"},
+	}
+	for _, tc := range cases {
+		c, err := Spec{URI: u, SPNs: tc.spns}.Config()
+		if err != nil {
+			t.Errorf("%q: %v", tc.spns, err)
+			continue
+		}
+		if c.LogonSPN != tc.logon || c.KerberosSPN() != tc.used {
+			t.Errorf("%q: LogonSPN %q KerberosSPN %q, want %q %q", tc.spns, c.LogonSPN, c.KerberosSPN(), tc.logon, tc.used)
+		}
+		if len(c.ExtraSPNs) != len(tc.spns) {
+			t.Errorf("%q: the spn check lost names: %q", tc.spns, c.ExtraSPNs)
 		}
 	}
 }

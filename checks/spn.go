@@ -97,10 +97,12 @@ func hasKerberosInputs(c *Config) bool {
 }
 
 // spnNotNeeded: a Basic-over-https run with nothing Kerberos in it, the
-// helpdesk case, gets one info line instead of a login attempt.
+// helpdesk case, gets one info line instead of a login attempt; so does
+// an NTLM-only one, which never asks for a ticket.
 func spnNotNeeded(c *Config) bool {
 	basic := c.Authentication == "" || strings.EqualFold(c.Authentication, "basic")
-	return basic && !hasKerberosInputs(c) && c.URI != nil && strings.EqualFold(c.URI.Scheme, "https")
+	https := c.URI != nil && strings.EqualFold(c.URI.Scheme, "https")
+	return (basic && https || c.Authentication == AuthNTLM) && !hasKerberosInputs(c)
 }
 
 // splitPrincipal reads --user and --realm into the KDC's view: name and
@@ -154,11 +156,14 @@ func spnInputs(c *Config) string {
 func runSPN(ctx context.Context, env *Env) Outcome {
 	c := env.Config
 	if spnNotNeeded(c) {
-		why := "only basic authentication over https is in use and no kerberos input (--realm, --kdc, --ldap, --spn) was given"
+		why, mech := "only basic authentication over https is in use and no kerberos input (--realm, --kdc, --ldap, --spn) was given", "basic"
+		if c.Authentication == AuthNTLM {
+			why, mech = "only ntlm is in use (--authentication ntlm) and no kerberos input (--realm, --kdc, --ldap, --spn) was given", "ntlm"
+		}
 		return Outcome{
 			Skip:     why,
 			Observed: SPNObserved{SkippedReason: why, SPNs: []SPNOutcome{}},
-			Findings: []Finding{{Code: "SPN-NOT-NEEDED", Target: c.Host, Summary: why + ": basic needs no SPN"}},
+			Findings: []Finding{{Code: "SPN-NOT-NEEDED", Target: c.Host, Summary: why + ": " + mech + " needs no SPN"}},
 		}
 	}
 	obs := SPNObserved{SPNs: []SPNOutcome{}}
@@ -321,47 +326,17 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		AllowLegacy: c.AllowLegacyKerberos}
 	sess, err := kerb.Login(ctx, o)
 	if err != nil {
-		f, refused := kdcRefusal(err)
-		if refused {
-			logon.Done(Refused, fmt.Sprintf("the kdc %s (%s)", kdcOf(err), krbText(err)))
+		v := classifyKDCLogon(c, plan.user, plan.realm, kdcs, err)
+		if v.refused != "" {
+			logon.Done(Refused, v.refused)
 		} else {
 			logon.Done(Inconclusive, "")
 		}
-		var weak *kerb.WeakETypeError
-		var cost *kerb.S2KParamsError
-		code, _ := kerb.Code(err)
-		switch {
-		case errors.As(err, &weak) || code == errorcode.KDC_ERR_ETYPE_NOSUPP:
-			res.findings = append(res.findings, Finding{Code: "SPN-KDC-WEAK-ETYPE", Target: who,
-				Summary: fmt.Sprintf("no logon of %s: %s", who, weakText(err, weak)), Params: kdcParams(plan.realm, kdcs, "")})
-			notAsked("not asked: the kdc offers only legacy keys")
-			return res, obs
-		case errors.As(err, &cost):
-			res.findings = append(res.findings, Finding{Code: "SPN-KDC-S2K-COST", Target: strings.Join(kdcs, ","),
-				Summary: fmt.Sprintf("no logon of %s: %v", who, err), Params: kdcParams(plan.realm, kdcs, "")})
-			notAsked("not asked: the kdc asked for an unbounded key derivation")
-			return res, obs
+		if v.finding != nil {
+			res.findings = append(res.findings, *v.finding)
 		}
-		switch class := kerb.Classify(err); {
-		case refused:
-			res.findings = append(res.findings, Finding{Code: adlogon.Code("SPN", f.Reason), Target: who,
-				Summary: fmt.Sprintf("the kdc refused the logon of %s with %s: %s", who, krbText(err), f.What),
-				Params:  map[string]string{"user": c.User, "account": plan.user, "realm": plan.realm, "server": kdcOf(err)}})
-		case class == kerb.ClassBadCredentials:
-			res.findings = append(res.findings, Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
-				Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err)),
-				Params:  kdcParams(plan.realm, kdcs, "", "user", c.User, "account", plan.user)})
-		case vantageFault(c, err):
-			// the user named the kdc and this machine has no route to it:
-			// exdiag's vantage point, not the deployment, is at fault
-			res.err = fmt.Errorf("this machine has no route to --kdc %s (%v); this is the probe host's network, not the kdc: run exdiag where the kdc is reachable, or fix its route", strings.Join(kdcs, ","), err)
-		case class == kerb.ClassUnreachable:
-			res.findings = append(res.findings, Finding{Code: "SPN-KDC-UNREACHABLE", Target: strings.Join(kdcs, ","),
-				Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", plan.realm, err), Params: kdcParams(plan.realm, kdcs, "")})
-		default:
-			res.err = fmt.Errorf("kerberos logon of %s failed: %v", who, err)
-		}
-		notAsked("not asked: the logon failed")
+		res.err = v.err
+		notAsked(v.notAsked)
 		return res, obs
 	}
 	logon.Done(Accepted, "")
@@ -392,18 +367,13 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 			continue
 		}
 		err := errs[i]
+		f, registered, decided := tgsFinding(sess.KDC, plan.realm, n.spn, err)
 		switch {
 		case err == nil:
 			so.Registered = yes()
-		case kerb.Classify(err) == kerb.ClassPrincipalUnknown:
-			so.Registered = no()
-			res.findings = append(res.findings, Finding{Code: "SPN-MISSING", Target: n.spn,
-				Summary: fmt.Sprintf("the kdc %s answered %s for %s in %s: a kerberos client gets no ticket for this name",
-					sess.KDC, krbText(err), n.spn, plan.realm), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
-		case kerb.Classify(err) == kerb.ClassNotUnique:
-			so.Registered = yes()
-			res.findings = append(res.findings, Finding{Code: "SPN-DUPLICATE", Target: n.spn,
-				Summary: fmt.Sprintf("the kdc %s answered %s for %s: more than one account carries it; list them with setspn -X or --ldap", sess.KDC, krbText(err), n.spn), Params: kdcParams(plan.realm, []string{sess.KDC}, n.spn)})
+		case decided:
+			so.Registered = registered
+			res.findings = append(res.findings, f)
 		case kerb.Classify(err) == kerb.ClassUnreachable:
 			so.Error = err.Error()
 			if !unreachable { // one finding for the kdc, however many names it dropped
@@ -421,6 +391,96 @@ func spnViaKDC(ctx context.Context, env *Env, plan spnPlan, names []spnName) (sp
 		res.err = fmt.Errorf("the kdc gave no verdict for %s", strings.Join(other, "; "))
 	}
 	return res, obs
+}
+
+// kdcLogonVerdict is what a failed AS exchange says about the deployment,
+// as the spn probe reports it; the auth probe's Kerberos logon reports a
+// failed logon of GetTicket the same way.
+type kdcLogonVerdict struct {
+	finding  *Finding
+	err      error  // no verdict: exdiag could not tell (its own network, an odd answer)
+	refused  string // the domain controller definitely refused the account: who, for the credential guard
+	notAsked string // why no SPN was asked for
+}
+
+// classifyKDCLogon maps the error of a logon of user@realm at kdcs (those
+// asked, for the remediation's {kdc}) to its finding.
+func classifyKDCLogon(c *Config, user, realm string, kdcs []string, err error) kdcLogonVerdict {
+	who := user + "@" + realm
+	var v kdcLogonVerdict
+	f, refused := kdcRefusal(err)
+	if refused {
+		v.refused = fmt.Sprintf("the kdc %s (%s)", kdcOf(err), krbText(err))
+	}
+	var weak *kerb.WeakETypeError
+	var cost *kerb.S2KParamsError
+	code, _ := kerb.Code(err)
+	switch {
+	case errors.As(err, &weak) || code == errorcode.KDC_ERR_ETYPE_NOSUPP:
+		v.finding = &Finding{Code: "SPN-KDC-WEAK-ETYPE", Target: who,
+			Summary: fmt.Sprintf("no logon of %s: %s", who, weakText(err, weak)), Params: kdcParams(realm, kdcs, "")}
+		v.notAsked = "not asked: the kdc offers only legacy keys"
+		return v
+	case errors.As(err, &cost):
+		v.finding = &Finding{Code: "SPN-KDC-S2K-COST", Target: strings.Join(kdcs, ","),
+			Summary: fmt.Sprintf("no logon of %s: %v", who, err), Params: kdcParams(realm, kdcs, "")}
+		v.notAsked = "not asked: the kdc asked for an unbounded key derivation"
+		return v
+	}
+	v.notAsked = "not asked: the logon failed"
+	switch class := kerb.Classify(err); {
+	case refused:
+		v.finding = &Finding{Code: adlogon.Code("SPN", f.Reason), Target: who,
+			Summary: fmt.Sprintf("the kdc refused the logon of %s with %s: %s", who, krbText(err), f.What),
+			Params:  map[string]string{"user": c.User, "account": user, "realm": realm, "server": kdcOf(err)}}
+	case class == kerb.ClassBadCredentials:
+		v.finding = &Finding{Code: "SPN-PREAUTH-FAILED", Target: who,
+			Summary: fmt.Sprintf("the kdc refused the logon of %s: %s", who, krbText(err)),
+			Params:  kdcParams(realm, kdcs, "", "user", c.User, "account", user)}
+	case vantageFault(c, err):
+		// the user named the kdc and this machine has no route to it:
+		// exdiag's vantage point, not the deployment, is at fault
+		v.err = fmt.Errorf("this machine has no route to --kdc %s (%v); this is the probe host's network, not the kdc: run exdiag where the kdc is reachable, or fix its route", strings.Join(kdcs, ","), err)
+	case class == kerb.ClassUnreachable:
+		v.finding = &Finding{Code: "SPN-KDC-UNREACHABLE", Target: strings.Join(kdcs, ","),
+			Summary: fmt.Sprintf("no kdc of %s answered the logon: %v", realm, err), Params: kdcParams(realm, kdcs, "")}
+	default:
+		v.err = fmt.Errorf("kerberos logon of %s failed: %v; check that --realm and --kdc name a domain controller of the user's domain", who, err)
+	}
+	return v
+}
+
+// tgsFinding is the finding of a TGS exchange for spn that the kdc
+// answered with a verdict on the SPN itself (unknown, or on several
+// accounts), and whether the SPN is registered; decided is false for
+// any other error.
+func tgsFinding(kdc, realm, spn string, err error) (f Finding, registered *bool, decided bool) {
+	switch kerb.Classify(err) {
+	case kerb.ClassPrincipalUnknown:
+		return Finding{Code: "SPN-MISSING", Target: spn,
+			Summary: fmt.Sprintf("%s answered %s for %s in %s: a kerberos client gets no ticket for this name",
+				theKDC(kdc), krbText(err), spn, realm), Params: kdcParams(realm, nonEmpty(kdc), spn)}, no(), true
+	case kerb.ClassNotUnique:
+		return Finding{Code: "SPN-DUPLICATE", Target: spn,
+			Summary: fmt.Sprintf("%s answered %s for %s: more than one account carries it; list them with setspn -X or --ldap", theKDC(kdc), krbText(err), spn),
+			Params:  kdcParams(realm, nonEmpty(kdc), spn)}, yes(), true
+	}
+	return Finding{}, nil, false
+}
+
+// theKDC names a KDC in a summary, "the kdc" when its address is unknown.
+func theKDC(kdc string) string {
+	if kdc == "" {
+		return "the kdc"
+	}
+	return "the kdc " + kdc
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }
 
 // kdcParams are a KDC finding's evidence: the realm, the first KDC asked

@@ -253,6 +253,23 @@ func TestSPNNotNeeded(t *testing.T) {
 	}
 }
 
+// NTLM alone asks for no ticket, over https or http: the spn check says
+// so instead of asking for Kerberos inputs.
+func TestSPNNotNeededForNTLM(t *testing.T) {
+	for _, uri := range []string{"https://mail.contoso.test/PowerShell", "http://mail.contoso.test/PowerShell"} {
+		c := spnConfig(func(c *Config) { c.Authentication = AuthNTLM; c.URI, _ = url.Parse(uri) })
+		r := runSPNCheck(t, c)
+		if got := findingCodes(r); len(got) != 1 || got[0] != "SPN-NOT-NEEDED" || !strings.Contains(r.Findings[0].Summary, "ntlm needs no SPN") {
+			t.Errorf("%s: codes %v %+v", uri, got, r.Findings)
+		}
+	}
+	// with a kerberos input the user asked for the check
+	c := spnConfig(func(c *Config) { c.Authentication = AuthNTLM; c.Realm = "CONTOSO.TEST" })
+	if spnNotNeeded(c) {
+		t.Error("--realm given, yet the spn check is not needed")
+	}
+}
+
 // replayKDC answers framed TCP requests with captured KRB-ERROR bytes from
 // a real MIT KDC (checks/kerb/testdata).
 func replayKDC(t *testing.T, file string) string {

@@ -43,7 +43,7 @@ func validate(list []Check, also []Check) error {
 			return fmt.Errorf("check %s has no Run", c.ID)
 		}
 		byID[c.ID] = c
-		for _, code := range c.Codes {
+		for _, code := range append(append([]string(nil), c.Codes...), c.Borrows...) {
 			if _, ok := catalog.Lookup(code); !ok {
 				return fmt.Errorf("check %s lists code %s, which is not in the catalog", c.ID, code)
 			}
@@ -54,6 +54,11 @@ func validate(list []Check, also []Check) error {
 		known[c.ID] = true
 	}
 	for _, c := range list {
+		if l := c.LogonFor; l != "" {
+			if lc := byID[l]; lc == nil && !known[l] || lc != nil && !lc.LeadsLogon || l == c.ID {
+				return fmt.Errorf("check %s carries the logon of %q, which is not another check that leads the logon", c.ID, l)
+			}
+		}
 		for _, r := range c.Requires {
 			if byID[r] == nil && !known[r] {
 				return fmt.Errorf("check %s requires %q, which is not a check", c.ID, r)

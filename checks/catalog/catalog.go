@@ -23,7 +23,7 @@ type Entry struct {
 }
 
 // entries is every catalog slice, one per file that adds codes.
-var entries = concat(baseEntries, logonEntries)
+var entries = concat(baseEntries, logonEntries, windowsLogonEntries)
 
 func concat(lists ...[]Entry) []Entry {
 	var out []Entry

@@ -687,7 +687,7 @@ var baseEntries = []Entry{
 	{
 		Code: "SPN-NOT-NEEDED", Check: "spn", Severity: "info",
 		Title: "no SPN needed for basic over https",
-		Cause: "Only Basic authentication over https is in use; Basic does not use Kerberos, so no SPN has to be set up for the virtual name.",
+		Cause: "Only Basic authentication over https (or NTLM alone) is in use; neither uses Kerberos, so no SPN has to be set up for the virtual name.",
 		Remediation: []string{
 			"no action needed for {host}; register SPNs only if clients will also use Kerberos or Negotiate on this name",
 		},

@@ -35,6 +35,11 @@ const (
 	ParamLocation        = "location"
 	ParamLogonName       = "logon_name"
 	ParamVariant         = "variant"
+	ParamMechanism       = "mechanism"
+	ParamProxySubject    = "proxy_subject"
+	ParamProxyThumbprint = "proxy_thumbprint"
+	ParamCASSubject      = "cas_subject"
+	ParamCASThumbprint   = "cas_thumbprint"
 )
 
 // Param is one name of the vocabulary.
@@ -77,6 +82,11 @@ var Vocabulary = []Param{
 	{ParamTLSVersion, "a legacy TLS version the server accepted", "<legacy TLS version>", "TLS 1.0 and 1.1"},
 	{ParamLocation, "the Location a redirect points to", "<redirect location>", "the location the redirect names"},
 	{ParamLogonName, "the user's name without its domain, as Get-ADUser takes it", "<logon name>", "the user's logon name"},
+	{ParamMechanism, "the Windows logon mechanism in use: kerberos or ntlm, as --authentication takes it", "<kerberos or ntlm>", "kerberos"},
+	{ParamProxySubject, "the subject of the certificate the reverse proxy presents to clients on the --uri", "<proxy certificate subject>", "the certificate the proxy presents (it was not observed)"},
+	{ParamProxyThumbprint, "the SHA-1 thumbprint of the certificate the reverse proxy presents to clients", "<proxy certificate thumbprint>", "the proxy certificate's thumbprint (it was not observed)"},
+	{ParamCASSubject, "the subject of the certificate a CAS (a --backend) presents", "<CAS certificate subject>", "the CAS certificate (it was not observed: give --backend)"},
+	{ParamCASThumbprint, "the SHA-1 thumbprint of the certificate a CAS (a --backend) presents, as Get-ExchangeCertificate shows it", "<CAS certificate thumbprint>", "the CAS certificate's thumbprint (Get-ExchangeCertificate on the CAS lists it)"},
 	{ParamVariant, "the probe's word for which kind of evidence it saw when no other param tells (e.g. name-mismatch); only conditions use it", "<kind of evidence>", "the evidence"},
 }
 

@@ -37,7 +37,7 @@ type Response struct {
 // Input is everything the auth probe learnt about one endpoint.
 type Input struct {
 	Scheme         string // https or http
-	Authentication string // basic (default) or negotiate, as the user connects
+	Authentication string // basic (default), negotiate, kerberos or ntlm, as the user connects
 	Backend        bool   // a --backend CAS, reached directly
 	Unauth         Response
 	Basic          *Response // nil when Basic was not sent
@@ -53,7 +53,16 @@ type Finding struct {
 	Rule    string // the rule that fired, for tests and -v
 }
 
-func (in Input) negotiateMode() bool { return strings.EqualFold(in.Authentication, "negotiate") }
+// negotiateMode: the user logs on with Windows authentication (negotiate,
+// or kerberos or ntlm, which travel in the Negotiate scheme too), so a
+// missing Basic challenge is no fault and a 400 to a token is theirs.
+func (in Input) negotiateMode() bool {
+	switch strings.ToLower(in.Authentication) {
+	case "negotiate", "kerberos", "ntlm":
+		return true
+	}
+	return false
+}
 
 // answered says whether the WS-Management layer itself answered: a SOAP
 // body, even a SOAP fault on a 4xx/5xx, means authentication let the
@@ -364,10 +373,11 @@ func Classify(in Input) []Finding {
 		case !in.negotiateMode():
 			add(Finding{Code: "AUTH-BASIC-HTTP", Rule: "basic-http",
 				Summary: "basic authentication over an http:// uri: the winrm client refuses it (\"unencrypted traffic is currently disabled in the client configuration\", 0x803380DE) and exdiag did not send the password; use https:// with -Authentication Basic"})
-		case windowsAuth(in):
+		case windowsAuth(in) && !strings.EqualFold(in.Authentication, "kerberos"):
 			// Kerberos over http (Exchange's own module, with message
 			// encryption) is the supported internal path; with IIS's
-			// Windows Authentication on the vdir, Negotiate over http fails
+			// Windows Authentication on the vdir, Negotiate (or NTLM) over
+			// http fails
 			add(Finding{Code: "AUTH-NEGOTIATE-HTTP", Rule: "negotiate-http",
 				Summary: fmt.Sprintf("negotiate over an http:// uri while windows authentication is enabled on the vdir (NTLM is offered%s): use https:// with -Authentication Negotiate", who(u))})
 		}

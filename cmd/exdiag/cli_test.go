@@ -156,6 +156,8 @@ func TestDidYouMean(t *testing.T) {
 		"lab serve healty":                    "did you mean healthy?",
 		"run -ConnectionUri " + uri + " -Authentication Basic -Credential $c": "exdiag flags use two dashes: did you mean --uri / --authentication basic / --user?",
 		"run --uri " + uri + " -SkipCACheck":                                  "did you mean --skip-ca-check?",
+		"run -ConnectionUri " + uri + " -Authentication Kerberos":             "did you mean --uri / --authentication kerberos?",
+		"run -ConnectionUri " + uri + " -Authentication Default":              "did you mean --uri / --authentication negotiate?",
 	} {
 		code, _, errs := run(t, nil, strings.Fields(args)...)
 		if code != 3 || !strings.Contains(errs, want) {

@@ -94,7 +94,11 @@ func powershellStyle(args []string, names []string) string {
 		}
 		hint := "--" + flag
 		if flag == "authentication" && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-			hint += " " + strings.ToLower(args[i+1])
+			mech := strings.ToLower(args[i+1])
+			if mech == "default" { // New-PSSession's Default is Negotiate
+				mech = "negotiate"
+			}
+			hint += " " + mech
 		}
 		hints = append(hints, hint)
 	}
