@@ -1,13 +1,18 @@
 package itest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exdiag/exdiag/checks/winauth"
 )
 
 // exdiag itself (the auth probe's Windows logon over winauth.Transport,
@@ -150,4 +155,45 @@ func TestExdiagNTLMLogonAgainstGSSNTLMSSP(t *testing.T) {
 			t.Fatalf("windows logon %v\n%s", w, out)
 		}
 	})
+}
+
+// exdiag's sealed session over http (MS-WSMV 2.2.9.1) against a peer
+// whose NTLM sealing is gss-ntlmssp's and whose multipart framing is
+// pywinrm's (scripts/servers/wsmv-seal.py): requests of several sizes on
+// one connection, each unsealed by pywinrm and gss-ntlmssp, each answer
+// framed and sealed by them and unsealed by exdiag. The sequence numbers
+// and RC4 streams of both directions must stay in step for the later
+// ones to pass.
+func TestSealedSessionAgainstPywinrmFraming(t *testing.T) {
+	if exec.Command("/usr/bin/python3", "-c", "import gssapi, winrm.encryption").Run() != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3-gssapi or python3-winrm is not installed; scripts/test.sh installs them")
+		}
+		t.Skip("python3-gssapi or python3-winrm is not installed; run scripts/install-winrm.sh as root")
+	}
+	t.Setenv("SEAL_PEER", "wsmv-seal.py")
+	addr := startNTLMServer(t, "ntlm-seal.sh")
+	tr := &winauth.Transport{Seal: true, NewContext: func(cb *winauth.ChannelBindings) (winauth.Context, error) {
+		return winauth.NewNTLM(winauth.NTLMOptions{User: ntlmUser, Domain: ntlmDomain, Password: ntlmPassword}, cb), nil
+	}}
+	defer tr.Close()
+	for i, n := range []int{13, 4000, 300 << 10, 1} {
+		msg := "<s:Envelope>" + strings.Repeat("x", n) + "</s:Envelope>"
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/wsman", strings.NewReader(msg))
+		req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			cancel()
+			t.Fatalf("message %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		cancel()
+		if resp.StatusCode != 200 || string(b) != "echo:"+msg || resp.Header.Get("Content-Type") != "application/soap+xml;charset=UTF-8" {
+			t.Fatalf("message %d: %d %q… (%s)", i, resp.StatusCode, b[:min(len(b), 60)], resp.Header.Get("Content-Type"))
+		}
+	}
+	if l := tr.Logon(); !l.Established || l.Mech != "ntlm" || l.Rounds != 2 || l.Relogons != 0 {
+		t.Fatalf("logon %+v", l)
+	}
 }
