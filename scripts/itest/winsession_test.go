@@ -99,6 +99,42 @@ func TestExdiagKerberosSessionThroughApacheGSSAPI(t *testing.T) {
 			t.Fatal("the backend saw no request apache authenticated")
 		}
 	})
+	t.Run("sealed session over http", func(t *testing.T) {
+		// MIT's gss_wrap_iov/gss_unwrap_iov on the server side, pywinrm's
+		// framing, exdiag's Kerberos Sealer and framing on the client's
+		needWinRMPeer(t)
+		dir := serverDir(t, "exdiag-wsmv-krb-")
+		for src, dst := range map[string]string{kdcDir + "/http.keytab": "http.keytab", Script("wsmv-seal.py"): "wsmv-seal.py"} {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dir+"/"+dst, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(dir+"/krb5.conf", []byte("[libdefaults]\n\tdefault_realm = "+spnRealm+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		port := FreePort(t)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		StartServer(t, "as-nobody.sh", []string{"KRB5_KTNAME=" + dir + "/http.keytab", "KRB5_CONFIG=" + dir + "/krb5.conf", "KRB5RCACHEDIR=" + dir, "PYTHONDONTWRITEBYTECODE=1"},
+			dir, "/usr/bin/python3", "-u", dir+"/wsmv-seal.py", fmt.Sprint(port), "--kerberos")
+		WaitPort(t, "tcp", addr, 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		tkt, err := winauth.GetTicket(ctx, winauth.KerberosOptions{Realm: spnRealm, User: "administrator", Password: spnPassword,
+			KDCs: []string{l.kdc}, AttemptTimeout: 5 * time.Second, SPN: gssSPN})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := &winauth.Transport{Seal: true, NewContext: func(cb *winauth.ChannelBindings) (winauth.Context, error) { return tkt.NewContext(cb), nil }}
+		defer tr.Close()
+		sealedEcho(t, tr, addr)
+		if lr := tr.Logon(); !lr.Established || !lr.MutualVerified || lr.Mech != "kerberos" || lr.Relogons != 0 {
+			t.Fatalf("logon %+v", lr)
+		}
+	})
 	t.Run("stale keytab", func(t *testing.T) {
 		// MIT's acceptor names the key version it lacks; Windows would say
 		// KRB_AP_ERR_MODIFIED: both mean the server holds another key
@@ -165,18 +201,23 @@ func TestExdiagNTLMLogonAgainstGSSNTLMSSP(t *testing.T) {
 // and RC4 streams of both directions must stay in step for the later
 // ones to pass.
 func TestSealedSessionAgainstPywinrmFraming(t *testing.T) {
-	if exec.Command("/usr/bin/python3", "-c", "import gssapi, winrm.encryption").Run() != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3-gssapi or python3-winrm is not installed; scripts/test.sh installs them")
-		}
-		t.Skip("python3-gssapi or python3-winrm is not installed; run scripts/install-winrm.sh as root")
-	}
+	needWinRMPeer(t)
 	t.Setenv("SEAL_PEER", "wsmv-seal.py")
 	addr := startNTLMServer(t, "ntlm-seal.sh")
 	tr := &winauth.Transport{Seal: true, NewContext: func(cb *winauth.ChannelBindings) (winauth.Context, error) {
 		return winauth.NewNTLM(winauth.NTLMOptions{User: ntlmUser, Domain: ntlmDomain, Password: ntlmPassword}, cb), nil
 	}}
 	defer tr.Close()
+	sealedEcho(t, tr, addr)
+	if l := tr.Logon(); !l.Established || l.Mech != "ntlm" || l.Rounds != 2 || l.Relogons != 0 {
+		t.Fatalf("logon %+v", l)
+	}
+}
+
+// sealedEcho sends sealed messages of several sizes on tr's one
+// connection to the wsmv-seal.py peer at addr and checks each echo.
+func sealedEcho(t *testing.T, tr *winauth.Transport, addr string) {
+	t.Helper()
 	for i, n := range []int{13, 4000, 300 << 10, 1} {
 		msg := "<s:Envelope>" + strings.Repeat("x", n) + "</s:Envelope>"
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -193,7 +234,15 @@ func TestSealedSessionAgainstPywinrmFraming(t *testing.T) {
 			t.Fatalf("message %d: %d %q… (%s)", i, resp.StatusCode, b[:min(len(b), 60)], resp.Header.Get("Content-Type"))
 		}
 	}
-	if l := tr.Logon(); !l.Established || l.Mech != "ntlm" || l.Rounds != 2 || l.Relogons != 0 {
-		t.Fatalf("logon %+v", l)
+}
+
+// needWinRMPeer skips (or, in CI, fails) without what wsmv-seal.py imports.
+func needWinRMPeer(t *testing.T) {
+	t.Helper()
+	if exec.Command("/usr/bin/python3", "-c", "import gssapi, winrm.encryption").Run() != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3-gssapi or python3-winrm is not installed; scripts/test.sh installs them")
+		}
+		t.Skip("python3-gssapi or python3-winrm is not installed; run scripts/install-winrm.sh as root")
 	}
 }

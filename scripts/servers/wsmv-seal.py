@@ -1,25 +1,30 @@
-"""An MS-WSMV message-encryption peer whose sealing is gss-ntlmssp's
-(through python3-gssapi) and whose framing is pywinrm's (Debian's
-python3-winrm): the multipart/encrypted body of MS-WSMV 2.2.9.1 exactly
-as a widely used WinRM client reads and writes it.
+"""An MS-WSMV message-encryption peer whose sealing is gss-ntlmssp's or
+MIT krb5's (through python3-gssapi) and whose framing is pywinrm's
+(Debian's python3-winrm): the multipart/encrypted body of MS-WSMV
+2.2.9.1 exactly as a widely used WinRM client reads and writes it.
 
-    wsmv-seal.py PORT USERS_FILE
+    wsmv-seal.py PORT USERS_FILE     NTLM, users read by gss-ntlmssp
+                                     through NTLM_USER_FILE
+    wsmv-seal.py PORT --kerberos     Kerberos in SPNEGO, the service key
+                                     from the keytab in KRB5_KTNAME
 
-USERS_FILE holds DOMAIN:USER:PASSWORD lines (read by gss-ntlmssp through
-NTLM_USER_FILE, which the caller sets). One NTLM context per connection.
-Once established, an empty POST is the handshake's (200 "ok"); any other
-POST must be pywinrm-parsable multipart/encrypted with the SPNEGO
-protocol, and is answered "echo:" and its plaintext, framed by pywinrm.
+One context per connection; the server's last token (Kerberos' AP-REP)
+goes back with the 200 that completes it. Once established, an empty
+POST is the handshake's (200 "ok"); any other POST must be
+pywinrm-parsable multipart/encrypted with the SPNEGO protocol, and is
+answered "echo:" and its plaintext, framed by pywinrm.
 """
 import base64
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import gssapi
+from gssapi.raw import IOV, IOVBufferType, unwrap_iov, wrap_iov
 from winrm.encryption import Encryption
 
 NTLMSSP = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
 PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
+KERBEROS = len(sys.argv) > 2 and sys.argv[2] == "--kerberos"
 SIG = 16  # an NTLM signature: what gss-ntlmssp's wrap token starts with
 
 
@@ -35,6 +40,25 @@ class Security:
 
     def unwrap(self, msg, sig):
         return self.ctx.unwrap(sig + msg).message
+
+
+class KerberosSecurity:
+    """pywinrm's view of a Kerberos context (requests-kerberos'
+    wrap_winrm/unwrap_winrm): RFC 4121 wrap tokens as gss_wrap_iov lays
+    them out for WinRM, the header apart from the sealed data."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def wrap_winrm(self, host, msg):
+        iov = IOV(IOVBufferType.header, msg, IOVBufferType.padding, std_layout=False)
+        wrap_iov(self.ctx, iov, confidential=True)
+        return iov[1].value + (iov[2].value or b""), iov[0].value
+
+    def unwrap_winrm(self, host, msg, header):
+        iov = IOV((IOVBufferType.header, False, header), msg, IOVBufferType.data, std_layout=False)
+        unwrap_iov(self.ctx, iov)
+        return iov[1].value
 
 
 class Obj:
@@ -66,9 +90,10 @@ class Handler(BaseHTTPRequestHandler):
             scheme, _, tok = auth.partition(" ")
             try:
                 if self.ctx is None:
-                    creds = gssapi.Credentials(usage="accept", mechs=[NTLMSSP])
+                    creds = gssapi.Credentials(usage="accept") if KERBEROS else gssapi.Credentials(usage="accept", mechs=[NTLMSSP])
                     self.ctx = gssapi.SecurityContext(creds=creds, usage="accept")
                 out = self.ctx.step(base64.b64decode(tok))
+                self.final = out
             except gssapi.exceptions.GSSError as e:
                 self.log_message("logon refused: %s", e)
                 self.ctx = None
@@ -80,8 +105,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.ctx is None or not self.ctx.complete:
             self.answer(401, headers=[("WWW-Authenticate", "Negotiate")])
             return
+        final, self.final = getattr(self, "final", None), None
         if not body:
-            self.answer(200, b"ok")
+            self.answer(200, b"ok", [("WWW-Authenticate", "Negotiate " + base64.b64encode(final).decode())] if final else [])
             return
         ct = self.headers.get("Content-Type", "")
         if not ct.startswith("multipart/encrypted;") or 'protocol="%s"' % PROTOCOL not in ct:
@@ -89,7 +115,10 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(400, b"not sealed")
             self.close_connection = True
             return
-        enc = Encryption(Obj(auth=Obj(session_security=Security(self.ctx))), "ntlm")
+        if KERBEROS:
+            enc = Encryption(Obj(auth=KerberosSecurity(self.ctx)), "kerberos")
+        else:
+            enc = Encryption(Obj(auth=Obj(session_security=Security(self.ctx))), "ntlm")
         try:
             msg = enc.parse_encrypted_response(Obj(content=body, headers={"Content-Type": ct}, request=Obj(url="http://mail/wsman")))
             out = enc._encrypt_message(b"echo:" + msg, "mail") + enc.MIME_BOUNDARY + b"--\r\n"
