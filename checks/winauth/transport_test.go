@@ -105,7 +105,6 @@ type seen struct {
 type serverConn struct {
 	id     int32
 	authed bool
-	legs   int
 	state  *tls.ConnectionState
 	close  bool // close after this answer
 	silent bool // close without answering further requests
