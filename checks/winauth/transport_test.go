@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -627,5 +628,64 @@ func TestFinalTokenAfterDoneIsChecked(t *testing.T) {
 		if l := tr.Logon(); l.MutualVerified || l.Established != ok {
 			t.Fatalf("%s: logon %+v", final, l)
 		}
+	}
+}
+
+// Connect opens the connection ahead of the logon; the logon then goes
+// over it, or over a new one if the server closed it while it waited.
+func TestConnectAheadOfTheLogon(t *testing.T) {
+	stc, ctc, _ := testTLS(t)
+	srv := newWinServer(t, stc, ntlmLike)
+	u, _ := url.Parse(srv.url("https"))
+	tr := &Transport{TLS: ctc, NewContext: newFake(NTLM)}
+	defer tr.Close()
+	if err := tr.Connect(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _, err := post(t, tr, srv.url("https"), "<env/>"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if n := srv.conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want the one Connect opened", n)
+	}
+
+	// the server drops the waiting connection
+	var first atomic.Bool
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	inner := newWinServer(t, nil, ntlmLike)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if first.CompareAndSwap(false, true) {
+				c.Close()
+				continue
+			}
+			go func() { // relay to the real one
+				defer c.Close()
+				b, err := net.Dial("tcp", inner.ln.Addr().String())
+				if err != nil {
+					return
+				}
+				defer b.Close()
+				go io.Copy(b, c)
+				io.Copy(c, b)
+			}()
+		}
+	}()
+	u2, _ := url.Parse("http://" + ln.Addr().String() + "/wsman")
+	tr2 := &Transport{NewContext: newFake(NTLM)}
+	defer tr2.Close()
+	if err := tr2.Connect(context.Background(), u2); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _, err := post(t, tr2, u2.String(), ""); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if l := tr2.Logon(); !l.Established || l.Err != nil {
+		t.Fatalf("logon %+v", l)
 	}
 }
