@@ -151,6 +151,15 @@ func windowsLogonStep(ctx context.Context, env *Env, u *url.URL, sec redactor, p
 		}
 	}
 	logon.Done(v, by)
+	if !res.Established && res.Rounds > 0 {
+		// the session logs on as this bound logon did, and would be
+		// refused alike (even where the unbound one passed)
+		why := fmt.Sprintf("%d", res.Status)
+		if res.Err != nil {
+			why = sec.clean(oneLine(res.Err))
+		}
+		env.windowsRefused(why)
+	}
 	a.FrontCert = res.Cert
 	fillWindowsObserved(obs, res, sec)
 	return a, obs

@@ -103,7 +103,11 @@ func rbacClient(ctx context.Context, env *Env, resURI string) (client *wsman.Cli
 	if mech.NewContext == nil {
 		return nil, nil, mech, nil
 	}
-	if win = env.takeWindows(); win == nil {
+	win, refused := env.takeWindows()
+	if refused != "" {
+		return nil, nil, mech, &windowsNotTried{why: refused}
+	}
+	if win == nil {
 		if win, err = env.windowsTransport(cfg.URI, mech.NewContext, false); err != nil {
 			return nil, nil, mech, err
 		}
@@ -142,9 +146,13 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		} else {
 			logon.Done(Inconclusive, "")
 		}
-		if err == nil {
+		var nt *windowsNotTried
+		switch {
+		case err == nil:
 			return Outcome{Skip: "no " + mech.Requested + " logon: " + oneLine(mech.TicketErr) + " (see the auth and spn checks)",
 				Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
+		case errors.As(err, &nt):
+			return Outcome{Skip: nt.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
 		}
 		return Outcome{Err: err}
 	}
@@ -330,4 +338,13 @@ func orWord(s, def string) string {
 		return s
 	}
 	return def
+}
+
+// windowsNotTried is a session not started because the auth probe's
+// Windows logon to the same endpoint was refused: it would be refused the
+// same way.
+type windowsNotTried struct{ why string }
+
+func (e *windowsNotTried) Error() string {
+	return "not tried: the auth check's windows logon was refused (" + e.why + ")"
 }
