@@ -104,30 +104,14 @@ func TestExdiagKerberosSessionThroughApacheGSSAPI(t *testing.T) {
 		// framing, exdiag's Kerberos Sealer and framing on the client's
 		needWinRMPeer(t)
 		dir := serverDir(t, "exdiag-wsmv-krb-")
-		for src, dst := range map[string]string{kdcDir + "/http.keytab": "http.keytab", Script("wsmv-seal.py"): "wsmv-seal.py"} {
-			b, err := os.ReadFile(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(dir+"/"+dst, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(dir+"/krb5.conf", []byte("[libdefaults]\n\tdefault_realm = "+spnRealm+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		krbPeerDir(t, dir, kdcDir, "ntlm-seal.py")
 		port := FreePort(t)
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		StartServer(t, "as-nobody.sh", []string{"KRB5_KTNAME=" + dir + "/http.keytab", "KRB5_CONFIG=" + dir + "/krb5.conf", "KRB5RCACHEDIR=" + dir, "PYTHONDONTWRITEBYTECODE=1"},
-			dir, "/usr/bin/python3", "-u", dir+"/wsmv-seal.py", fmt.Sprint(port), "--kerberos")
+		StartServer(t, "as-nobody.sh", []string{"SEAL_FRAMING=wsmv", "SEAL_MECH=kerberos",
+			"KRB5_KTNAME=" + dir + "/http.keytab", "KRB5_CONFIG=" + dir + "/krb5.conf", "KRB5RCACHEDIR=" + dir, "PYTHONDONTWRITEBYTECODE=1"},
+			dir, "/usr/bin/python3", "-u", dir+"/ntlm-seal.py", fmt.Sprint(port), "/dev/null")
 		WaitPort(t, "tcp", addr, 10*time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		tkt, err := winauth.GetTicket(ctx, winauth.KerberosOptions{Realm: spnRealm, User: "administrator", Password: spnPassword,
-			KDCs: []string{l.kdc}, AttemptTimeout: 5 * time.Second, SPN: gssSPN})
-		if err != nil {
-			t.Fatal(err)
-		}
+		tkt := l.ticket(t, gssSPN)
 		tr := &winauth.Transport{Seal: true, NewContext: func(cb *winauth.ChannelBindings) (winauth.Context, error) { return tkt.NewContext(cb), nil }}
 		defer tr.Close()
 		sealedEcho(t, tr, addr)
@@ -195,14 +179,14 @@ func TestExdiagNTLMLogonAgainstGSSNTLMSSP(t *testing.T) {
 
 // exdiag's sealed session over http (MS-WSMV 2.2.9.1) against a peer
 // whose NTLM sealing is gss-ntlmssp's and whose multipart framing is
-// pywinrm's (scripts/servers/wsmv-seal.py): requests of several sizes on
+// pywinrm's (scripts/servers/ntlm-seal.py with SEAL_FRAMING=wsmv): requests of several sizes on
 // one connection, each unsealed by pywinrm and gss-ntlmssp, each answer
 // framed and sealed by them and unsealed by exdiag. The sequence numbers
 // and RC4 streams of both directions must stay in step for the later
 // ones to pass.
 func TestSealedSessionAgainstPywinrmFraming(t *testing.T) {
 	needWinRMPeer(t)
-	t.Setenv("SEAL_PEER", "wsmv-seal.py")
+	t.Setenv("SEAL_FRAMING", "wsmv")
 	addr := startNTLMServer(t, "ntlm-seal.sh")
 	tr := &winauth.Transport{Seal: true, NewContext: func(cb *winauth.ChannelBindings) (winauth.Context, error) {
 		return winauth.NewNTLM(winauth.NTLMOptions{User: ntlmUser, Domain: ntlmDomain, Password: ntlmPassword}, cb), nil
@@ -215,7 +199,8 @@ func TestSealedSessionAgainstPywinrmFraming(t *testing.T) {
 }
 
 // sealedEcho sends sealed messages of several sizes on tr's one
-// connection to the wsmv-seal.py peer at addr and checks each echo.
+// connection to the ntlm-seal.py peer (SEAL_FRAMING=wsmv) at addr and
+// checks each echo.
 func sealedEcho(t *testing.T, tr *winauth.Transport, addr string) {
 	t.Helper()
 	for i, n := range []int{13, 4000, 300 << 10, 1} {
@@ -236,7 +221,8 @@ func sealedEcho(t *testing.T, tr *winauth.Transport, addr string) {
 	}
 }
 
-// needWinRMPeer skips (or, in CI, fails) without what wsmv-seal.py imports.
+// needWinRMPeer skips (or, in CI, fails) without what ntlm-seal.py's
+// SEAL_FRAMING=wsmv imports.
 func needWinRMPeer(t *testing.T) {
 	t.Helper()
 	if exec.Command("/usr/bin/python3", "-c", "import gssapi, winrm.encryption").Run() != nil {
