@@ -128,17 +128,19 @@ func windowsLogonStep(ctx context.Context, env *Env, u *url.URL, sec redactor, p
 		obs.Refused = sec.clean(oneLine(err))
 		return a, obs
 	}
-	a.Result, obs.Answer = res, answer
+	a.Result, obs.Answer, a.HResult = res, answer, answer.HResult
 	if res.Mech != "" {
 		a.Used, obs.Used = res.Mech, res.Mech
 	}
-	v, by := windowsVerdict(m, res, u.Redacted())
+	v, by := windowsVerdict(m, res, u.Redacted(), answer.HResult)
+	// IIS named the binding as what it refused: the password was not
+	bindingRefused := strings.EqualFold(answer.HResult, secBadBindings)
 	// Extended Protection: a proxy that terminates TLS shows the client
 	// its own certificate, so the binding the client sends is not the one
 	// the backend expects. The same logon without a binding tells. It is
 	// sent only when the first refusal was not about the password, nor a
 	// KRB-ERROR (the ticket itself was refused, whatever the binding).
-	if res.Bound && !res.Established && res.Status == http.StatusUnauthorized && res.ServerError == nil && (v == Accepted || env.cred.accepted()) {
+	if res.Bound && !res.Established && res.Status == http.StatusUnauthorized && res.ServerError == nil && (v == Accepted || bindingRefused || env.cred.accepted()) {
 		if un, _, err := windowsLogonOnce(ctx, env, u, m, nil, sec, false); err == nil {
 			a.Unbound = &un
 			obs.Unbound = &windowsRetry{Established: un.Established, Status: un.Status}

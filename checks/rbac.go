@@ -165,7 +165,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	case res != nil && res.ShellCreated:
 		logon.Done(Accepted, "")
 	case win != nil:
-		logon.Done(windowsVerdict(mech, win.Logon(), cfg.URI.Redacted()))
+		logon.Done(windowsVerdict(mech, win.Logon(), cfg.URI.Redacted(), ""))
 	case lead != nil:
 		// auth records the verdict of the Create's answer: an
 		// inconclusive one from here could let the next logon go before
