@@ -219,9 +219,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// not keep its logon: one new logon, on a new connection if the
 		// old one is gone
 		if reused && retry && attempt == 0 {
-			t.cmu.Lock()
-			t.logon.Relogons++
-			t.cmu.Unlock()
+			if !errors.Is(err, errStale) { // a connection never used is no relogon
+				t.cmu.Lock()
+				t.logon.Relogons++
+				t.cmu.Unlock()
+			}
 			continue
 		}
 		if retry && err == nil {
@@ -357,6 +359,10 @@ func (t *Transport) send(ctx context.Context, c *winConn, req *http.Request, bod
 	defer func() {
 		if stop() {
 			c.raw.SetDeadline(time.Time{})
+		} else {
+			// the context ended as the answer came in: its deadline is
+			// in the past now, and the connection of no further use
+			dropConn = true
 		}
 		if err != nil || dropConn {
 			t.drop(c)
