@@ -689,3 +689,47 @@ func TestConnectAheadOfTheLogon(t *testing.T) {
 		t.Fatalf("logon %+v", l)
 	}
 }
+
+// Whatever bytes answer the logon, the transport returns an answer or an
+// error, within its budgets, and never panics.
+func FuzzTransportAnswer(f *testing.F) {
+	for _, seed := range []string{
+		"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate Y2hhbA==\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n",
+		"HTTP/1.1 200 OK\r\nWWW-Authenticate: Negotiate =====\r\n\r\n",
+		"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate Y2hhbA==, Negotiate Y2hhbA==\r\nContent-Length: 99999999999\r\n\r\n",
+		"HTTP/1.0 200 OK\r\n\r\n",
+		"garbage",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, answer []byte) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Skip(err)
+		}
+		defer ln.Close()
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Second))
+			http.ReadRequest(bufio.NewReader(c))
+			c.Write(answer)
+		}()
+		tr := &Transport{NewContext: newFake(NTLM), MaxBody: 4 << 10}
+		defer tr.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+ln.Addr().String()+"/wsman", nil)
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			if int64(len(b)) > tr.MaxBody {
+				t.Fatalf("an answer of %d bytes passed a %d-byte budget", len(b), tr.MaxBody)
+			}
+		}
+	})
+}
