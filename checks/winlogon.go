@@ -56,6 +56,9 @@ type windowsLogon struct {
 	// FrontCert is the certificate the --uri presented, BackendCert the
 	// one the first --backend presented, when it was probed.
 	FrontCert, BackendCert *x509.Certificate
+	// HResult is the Windows error code IIS wrote on the bound logon's
+	// 401 page, when it wrote one (lowercase "0x…").
+	HResult string
 }
 
 // kerberosLogon is what a Kerberos logon of --user needs, found as the
@@ -212,7 +215,9 @@ func (j *logonJudge) judge() ([]Finding, error) {
 		return out, nil
 	case serverError(r) != nil:
 		return append(out, j.krbError(serverError(r))), nil
-	case r.Bound && r.Status == http.StatusUnauthorized:
+	case r.Bound && r.Status == http.StatusUnauthorized && !passwordRefused(l.HResult):
+		// a page that names the password rules the binding out, whatever
+		// the certificates
 		if f, ok := j.extendedProtection(); ok {
 			return append(out, f), nil
 		}

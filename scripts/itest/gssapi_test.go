@@ -184,15 +184,7 @@ func (l *gssLab) startBackend(t *testing.T) string {
 func (l *gssLab) startApache(t *testing.T, kdcDir, certs, backend, faketime string) string {
 	t.Helper()
 	dir := serverDir(t, "exdiag-gss-apache-")
-	for src, dst := range map[string]string{kdcDir + "/http.keytab": "http.keytab", certs + "/trusted-chain.pem": "front.crt", certs + "/trusted.key": "front.key"} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatalf("%v (did kdc.sh export the keytab?)", err)
-		}
-		if err := os.WriteFile(dir+"/"+dst, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyFiles(t, dir, map[string]string{kdcDir + "/http.keytab": "http.keytab", certs + "/trusted-chain.pem": "front.crt", certs + "/trusted.key": "front.key"})
 	port := FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	env := []string{fmt.Sprintf("APACHE_PORT=%d", port), "APACHE_BACKEND=" + backend}
@@ -329,18 +321,7 @@ func (l *gssLab) startPeer(t *testing.T, kdcDir string, cb *winauth.ChannelBindi
 		t.Skip("python3-gssapi is not installed; run scripts/install-gssapi.sh (as root)")
 	}
 	dir := serverDir(t, "exdiag-gss-peer-")
-	for src, dst := range map[string]string{kdcDir + "/http.keytab": "http.keytab", Script("gss-peer.py"): "gss-peer.py"} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dir+"/"+dst, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(dir+"/krb5.conf", []byte("[libdefaults]\n\tdefault_realm = "+spnRealm+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	krbPeerDir(t, dir, kdcDir, "gss-peer.py")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	cmd := exec.CommandContext(ctx, "bash", Script("as-nobody.sh"), dir, "/usr/bin/python3", dir+"/gss-peer.py")
 	cmd.Env = append(os.Environ(), "KRB5_KTNAME="+dir+"/http.keytab", "KRB5_CONFIG="+dir+"/krb5.conf", "KRB5RCACHEDIR="+dir)
@@ -489,4 +470,43 @@ func (l *gssLab) bindings(t *testing.T, kdcDir string) {
 			t.Fatalf("MIT refused an unbound logon: %q", f)
 		}
 	})
+}
+
+// copyFiles copies each source file into dir under its new name, for a
+// server that runs as nobody from its own copy (as-nobody.sh).
+func copyFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for src, dst := range files {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatalf("%v (did kdc.sh export the keytab?)", err)
+		}
+		if err := os.WriteFile(dir+"/"+dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// krbPeerDir fills dir for a python3-gssapi acceptor script run as
+// nobody: the script, the KDC's exported keytab and a krb5.conf naming
+// the realm.
+func krbPeerDir(t *testing.T, dir, kdcDir, script string) {
+	t.Helper()
+	copyFiles(t, dir, map[string]string{kdcDir + "/http.keytab": "http.keytab", Script(script): script})
+	if err := os.WriteFile(dir+"/krb5.conf", []byte("[libdefaults]\n\tdefault_realm = "+spnRealm+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ticket is the administrator's service ticket for spn from the test's KDC.
+func (l *gssLab) ticket(t *testing.T, spn string) *winauth.Ticket {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	tkt, err := winauth.GetTicket(ctx, winauth.KerberosOptions{Realm: spnRealm, User: "administrator", Password: spnPassword,
+		KDCs: []string{l.kdc}, AttemptTimeout: 5 * time.Second, SPN: spn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tkt
 }
