@@ -23,11 +23,14 @@ import (
 
 	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/httpauth"
+	"github.com/exdiag/exdiag/checks/wsman"
 )
 
 // AuthCheck asks /PowerShell what a WinRM client would: unauthenticated,
 // with Basic credentials, and with an NTLM negotiate token, then maps the
-// answers to the documented causes.
+// answers to the documented causes. When the rbac probe runs too, the
+// Basic step on the URI is the rbac session's Create (leadStep), so one
+// logon yields both verdicts.
 var AuthCheck = Check{
 	ID:       IDAuth,
 	Title:    "PowerShell endpoint",
@@ -85,6 +88,9 @@ type stepObserved struct {
 	Error           string               `json:"error,omitempty"`
 	// Refused says why a request was deliberately not sent.
 	Refused string `json:"refused,omitempty"`
+	// Request is "create" when this step was the rbac session's
+	// WS-Management Create (the run's one logon), empty for an Enumerate.
+	Request string `json:"request,omitempty"`
 }
 
 func runAuth(ctx context.Context, env *Env) Outcome {
@@ -240,30 +246,12 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 		}
 	}
 	in := httpauth.Input{Scheme: u.Scheme, Authentication: cfg.Authentication, Backend: backend, Unauth: unauth, Negotiate: &neg}
-
-	if unauth.Err == "" && cfg.HasCredentials() && unauth.Status != http.StatusUnauthorized {
-		// the password goes only where authentication was asked for
-		obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
-			Refused: fmt.Sprintf("not sent: the unauthenticated request was answered %d, not 401", unauth.Status)}
-	} else if unauth.Err == "" {
-		if why := basicRefusal(cfg, u); why != "" {
-			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: why}
-		} else if cfg.HasCredentials() && cfg.WindowsAuth() {
-			obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{},
-				Refused: "not sent: --authentication " + cfg.Authentication + " (only the negotiate probe ran)"}
-		} else if cfg.HasCredentials() {
-			if logon, err := env.Credential(ctx, !backend); err != nil {
-				obs.Basic = &stepObserved{Challenges: []httpauth.Challenge{}, Refused: err.Error()}
-			} else {
-				// the only place the password is revealed: the header of a
-				// request over https to a host the user named
-				authz := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password.Reveal()))
-				b, bObs := send(ctx, client, endpoint, authz, sec, env.requestBudget())
-				in.Basic, obs.Basic = &b, &bObs
-				v, why := basicVerdict(unauth, b)
-				logon.Done(v, fmt.Sprintf("the server at %s (%s)", u.Redacted(), why))
-			}
-		}
+	own := true
+	if !backend && env.lead != nil {
+		in.Basic, obs.Basic, own = leadStep(ctx, env, u, unauth, sec)
+	}
+	if own {
+		in.Basic, obs.Basic = basicStep(ctx, env, client, endpoint, u, unauth, backend, sec)
 	}
 
 	logStep(env, u, "unauthenticated", obs.stepObserved)
@@ -288,6 +276,76 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 		return obs, findings, fmt.Errorf("could not reach %s: %s; run the tls check (or fix --resolve/--uri) and try again", u.Redacted(), unauth.Err)
 	}
 	return obs, findings, nil
+}
+
+// basicStep sends Basic credentials to u after the unauthenticated
+// answer, when the rules allow, and classifies the answer; nil, nil when
+// there was nothing to send.
+func basicStep(ctx context.Context, env *Env, client *http.Client, endpoint string, u *url.URL, unauth httpauth.Response, backend bool, sec redactor) (*httpauth.Response, *stepObserved) {
+	cfg := env.Config
+	refused := func(why string) (*httpauth.Response, *stepObserved) {
+		return nil, &stepObserved{Challenges: []httpauth.Challenge{}, Refused: why}
+	}
+	switch {
+	case unauth.Err != "":
+		return nil, nil
+	case cfg.HasCredentials() && unauth.Status != http.StatusUnauthorized:
+		// the password goes only where authentication was asked for
+		return refused(fmt.Sprintf("not sent: the unauthenticated request was answered %d, not 401", unauth.Status))
+	case basicRefusal(cfg, u) != "":
+		return refused(basicRefusal(cfg, u))
+	case !cfg.HasCredentials():
+		return nil, nil
+	case cfg.WindowsAuth():
+		return refused("not sent: --authentication " + cfg.Authentication + " (only the negotiate probe ran)")
+	}
+	logon, err := env.Credential(ctx, !backend)
+	if err != nil {
+		return refused(err.Error())
+	}
+	// the only place auth reveals the password: the header of a request
+	// over https to a host the user named
+	authz := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password.Reveal()))
+	b, bObs := send(ctx, client, endpoint, authz, sec, env.requestBudget())
+	v, why := basicVerdict(unauth, b)
+	logon.Done(v, fmt.Sprintf("the server at %s (%s)", u.Redacted(), why))
+	return &b, &bObs
+}
+
+// leadStep takes the rbac session's Create as the Basic step on the URI,
+// when that Create is the run's lead logon (credential.go), and records
+// its verdict for the credential guard. own is true when auth must send
+// its own Basic after all: the Create was not sent, or Exchange refused
+// the shell after IIS had authenticated the user (a failure category
+// without SOAP, such as a user not enabled for remote PowerShell), which
+// says nothing about the endpoint that an Enumerate with the now accepted
+// password does not tell apart.
+//
+// The Create goes out beside the unauthenticated request, so "Basic only
+// after a 401" cannot gate it. The safety line is where the password goes,
+// not what was asked first: https to the host the user named, over a
+// connection that passed the session's own TLS verification, which is
+// where WinRM's own client sends Basic preemptively too. The reporting of
+// that rule stays: a 200 or any other answer to the unauthenticated
+// request is classified as before.
+func leadStep(ctx context.Context, env *Env, u *url.URL, unauth httpauth.Response, sec redactor) (in *httpauth.Response, obs *stepObserved, own bool) {
+	ans, logon, why, err := env.lead.wait(ctx)
+	if err != nil {
+		return nil, &stepObserved{Challenges: []httpauth.Challenge{}, Refused: err.Error()}, false
+	}
+	if ans == nil {
+		env.Logf("auth %s basic: %s; sending auth's own", u.Redacted(), why)
+		return nil, nil, true
+	}
+	b, bObs := observe(*ans, sec)
+	bObs.Request = "create"
+	v, verdict := basicVerdict(unauth, b)
+	logon.Done(v, fmt.Sprintf("the server at %s (%s)", u.Redacted(), verdict))
+	if v == Accepted && !b.SOAP && (b.Status < 200 || b.Status > 299) && unauth.Status == http.StatusUnauthorized {
+		env.Logf("auth %s basic: the session's create was answered %d after logon; asking with an enumerate", u.Redacted(), b.Status)
+		return nil, nil, true
+	}
+	return &b, &bObs, false
 }
 
 // authParams are one endpoint's evidence for the remediation templates:
@@ -395,21 +453,33 @@ func send(ctx context.Context, c *http.Client, endpoint, authz string, sec redac
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		obs.Error = sec.clean(transportError(err))
-		return httpauth.Response{Err: obs.Error, ErrKind: errKind(err)}, obs
+		return observe(wsman.Answer{Err: err}, sec)
 	}
 	defer resp.Body.Close()
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, authBodyLimit))
-	cs, _ := httpauth.ParseChallenges(resp.Header.Values("WWW-Authenticate"))
+	return observe(wsman.Answer{Status: resp.StatusCode, Header: resp.Header, Body: body, Err: rerr}, sec)
+}
+
+// observe classifies one answer (an Enumerate's, or the rbac session's
+// Create) into what the classifier reads and what the report shows; every
+// server-sent string passes sec.
+func observe(a wsman.Answer, sec redactor) (httpauth.Response, stepObserved) {
+	obs := stepObserved{Challenges: []httpauth.Challenge{}}
+	if a.Status == 0 {
+		obs.Error = sec.clean(transportError(a.Err))
+		return httpauth.Response{Err: obs.Error, ErrKind: errKind(a.Err)}, obs
+	}
+	body, rerr := a.Body[:min(len(a.Body), authBodyLimit)], a.Err
+	cs, _ := httpauth.ParseChallenges(a.Header.Values("WWW-Authenticate"))
 	if cs == nil {
 		cs = []httpauth.Challenge{}
 	}
-	pg := httpauth.ParsePage(resp.StatusCode, resp.Header, body)
-	ab := httpauth.DetectAnsweredBy(resp.Header, pg)
-	ct := resp.Header.Get("Content-Type")
+	pg := httpauth.ParsePage(a.Status, a.Header, body)
+	ab := httpauth.DetectAnsweredBy(a.Header, pg)
+	ct := a.Header.Get("Content-Type")
 	r := httpauth.Response{
-		Status: resp.StatusCode, Challenges: cs, ContentType: ct, SOAP: isSOAP(ct, body),
-		Page: pg, Answered: ab, Location: sec.clean(redactLocation(resp.Header.Get("Location"))),
+		Status: a.Status, Challenges: cs, ContentType: ct, SOAP: isSOAP(ct, body),
+		Page: pg, Answered: ab, Location: sec.clean(redactLocation(a.Header.Get("Location"))),
 	}
 	shown := sec.answered(ab)
 	obs = stepObserved{

@@ -107,6 +107,11 @@ type Check struct {
 	// (auth: what New-PSSession does); the runner ends its turn when the
 	// check ends, should the check not end it sooner.
 	LeadsLogon bool
+	// LogonFor names the LeadsLogon check whose logon this check's first
+	// request is, when both are selected and this one's inputs hold (rbac:
+	// its WS-Management Create is auth's Basic step). That check then
+	// classifies the answer instead of sending a logon of its own.
+	LogonFor string
 	// Backends says the probe checks each --backend as a hop of its own,
 	// marking its findings with Finding.Hop: a dependent is then gated per
 	// hop, and the result lists each hop's verdict in Targets.

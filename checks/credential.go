@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/exdiag/exdiag/checks/wsman"
 )
 
 // A wrong password must cost the account one failed logon per run, not
@@ -52,7 +54,8 @@ type credentialGuard struct {
 	by    string
 
 	// lead is closed once the check that logs on as New-PSSession does
-	// (auth, on the URI) has had its turn: the others wait for it, so
+	// (auth, on the URI, whose Basic step may be the rbac session's
+	// Create: leadCreate) has had its turn: the others wait for it, so
 	// which server judges a wrong password does not depend on timing.
 	lead     chan struct{}
 	leadOnce sync.Once
@@ -78,8 +81,9 @@ func (g *credentialGuard) leadDone() {
 	}
 }
 
-// LeadDone says the lead logon (the auth probe's request to the URI) was
-// made or will not be; other probes' logons may go.
+// LeadDone says the lead logon (the auth probe's Basic step on the URI:
+// its own request, or the rbac session's Create it classified) was made
+// or will not be; other probes' logons may go once its verdict is in.
 func (e *Env) LeadDone() { e.cred.leadDone() }
 
 // Logon is one permission to send the password. Exactly one Done per Logon.
@@ -147,5 +151,54 @@ func (e *Env) Credential(ctx context.Context, lead bool) (*Logon, error) {
 		case <-ctx.Done():
 			return nil, notTriedInTime(ctx)
 		}
+	}
+}
+
+// leadCreate is the rbac session's WS-Management Create when it is the
+// run's lead logon (auth and rbac both run and rbac's inputs hold): rbac
+// sends it as soon as the endpoint's transport has a verified TLS
+// connection, beside auth's unauthenticated request, and auth classifies
+// its answer as its Basic step instead of sending a Basic request of its
+// own. One logon then yields both the auth verdict and the shell.
+//
+// rbac holds the lead Logon, but auth records its verdict: the verdict
+// needs the unauthenticated answer too (IIS's 401.1 means a refused
+// password only where Basic was offered), and a verdict from rbac alone
+// could pass the turn to the next logon before auth has seen a refusal.
+type leadCreate struct {
+	once  sync.Once
+	ready chan struct{} // closed by publish
+	ans   *wsman.Answer // nil: the Create was not sent
+	logon *Logon        // the lead turn, when the Create was sent
+	why   string        // why it was not sent
+}
+
+func newLeadCreate() *leadCreate { return &leadCreate{ready: make(chan struct{})} }
+
+// publish hands auth the Create's answer (a nil ans: it will not be
+// sent, and why says why). Only the first call counts. A Create that was
+// not sent ends the lead's turn at once, so auth can take it.
+func (c *leadCreate) publish(ans *wsman.Answer, l *Logon, why string) {
+	if c == nil {
+		return
+	}
+	c.once.Do(func() {
+		if ans == nil {
+			l.Done(Inconclusive, "")
+			l = nil
+		}
+		c.ans, c.logon, c.why = ans, l, why
+		close(c.ready)
+	})
+}
+
+// wait returns the Create's answer and the lead turn auth must end with
+// the verdict, or a nil answer and why the Create was not sent.
+func (c *leadCreate) wait(ctx context.Context) (*wsman.Answer, *Logon, string, error) {
+	select {
+	case <-c.ready:
+		return c.ans, c.logon, c.why, nil
+	case <-ctx.Done():
+		return nil, nil, "", notTriedInTime(ctx)
 	}
 }

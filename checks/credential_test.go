@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/exdiag/exdiag/checks/wsman"
 )
 
 // TestCredentialFirstGoesAlone: while the first attempt has no verdict
@@ -116,4 +118,66 @@ func TestCredentialLeadNeverTries(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Done(Accepted, "")
+}
+
+// TestLeadCreateNotSentPassesTheTurn: a Create that will not be sent
+// ends the lead's turn at once, so auth can send its own Basic, and only
+// the first publish counts.
+func TestLeadCreateNotSentPassesTheTurn(t *testing.T) {
+	env := &Env{}
+	env.cred.expectLead()
+	lead := newLeadCreate()
+	l, err := env.Credential(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead.publish(nil, l, "the session ended before its create was sent")
+	lead.publish(&wsman.Answer{Status: 200}, l, "") // too late: ignored
+	ans, turn, why, err := lead.wait(context.Background())
+	if ans != nil || turn != nil || err != nil || why == "" {
+		t.Fatalf("wait gave %v %v %q %v, want no answer and why", ans, turn, why, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	own, err := env.Credential(ctx, true)
+	if err != nil {
+		t.Fatalf("auth could not take the turn the unsent Create left: %v", err)
+	}
+	own.Done(Accepted, "")
+}
+
+// TestLeadCreateVerdictIsAuths: a sent Create hands auth the lead turn
+// undecided; the other logons wait until auth records the verdict, and a
+// wait for an answer that never comes ends with the context.
+func TestLeadCreateVerdictIsAuths(t *testing.T) {
+	env := &Env{}
+	env.cred.expectLead()
+	lead := newLeadCreate()
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, _, _, err := lead.wait(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiting past the deadline gave %v", err)
+	}
+	l, _ := env.Credential(context.Background(), true)
+	lead.publish(&wsman.Answer{Status: 401}, l, "")
+	env.LeadDone()
+	ans, turn, _, _ := lead.wait(context.Background())
+	if ans == nil || ans.Status != 401 || turn != l {
+		t.Fatalf("wait gave %v %v, want the Create's answer and the lead turn", ans, turn)
+	}
+	other := make(chan error, 1)
+	go func() {
+		_, err := env.Credential(context.Background(), false)
+		other <- err
+	}()
+	select {
+	case err := <-other:
+		t.Fatalf("a logon went before auth's verdict on the Create: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	turn.Done(Refused, "the server at https://mail.fabrikam.example/PowerShell (401.1)")
+	var cr *CredentialRefused
+	if err := <-other; !errors.As(err, &cr) {
+		t.Fatalf("after auth refused the Create's password: %v", err)
+	}
 }

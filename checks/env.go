@@ -54,6 +54,7 @@ type Env struct {
 	trustOnce   sync.Once
 	trust       trust
 	cred        credentialGuard
+	lead        *leadCreate // set by Run when rbac's Create is the lead logon
 	scrubOnce   sync.Once
 	scrub       *scrubber
 

@@ -25,6 +25,8 @@ var RBACCheck = Check{
 	Inputs:   rbacInputs,
 	Codes:    []string{"RBAC-SESSION-FAILED", "RBAC-REMOTEPS-DISABLED", "RBAC-SHELL-QUOTA", "RBAC-LIMITED", "RBAC-MISSING-CMDLET"},
 	Run:      runRBAC,
+	// the Create is the run's one logon: auth classifies its answer
+	LogonFor: IDAuth,
 }
 
 // proxyCommands are the seven functions every restricted session has;
@@ -80,12 +82,18 @@ func rbacInputs(c *Config) string {
 
 func runRBAC(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
-	// the connection the auth probe kept alive, when there is one
+	// lead is set when this session's Create is the run's lead logon
+	// (credential.go): it goes out beside auth's unauthenticated request,
+	// over the endpoint transport, whose every connection passed the
+	// session's own TLS verification before a header is written.
+	lead := env.lead
+	var logon *Logon
+	defer func() { lead.publish(nil, logon, "the rbac session ended before its create was sent") }()
 	tr, err := env.EndpointTransport(cfg.URI)
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	logon, err := env.Credential(ctx, false)
+	logon, err = env.Credential(ctx, lead != nil)
 	if err != nil {
 		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
 	}
@@ -95,11 +103,19 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
+	if lead != nil {
+		client.FirstAnswer = func(a wsman.Answer) { lead.publish(&a, logon, "") }
+	}
 	start := env.Now()
 	res, err := wsman.ListCommands(ctx, client, []string{"*"}, psrp.ImportTypes)
-	if res != nil && res.ShellCreated {
+	switch {
+	case res != nil && res.ShellCreated:
 		logon.Done(Accepted, "")
-	} else {
+	case lead != nil:
+		// auth records the verdict of the Create's answer: an
+		// inconclusive one from here could let the next logon go before
+		// auth has seen a refusal
+	default:
 		// a session that failed says nothing the auth probe's Basic
 		// request would not have said more precisely
 		logon.Done(Inconclusive, "")

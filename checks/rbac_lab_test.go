@@ -1,19 +1,23 @@
 package checks_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,12 +29,15 @@ import (
 
 // rbacLab serves the lab's user set behind an httptest TLS server that
 // authenticates Basic like IIS, and returns an Env whose connections to
-// mail.contoso.test reach it.
-func rbacLabEnv(t testing.TB, cfg psrpserver.Config, user, password string) (*checks.Env, *psrpserver.Server) {
+// mail.contoso.test reach it. Each tap sees every request first.
+func rbacLabEnv(t testing.TB, cfg psrpserver.Config, user, password string, taps ...func(*http.Request)) (*checks.Env, *psrpserver.Server) {
 	t.Helper()
 	srv := psrpserver.New(cfg)
 	users := fixtures.RBACUsers()
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, tap := range taps {
+			tap(r)
+		}
 		u, p, ok := r.BasicAuth()
 		if !ok || users[u] != p {
 			w.Header().Set("WWW-Authenticate", `Basic realm="mail.contoso.test"`)
@@ -226,34 +233,138 @@ func TestRBACRoundTripsLab(t *testing.T) {
 	}
 }
 
-// The auth probe and the rbac session share the run's transport for the
-// endpoint: the session rides a connection auth kept alive instead of
-// paying a TCP and TLS handshake again (auth opens two side by side, for
-// its unauthenticated and negotiate requests).
-func TestAuthAndRBACShareConnections(t *testing.T) {
+// logonRun runs auth and rbac against the rbac lab as user, and returns
+// their results, the WS-Management action of each request that carried
+// Basic credentials (in order), how many requests carried none (or an
+// NTLM token), and how many connections the run dialled.
+func logonRun(t *testing.T, user, password string) (res []checks.Result, authed []string, anon, dials int, srv *psrpserver.Server) {
+	t.Helper()
 	cfg := rbacLabConfig()
 	cfg.NoDataYet = false
-	env, srv := rbacLabEnv(t, cfg, fixtures.AdminUser, fixtures.AdminPassword)
-	var dials atomic.Int32
+	var mu sync.Mutex
+	actionRE := regexp.MustCompile(`<[a-z]+:Action[^>]*>[^<]*/([A-Za-z]+)</[a-z]+:Action>`)
+	tap := func(r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		action := "?"
+		if m := actionRE.FindSubmatch(body); m != nil {
+			action = string(m[1])
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasPrefix(r.Header.Get("Authorization"), "Basic ") {
+			authed = append(authed, action)
+		} else {
+			anon++
+		}
+	}
+	env, srv := rbacLabEnv(t, cfg, user, password, tap)
+	var n atomic.Int32
 	dial := env.Dial
 	env.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		dials.Add(1)
+		n.Add(1)
 		return dial(ctx, network, addr)
 	}
 	env.Config.Checks = []string{"auth", "rbac"}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	res := checks.Run(ctx, env, []checks.Check{checks.AuthCheck, checks.RBACCheck})
-	env.CloseIdle()
+	res = checks.Run(ctx, env, []checks.Check{checks.AuthCheck, checks.RBACCheck})
+	mu.Lock()
+	defer mu.Unlock()
+	return res, slices.Clone(authed), anon, int(n.Load()), srv
+}
+
+// authBasic is the auth probe's Basic step on the URI, from its result.
+func authBasic(t *testing.T, r checks.Result) (status int, soap bool, request string) {
+	t.Helper()
+	b, _ := json.Marshal(r.Observed)
+	var o struct {
+		Basic struct {
+			Status  int
+			SOAP    bool
+			Request string
+		}
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		t.Fatal(err)
+	}
+	return o.Basic.Status, o.Basic.SOAP, o.Basic.Request
+}
+
+// One logon yields both verdicts: on the healthy lab the front sees
+// exactly one request with credentials before the shell exists, the
+// session's Create, beside auth's two unauthenticated ones (its 401 probe
+// and the negotiate probe); auth sends no Basic Enumerate of its own and
+// still reports the Create's answer as its Basic step. Every credentialed
+// request is one of the session's, and the run opens no more connections
+// than the endpoint transport allows (three requests go out at once; how
+// many dials that takes depends on which connection returns to the pool
+// first, so only the bound is asserted).
+func TestOneLogonForAuthAndRBAC(t *testing.T) {
+	res, authed, anon, dials, srv := logonRun(t, fixtures.AdminUser, fixtures.AdminPassword)
 	for _, r := range res {
 		if r.Status != checks.StatusPass {
 			t.Fatalf("%s: %s %v %s", r.ID, r.Status, r.Findings, r.Error)
 		}
 	}
-	if n := dials.Load(); n != 2 {
-		t.Fatalf("%d connections for auth and rbac, want 2", n)
+	if anon != 2 {
+		t.Errorf("%d requests without credentials, want auth's two", anon)
+	}
+	if len(authed) == 0 || authed[0] != "Create" || slices.Contains(authed, "Enumerate") {
+		t.Fatalf("credentialed requests %v: want the session's Create first and no Enumerate", authed)
+	}
+	if rt := rbacObserved(t, res[1])["round_trips"]; float64(len(authed)) != rt {
+		t.Errorf("%d credentialed requests, the session made %v: only the session may send the password", len(authed), rt)
+	}
+	if st, soap, req := authBasic(t, res[0]); st != 200 || !soap || req != "create" {
+		t.Errorf("auth's basic step %d soap %v request %q, want the Create's 200 SOAP answer", st, soap, req)
+	}
+	if dials > 4 {
+		t.Errorf("%d connections for auth and rbac, want at most the endpoint transport's 4", dials)
 	}
 	if srv.OpenShells() != 0 {
 		t.Fatalf("%d shells left open", srv.OpenShells())
 	}
+}
+
+// When the Create is refused, the verdicts mean what they meant when auth
+// sent its own Basic: a wrong password is auth's failure (the Create was
+// the only request that carried it, and rbac is skipped with its
+// evidence); a user Exchange refuses a shell after IIS accepted the
+// password is rbac's finding, which auth tells apart with an Enumerate
+// sent with the password just accepted.
+func TestOneLogonRefusedCreate(t *testing.T) {
+	t.Run("wrong password", func(t *testing.T) {
+		res, authed, _, _, srv := logonRun(t, fixtures.AdminUser, "Wrong-Pass-1")
+		if strings.Join(authed, ",") != "Create" {
+			t.Errorf("credentialed requests %v, want the one Create", authed)
+		}
+		if got := rbacCodes(res[0]); res[0].Status != checks.StatusFail || !slices.Contains(got, "AUTH-BAD-CREDENTIALS") {
+			t.Errorf("auth %s %v, want AUTH-BAD-CREDENTIALS", res[0].Status, got)
+		}
+		if st, _, req := authBasic(t, res[0]); st != 401 || req != "create" {
+			t.Errorf("auth's basic step %d %q, want the Create's 401", st, req)
+		}
+		if res[1].Status != checks.StatusSkip || !strings.Contains(res[1].SkipReason, "auth did not pass") || res[1].Observed == nil {
+			t.Errorf("rbac %s %q observed %v, want skipped after auth with its evidence", res[1].Status, res[1].SkipReason, res[1].Observed)
+		}
+		if srv.ShellsCreated() != 0 {
+			t.Errorf("%d shells created with a wrong password", srv.ShellsCreated())
+		}
+	})
+	t.Run("not enabled for remote powershell", func(t *testing.T) {
+		res, authed, _, _, _ := logonRun(t, fixtures.NoRemoteUser, fixtures.NoRemotePassword)
+		if strings.Join(authed, ",") != "Create,Enumerate" {
+			t.Errorf("credentialed requests %v, want the Create, then auth's Enumerate", authed)
+		}
+		if res[0].Status != checks.StatusPass {
+			t.Errorf("auth %s %v, want pass: the endpoint took the password", res[0].Status, rbacCodes(res[0]))
+		}
+		if st, soap, req := authBasic(t, res[0]); st != 200 || !soap || req != "" {
+			t.Errorf("auth's basic step %d soap %v request %q, want its own Enumerate's 200", st, soap, req)
+		}
+		if got := rbacCodes(res[1]); strings.Join(got, ",") != "RBAC-REMOTEPS-DISABLED" {
+			t.Errorf("rbac %s %v, want RBAC-REMOTEPS-DISABLED", res[1].Status, got)
+		}
+	})
 }

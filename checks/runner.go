@@ -64,6 +64,9 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 		if n.check.LeadsLogon {
 			env.cred.expectLead()
 		}
+		if l := nodes[n.check.LogonFor]; l != nil && l.check.LeadsLogon && (n.check.Inputs == nil || n.check.Inputs(cfg) == "") {
+			env.lead = newLeadCreate()
+		}
 	}
 	var wg sync.WaitGroup
 	for _, n := range order {
@@ -75,6 +78,11 @@ func Run(ctx context.Context, env *Env, list []Check) []Result {
 				// the lead's turn ends with the check, whether it ran,
 				// was gated or ran out of time
 				defer env.LeadDone()
+			}
+			if n.check.LogonFor != "" {
+				// a check that never started sent no Create: the lead's
+				// classifier must not wait for one
+				defer env.lead.publish(nil, nil, "the "+n.check.ID+" probe did not start")
 			}
 			var reqs []*node
 			for _, id := range n.check.Requires {

@@ -348,6 +348,8 @@ func TestValidate(t *testing.T) {
 			{ID: "c", Doc: "d", Run: run, Requires: []string{"b"}},
 		}, "cycle: a -> c -> b -> a"},
 		{"unknown code", []Check{{ID: "a", Doc: "d", Run: run, Codes: []string{"NOT-A-CODE"}}}, "not in the catalog"},
+		{"logon of no check", []Check{{ID: "a", Doc: "d", Run: run, LogonFor: "auht"}}, `carries the logon of "auht"`},
+		{"logon of a follower", []Check{{ID: "a", Doc: "d", Run: run}, {ID: "b", Doc: "d", Run: run, LogonFor: "a"}}, `carries the logon of "a"`},
 	} {
 		err := Validate(tt.list)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -13,9 +13,9 @@ import (
 // Limits of the per-endpoint HTTP transports (their handshake timeout is
 // HandshakeBudget, with the run's other budgets). A run talks to an
 // endpoint with a handful of requests at a time (auth's unauthenticated
-// and negotiate requests side by side, then Basic, then the rbac
-// session), so a few connections per endpoint are plenty, and a hostile
-// server cannot make the run hold more.
+// and negotiate requests and the rbac session's Create side by side, then
+// the session), so a few connections per endpoint are plenty, and a
+// hostile server cannot make the run hold more.
 const (
 	endpointConns       = 4                // connections per endpoint, busy or idle
 	endpointIdleTimeout = 30 * time.Second // an idle keep-alive connection is closed after this

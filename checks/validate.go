@@ -54,6 +54,11 @@ func validate(list []Check, also []Check) error {
 		known[c.ID] = true
 	}
 	for _, c := range list {
+		if l := c.LogonFor; l != "" {
+			if lc := byID[l]; lc == nil && !known[l] || lc != nil && !lc.LeadsLogon || l == c.ID {
+				return fmt.Errorf("check %s carries the logon of %q, which is not another check that leads the logon", c.ID, l)
+			}
+		}
 		for _, r := range c.Requires {
 			if byID[r] == nil && !known[r] {
 				return fmt.Errorf("check %s requires %q, which is not a check", c.ID, r)

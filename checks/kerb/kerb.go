@@ -151,13 +151,22 @@ func (e *KDCError) Error() string {
 
 // CodeName is the RFC 4120 name of a KRB-ERROR code with its number.
 func CodeName(code int32) string {
+	if name := ErrorName(code); name != "" {
+		return fmt.Sprintf("%s (%d)", name, code)
+	}
+	return fmt.Sprintf("error code %d", code)
+}
+
+// ErrorName is the bare RFC 4120 name of a KRB-ERROR code
+// ("KRB_AP_ERR_MODIFIED"), or "" for a code RFC 4120 does not name.
+func ErrorName(code int32) string {
 	s := errorcode.Lookup(code) // "(7) KDC_ERR_S_PRINCIPAL_UNKNOWN Server not found…"
 	if i := strings.Index(s, ") "); i > 0 {
 		if f := strings.Fields(s[i+2:]); len(f) > 0 {
-			return fmt.Sprintf("%s (%d)", f[0], code)
+			return f[0]
 		}
 	}
-	return fmt.Sprintf("error code %d", code)
+	return ""
 }
 
 // UnreachableError says no KDC answered. Local is set when every attempt
@@ -470,36 +479,55 @@ func addEncTimestamp(req *messages.ASReq, edata []byte, o Options) (types.Encryp
 // Ticket asks for a service ticket for spn ("HTTP/host"). nil means the
 // KDC issued one, so the principal exists.
 func (s *Session) Ticket(ctx context.Context, spn string) error {
+	_, err := s.ServiceTicket(ctx, spn)
+	return err
+}
+
+// ServiceTicket is a service ticket and the session key that goes with
+// it: what an AP-REQ to the service is built from.
+type ServiceTicket struct {
+	Ticket messages.Ticket
+	Key    types.EncryptionKey
+	CName  types.PrincipalName
+	Realm  string // the client's realm
+	// EndTime is when the KDC says the ticket lapses.
+	EndTime time.Time
+}
+
+// ServiceTicket asks for a service ticket for spn ("HTTP/host"), with the
+// same errors as Ticket.
+func (s *Session) ServiceTicket(ctx context.Context, spn string) (*ServiceTicket, error) {
 	sname := types.NewPrincipalName(nametype.KRB_NT_SRV_INST, spn)
 	req, err := messages.NewTGSReq(s.cname, s.opts.Realm, s.cfg, s.tgt, s.key, sname, false)
 	if err != nil {
-		return fmt.Errorf("building the TGS-REQ: %v", err)
+		return nil, fmt.Errorf("building the TGS-REQ: %v", err)
 	}
 	b, err := req.Marshal()
 	if err != nil {
-		return fmt.Errorf("encoding the TGS-REQ: %v", err)
+		return nil, fmt.Errorf("encoding the TGS-REQ: %v", err)
 	}
 	kdcs := append([]string{s.KDC}, without(s.opts.KDCs, s.KDC)...)
 	reply, kdc, err := s.send(ctx, b, kdcs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var rep messages.TGSRep
 	if err := safely(func() error { return rep.Unmarshal(reply) }); err != nil {
-		return fmt.Errorf("the kdc %s sent a TGS-REP that does not parse: %v", kdc, err)
+		return nil, fmt.Errorf("the kdc %s sent a TGS-REP that does not parse: %v", kdc, err)
 	}
 	if err := safely(func() error { return rep.DecryptEncPart(s.key) }); err != nil {
-		return fmt.Errorf("the kdc %s sent a TGS-REP that the session key does not decrypt: %v", kdc, err)
+		return nil, fmt.Errorf("the kdc %s sent a TGS-REP that the session key does not decrypt: %v", kdc, err)
 	}
 	if rep.DecryptedEncPart.Nonce != req.ReqBody.Nonce {
-		return fmt.Errorf("the kdc %s answered with a nonce that does not match the request", kdc)
+		return nil, fmt.Errorf("the kdc %s answered with a nonce that does not match the request", kdc)
 	}
 	if got := rep.Ticket.SName; len(got.NameString) > 0 && got.NameString[0] == "krbtgt" {
 		// A referral: the principal lives in another realm (a forest
 		// trust). Following it is beyond this probe; say so.
-		return fmt.Errorf("the kdc referred %s to realm %s; check it there", spn, got.NameString[len(got.NameString)-1])
+		return nil, fmt.Errorf("the kdc referred %s to realm %s; check it there", spn, got.NameString[len(got.NameString)-1])
 	}
-	return nil
+	enc := rep.DecryptedEncPart
+	return &ServiceTicket{Ticket: rep.Ticket, Key: enc.Key, CName: s.cname, Realm: s.opts.Realm, EndTime: enc.EndTime}, nil
 }
 
 func without(list []string, s string) []string {
@@ -563,6 +591,11 @@ func decodeReply(b []byte) (ke *messages.KRBError, err error) {
 	}
 	return nil, nil
 }
+
+// Safely runs a gokrb5 decoder on bytes from the network (a KDC's, a
+// server's), turning a panic into an error: gokrb5's ASN.1 decoders were
+// written for well-formed peers.
+func Safely(f func() error) error { return safely(f) }
 
 // safely runs a gokrb5 decoder on KDC bytes, turning a panic into an error.
 func safely(f func() error) (err error) {

@@ -17,6 +17,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	_ "crypto/sha256" // tls-server-end-point hashes
 	_ "crypto/sha512"
@@ -118,6 +119,9 @@ type KerberosError struct {
 	Name string // the RFC 4120 name
 	By   string // "the server at https://…" or "the kdc host:88"
 	Text string // e-text, server-chosen: scrub before reporting
+	// ServerTime is the KRB-ERROR's stime/susec: the answering clock, which
+	// for KRB_AP_ERR_SKEW says how far it is from this machine's.
+	ServerTime time.Time
 }
 
 func (e *KerberosError) Error() string {

@@ -32,6 +32,12 @@ type Client struct {
 	Budgets Budgets
 	// RoundTrips counts the HTTP requests sent.
 	RoundTrips int
+	// FirstAnswer, when set, hears the answer to the client's first
+	// request (a session's Create) before the session goes on, so another
+	// probe can classify that logon instead of sending one of its own. It
+	// is called once, must not block, and must not keep Answer.Body
+	// beyond what it reads.
+	FirstAnswer func(Answer)
 
 	sessionID string
 	sleep     func(ctx context.Context, d time.Duration) error // tests see the back-off without waiting
@@ -45,6 +51,16 @@ type Budgets struct {
 	ReceiveWait time.Duration // what a Receive asks the server to hold for output (OperationTimeout)
 	Delete      time.Duration // Signal and Delete of the shell while the caller has time
 	LateDelete  time.Duration // Signal and Delete after the caller's deadline or cancellation
+}
+
+// Answer is what an HTTP request got, for FirstAnswer: the status, the
+// headers and the body as read (at most MaxBody+1 bytes), or the
+// transport's error (Status 0). Err with a Status is a body cut short.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	Err    error
 }
 
 // NewClient returns a client for endpoint (https only: Basic credentials
@@ -109,8 +125,13 @@ func (c *Client) post(ctx context.Context, action, body string) ([]byte, error) 
 	req.Header.Set("User-Agent", "Microsoft WinRM Client")
 	req.SetBasicAuth(c.User, c.password())
 	c.RoundTrips++
+	hear := c.FirstAnswer
+	c.FirstAnswer = nil
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
+		if hear != nil {
+			hear(Answer{Err: err})
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()
@@ -119,6 +140,9 @@ func (c *Client) post(ctx context.Context, action, body string) ([]byte, error) 
 		limit = 4 << 20
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if hear != nil {
+		hear(Answer{Status: resp.StatusCode, Header: resp.Header, Body: data, Err: err})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading the answer: %v", action, err)
 	}

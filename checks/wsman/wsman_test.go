@@ -391,3 +391,39 @@ func TestResourceURI(t *testing.T) {
 		}
 	}
 }
+
+// FirstAnswer hears the Create's answer once, as the server sent it (a
+// refusal too, with its headers), and nothing of the later requests.
+func TestFirstAnswerHearsTheCreateOnce(t *testing.T) {
+	c, _ := labClient(t, psrpserver.Config{Commands: map[string][]string{"u": names(5)}}, "u", nil)
+	var heard []Answer
+	c.FirstAnswer = func(a Answer) { heard = append(heard, a) }
+	if _, err := ListCommands(context.Background(), c, []string{"*"}, psrp.ImportTypes); err != nil {
+		t.Fatal(err)
+	}
+	if len(heard) != 1 || heard[0].Status != 200 || heard[0].Err != nil || !strings.Contains(string(heard[0].Body), "ResourceCreated") {
+		t.Fatalf("heard %d answers, first %+v", len(heard), heard)
+	}
+
+	refused, _ := labClient(t, psrpserver.Config{RemotePSDisabled: []string{"u"}}, "u", nil)
+	heard = nil
+	refused.FirstAnswer = func(a Answer) { heard = append(heard, a) }
+	if _, err := ListCommands(context.Background(), refused, []string{"*"}, psrp.ImportTypes); err == nil {
+		t.Fatal("a refused Create succeeded")
+	}
+	if len(heard) != 1 || heard[0].Status != 400 || heard[0].Header.Get("X-RemotePS-FailureCategory") == "" {
+		t.Fatalf("heard %+v, want the refusal's status and failure category", heard)
+	}
+
+	gone := httptest.NewTLSServer(http.NotFoundHandler())
+	down := tlsClient(t, gone, "u", "pw")
+	gone.Close()
+	heard = nil
+	down.FirstAnswer = func(a Answer) { heard = append(heard, a) }
+	if _, err := ListCommands(context.Background(), down, []string{"*"}, psrp.ImportTypes); err == nil {
+		t.Fatal("a Create to a closed server succeeded")
+	}
+	if len(heard) != 1 || heard[0].Status != 0 || heard[0].Err == nil {
+		t.Fatalf("heard %+v, want the transport's error", heard)
+	}
+}

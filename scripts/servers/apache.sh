@@ -39,38 +39,14 @@ run=$(mktemp -d /tmp/exdiag-apache-XXXXXX)
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$run"' EXIT INT TERM
 cp "$src/front.crt" "$src/front.key" "$src/ca.pem" "$run/"
 
+. "$(dirname "$0")/apache-common.sh"
 {
-	cat <<CONF
-ServerRoot $run
-ServerName mail.contoso.test
-PidFile $run/httpd.pid
-DefaultRuntimeDir $run
-# a piped logger writes to our stderr; nobody may not open /dev/stderr
-ErrorLog "|/bin/cat"
-LogLevel ${EXDIAG_APACHE_LOGLEVEL:-warn}
-Mutex pthread
-LoadModule mpm_event_module $modules/mod_mpm_event.so
-LoadModule authz_core_module $modules/mod_authz_core.so
-LoadModule socache_shmcb_module $modules/mod_socache_shmcb.so
-LoadModule proxy_module $modules/mod_proxy.so
-LoadModule proxy_http_module $modules/mod_proxy_http.so
-LoadModule ssl_module $modules/mod_ssl.so
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 16
-MaxRequestWorkers 16
-SSLSessionCache none
-SSLRandomSeed startup builtin
-CONF
+	apache_head "$run"
 	while read -r port backend timeout; do
 		[ -n "$port" ] || continue
 		timeout=${timeout:-30}
+		apache_tls_vhost "$run" "$port"
 		cat <<CONF
-Listen 127.0.0.1:$port https
-<VirtualHost 127.0.0.1:$port>
-	SSLEngine on
-	SSLCertificateFile $run/front.crt
-	SSLCertificateKeyFile $run/front.key
 	SSLProxyEngine on
 	SSLProxyVerify require
 	SSLProxyVerifyDepth 3

@@ -11,6 +11,15 @@
 #   HTTP/cas1.contoso.test  present (random key)
 #   HTTP/mail.contoso.test  deliberately absent
 # Extra present SPNs: KDC_EXTRA_SPNS="HTTP/a.contoso.test HTTP/b…".
+# Keytab: KDC_KEYTABS="HTTP/a.contoso.test …" exports those principals'
+# current keys (ktadd -norandkey) to $KDC_DIR/http.keytab, as the service's
+# own keytab holds them; KDC_REKEY="HTTP/a.contoso.test …" then gives
+# those principals new random keys (kvno 2), so their exported keytab is
+# stale, as after an account's password changed without a new export;
+# KDC_RECREATE="HTTP/b.contoso.test …" deletes and re-creates those
+# principals instead (a new random key under the same kvno 1), so the
+# keytab holds another account's key for the name: what a duplicate SPN
+# or a keytab made for the wrong account looks like to the service.
 set -euo pipefail
 # the server tools live in sbin, which a non-login shell may not list
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -63,6 +72,16 @@ if [ ! -e "$dir/principal" ]; then
 	kdb5_util create -s -r "$realm" -P masterpw >/dev/null
 	kadmin.local -r "$realm" -q "addprinc +requires_preauth -pw $pass $user" >/dev/null
 	for spn in HTTP/cas1.contoso.test ${KDC_EXTRA_SPNS:-}; do
+		kadmin.local -r "$realm" -q "addprinc -randkey $spn" >/dev/null
+	done
+	for spn in ${KDC_KEYTABS:-}; do
+		kadmin.local -r "$realm" -q "ktadd -norandkey -k $dir/http.keytab $spn" >/dev/null
+	done
+	for spn in ${KDC_REKEY:-}; do
+		kadmin.local -r "$realm" -q "cpw -randkey $spn" >/dev/null
+	done
+	for spn in ${KDC_RECREATE:-}; do
+		kadmin.local -r "$realm" -q "delprinc -force $spn" >/dev/null
 		kadmin.local -r "$realm" -q "addprinc -randkey $spn" >/dev/null
 	done
 fi
