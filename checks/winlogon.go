@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/exdiag/exdiag/checks/adlogon"
 	"github.com/exdiag/exdiag/checks/catalog"
@@ -319,7 +320,13 @@ func (j *logonJudge) krbError(e *winauth.KerberosError) Finding {
 	case krbAPErrModified, krbAPErrBadKeyVer:
 		return j.finding("AUTH-KERBEROS-MODIFIED", what+"; the server does not hold the key the kdc encrypted the ticket with", nil)
 	case krbAPErrSkew:
-		return j.finding("AUTH-KERBEROS-SKEW", what+"; its clock and this machine's differ by more than it tolerates", map[string]string{catalog.ParamRealm: j.realm(), catalog.ParamKDC: firstKDC(j.cfg.KDCs, nil)})
+		what += "; its clock and this machine's differ by more than it tolerates"
+		if !e.ServerTime.IsZero() {
+			// the KRB-ERROR's stime: set beside this machine's clock, the
+			// reader sees which one drifted
+			what += fmt.Sprintf(" (its clock read %s)", e.ServerTime.UTC().Format(time.RFC3339))
+		}
+		return j.finding("AUTH-KERBEROS-SKEW", what, map[string]string{catalog.ParamRealm: j.realm(), catalog.ParamKDC: firstKDC(j.cfg.KDCs, nil)})
 	}
 	return j.finding("AUTH-WINDOWS-LOGON-FAILED", what, nil)
 }
