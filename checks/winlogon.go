@@ -36,9 +36,10 @@ var windowsLogonBorrows = append([]string{
 
 // The server's KRB-ERROR codes a logon is told apart by (RFC 4120 7.5.9).
 const (
-	krbAPErrSkew      = 37 // KRB_AP_ERR_SKEW: the authenticator's time is outside the server's tolerance
-	krbAPErrModified  = 41 // KRB_AP_ERR_MODIFIED: the ticket does not decrypt with the server's key
-	krbAPErrBadKeyVer = 44 // KRB_AP_ERR_BADKEYVER: the server has no key of the ticket's version
+	krbAPErrBadIntegrity = 31 // KRB_AP_ERR_BAD_INTEGRITY: what MIT's acceptor says where Windows says MODIFIED
+	krbAPErrSkew         = 37 // KRB_AP_ERR_SKEW: the authenticator's time is outside the server's tolerance
+	krbAPErrModified     = 41 // KRB_AP_ERR_MODIFIED: the ticket does not decrypt with the server's key
+	krbAPErrBadKeyVer    = 44 // KRB_AP_ERR_BADKEYVER: the server has no key of the ticket's version
 )
 
 // logonResult is the contract's winauth.LogonResult (win-api.md, built by
@@ -317,7 +318,7 @@ func (j *logonJudge) krbError(e *winauth.KerberosError) Finding {
 		what += ": " + j.sec.clean(clip(e.Text, 200))
 	}
 	switch e.Code {
-	case krbAPErrModified, krbAPErrBadKeyVer:
+	case krbAPErrModified, krbAPErrBadKeyVer, krbAPErrBadIntegrity:
 		return j.finding("AUTH-KERBEROS-MODIFIED", what+"; the server does not hold the key the kdc encrypted the ticket with", nil)
 	case krbAPErrSkew:
 		what += "; its clock and this machine's differ by more than it tolerates"

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/exdiag/exdiag/checks/kerb"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 	"github.com/exdiag/exdiag/checks/winauth"
+	"github.com/exdiag/exdiag/fixtures/kdcserver"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 )
 
@@ -301,5 +304,64 @@ func TestKerberosLogonInputs(t *testing.T) {
 	cfg = winConfig(t, "https://mail.fabrikam.example/PowerShell", "negotiate", func(s *Spec) { s.User = `FABRIKAM\ops` })
 	if _, err := kerberosLogonInputs(context.Background(), NewEnv(cfg)); err == nil || !strings.Contains(err.Error(), "give --realm") {
 		t.Errorf("no realm: %v", err)
+	}
+}
+
+// What Apache with mod_auth_gssapi (MIT krb5's acceptor) really answered
+// to a real ticket, recorded by scripts/itest/gssapi_test.go into
+// checks/winauth/testdata: exdiag's Kerberos context reads each refusal
+// and the classification names its cause. MIT says BAD_INTEGRITY where
+// Windows says MODIFIED, and BADKEYVER for a keytab one key behind.
+func TestClassifyRecordedMITRefusals(t *testing.T) {
+	const realm, user, password = "CONTOSO.TEST", "administrator", "Sentinel-Winlogon-Password-7" // the lab KDC's own account
+	spn := "HTTP/gss.contoso.test"
+	kdc, err := kdcserver.New(realm, map[string]string{user: password}, []string{spn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := kdc.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tkt, err := winauth.GetTicket(ctx, winauth.KerberosOptions{Realm: realm, User: user, Password: password,
+		KDCs: []string{addr}, AttemptTimeout: 5 * time.Second, SPN: spn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := testCert(t, "gss.contoso.test")
+	cb, err := winauth.EndPointOf(front)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := winConfig(t, "https://gss.contoso.test/PowerShell", "kerberos", func(s *Spec) { s.User = user + "@contoso.test"; s.Backends = nil })
+	for file, want := range map[string]string{
+		"mit-stale_keytab.neg":                    "AUTH-KERBEROS-MODIFIED",
+		"mit-keytab_of_another_account.neg":       "AUTH-KERBEROS-MODIFIED",
+		"mit-server_clock_ten_minutes_ahead.neg":  "AUTH-KERBEROS-SKEW",
+		"mit-client_clock_ten_minutes_behind.neg": "AUTH-KERBEROS-SKEW",
+	} {
+		t.Run(file, func(t *testing.T) {
+			answer, err := os.ReadFile(filepath.Join("winauth", "testdata", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := tkt.NewContext(cb)
+			if _, _, err := c.Step(nil); err != nil {
+				t.Fatal(err)
+			}
+			_, done, err := c.Step(answer)
+			if done || err == nil {
+				t.Fatalf("the refusal established the context: %v", err)
+			}
+			// as the Transport records a refused leg (winhttp's LogonResult)
+			res := logonResult{Mech: c.Mech(), Status: 401, Rounds: 1, Bound: true, Cert: front, Err: err}
+			errors.As(err, &res.ServerError)
+			fs := classifyWindowsLogon(cfg.URI, cfg, windowsLogon{Requested: "kerberos", Used: c.Mech(), SPN: spn, Result: res})
+			if len(fs) != 1 || fs[0].Code != want {
+				t.Fatalf("findings %+v, want %s", fs, want)
+			}
+			if want == "AUTH-KERBEROS-SKEW" && !strings.Contains(fs[0].Summary, "its clock read ") {
+				t.Errorf("the skew summary does not say the server's time: %q", fs[0].Summary)
+			}
+		})
 	}
 }
