@@ -70,6 +70,10 @@ type endpointObserved struct {
 	stepObserved
 	Basic     *stepObserved `json:"basic,omitempty"`
 	Negotiate *stepObserved `json:"negotiate,omitempty"`
+	// Windows is the Kerberos/NTLM logon of --authentication
+	// kerberos|negotiate|ntlm (the front URI only).
+	Windows *windowsObserved `json:"windows,omitempty"`
+	win     *windowsLogon    // what classifyWindowsLogon reads
 }
 
 type stepObserved struct {
@@ -91,6 +95,9 @@ type stepObserved struct {
 	// Request is "create" when this step was the rbac session's
 	// WS-Management Create (the run's one logon), empty for an Enumerate.
 	Request string `json:"request,omitempty"`
+	// peer is the leaf certificate the answer came over (https), which
+	// the Windows logon compares across the proxy and its backends.
+	peer *x509.Certificate
 }
 
 func runAuth(ctx context.Context, env *Env) Outcome {
@@ -128,6 +135,18 @@ func runAuth(ctx context.Context, env *Env) Outcome {
 	obs.endpointObserved, findings, frontErr = probeEndpoint(ctx, env, tc, cfg.URI, false)
 	wg.Wait()
 	obs.Backends = backends
+	if a := obs.win; a != nil {
+		for _, b := range backends {
+			if b.peer != nil {
+				a.BackendCert = b.peer
+				break
+			}
+		}
+		findings = addWindowsLogon(findings, cfg.URI, cfg, *a)
+		if err := windowsLogonError(cfg.URI, cfg, *a); err != nil && frontErr == nil {
+			frontErr = err
+		}
+	}
 	findings = refineBare502(findings, backends, backendFindings)
 	for _, fs := range backendFindings {
 		findings = append(findings, fs...)
@@ -155,6 +174,15 @@ func authSummary(o authObserved) string {
 		}
 	} else if b != nil && strings.HasPrefix(b.Refused, "not tried:") {
 		s += "; basic " + b.Refused
+	}
+	if w := o.Windows; w != nil && w.Refused == "" && w.Status != 0 {
+		s += fmt.Sprintf("; with %s %d", w.Used, w.Status)
+		if w.MutualVerified {
+			s += " (mutual)"
+		}
+		if u := w.Unbound; u != nil {
+			s += fmt.Sprintf(", without channel binding %d", u.Status)
+		}
 	}
 	checked, skipped := 0, 0
 	for _, b := range o.Backends {
@@ -247,7 +275,21 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	}
 	in := httpauth.Input{Scheme: u.Scheme, Authentication: cfg.Authentication, Backend: backend, Unauth: unauth, Negotiate: &neg}
 	own := true
-	if !backend && env.lead != nil {
+	switch {
+	case cfg.HasCredentials() && cfg.WindowsAuth():
+		// a Windows logon instead of Basic, the URI's only
+		in.Basic, obs.Basic = basicStep(ctx, env, client, endpoint, u, unauth, backend, sec)
+		if !backend && unauth.Err == "" {
+			if unauth.Status != http.StatusUnauthorized {
+				obs.Windows = &windowsObserved{Requested: cfg.Authentication,
+					Refused: fmt.Sprintf("not sent: the unauthenticated request was answered %d, not 401", unauth.Status)}
+			} else {
+				a, wo := windowsLogonStep(ctx, env, u, sec)
+				obs.Windows, obs.win = wo, &a
+			}
+		}
+		own = false
+	case !backend && env.lead != nil:
 		in.Basic, obs.Basic, own = leadStep(ctx, env, u, unauth, sec)
 	}
 	if own {
@@ -258,6 +300,9 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	logStep(env, u, "negotiate probe", negObs)
 	if obs.Basic != nil {
 		logStep(env, u, "basic", *obs.Basic)
+	}
+	if w := obs.Windows; w != nil {
+		logWindows(env, u, w)
 	}
 	params := authParams(u, backend, obs)
 	var findings []Finding
@@ -297,7 +342,10 @@ func basicStep(ctx context.Context, env *Env, client *http.Client, endpoint stri
 	case !cfg.HasCredentials():
 		return nil, nil
 	case cfg.WindowsAuth():
-		return refused("not sent: --authentication " + cfg.Authentication + " (only the negotiate probe ran)")
+		if backend {
+			return refused("not sent: --authentication " + cfg.Authentication + " (only the negotiate probe ran)")
+		}
+		return refused("not sent: --authentication " + cfg.Authentication + " logs on with windows authentication instead")
 	}
 	logon, err := env.Credential(ctx, !backend)
 	if err != nil {
@@ -457,7 +505,11 @@ func send(ctx context.Context, c *http.Client, endpoint, authz string, sec redac
 	}
 	defer resp.Body.Close()
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, authBodyLimit))
-	return observe(wsman.Answer{Status: resp.StatusCode, Header: resp.Header, Body: body, Err: rerr}, sec)
+	r, o := observe(wsman.Answer{Status: resp.StatusCode, Header: resp.Header, Body: body, Err: rerr}, sec)
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		o.peer = resp.TLS.PeerCertificates[0]
+	}
+	return r, o
 }
 
 // observe classifies one answer (an Enumerate's, or the rbac session's

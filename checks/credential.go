@@ -154,6 +154,15 @@ func (e *Env) Credential(ctx context.Context, lead bool) (*Logon, error) {
 	}
 }
 
+// accepted reports whether a server already took the run's password, so
+// a logon that fails for another reason may be retried without risking
+// a second bad-password count.
+func (g *credentialGuard) accepted() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state == Accepted
+}
+
 // leadCreate is the rbac session's WS-Management Create when it is the
 // run's lead logon (auth and rbac both run and rbac's inputs hold): rbac
 // sends it as soon as the endpoint's transport has a verified TLS

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/exdiag/exdiag/checks/dnsq"
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
+	"github.com/exdiag/exdiag/checks/winauth"
 	"github.com/exdiag/exdiag/checks/wsman"
 )
 
@@ -62,6 +64,13 @@ type Env struct {
 	transports   map[string]*http.Transport // by scheme://host:port, see EndpointTransport
 	dialCtx      context.Context            // ends the transports' dials with the run (CloseIdle)
 	dialStop     context.CancelFunc
+
+	// the run's Windows logon mechanism (winmech.go): built once, so the
+	// auth probe and the rbac session share one ticket
+	winOnce    sync.Once
+	win        *winMech
+	winMechFor func(ctx context.Context, u *url.URL) *winMech // tests inject fake contexts; nil: winauth's
+	winKept    *winauth.Transport                             // the auth probe's logged-on connection, for rbac
 }
 
 type trust struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/exdiag/exdiag/checks/catalog"
 	"github.com/exdiag/exdiag/checks/psrp"
+	"github.com/exdiag/exdiag/checks/winauth"
 	"github.com/exdiag/exdiag/checks/wsman"
 )
 
@@ -38,6 +39,8 @@ type RBACObserved struct {
 	Endpoint        string     `json:"endpoint"`
 	ResourceURI     string     `json:"resource_uri"`
 	User            string     `json:"user"`
+	Mechanism       string     `json:"mechanism,omitempty"` // kerberos | ntlm, for a windows logon
+	Sealed          bool       `json:"sealed,omitempty"`    // the session was sealed (http)
 	CommandCount    int        `json:"command_count"`
 	Commands        []string   `json:"commands"`
 	MissingCmdlets  []string   `json:"missing_cmdlets"`
@@ -72,12 +75,41 @@ func rbacInputs(c *Config) string {
 		return "no credentials given (--user …)"
 	case c.URI == nil:
 		return "no --uri given"
+	case c.WindowsAuth():
+		// https, or http with the session sealed by the logon
+		return ""
 	case c.URI.Scheme != "https":
 		return "the uri is not https; exdiag sends basic credentials only over https"
 	case c.Authentication != "" && !strings.EqualFold(c.Authentication, "basic"):
-		return "the rbac probe logs on with basic authentication only; run it with --authentication basic"
+		return "the rbac probe logs on with basic, kerberos, negotiate or ntlm authentication; run it with one of those"
 	}
 	return ""
+}
+
+// rbacClient is the session's wsman client: Basic over the endpoint's
+// shared transport, or a Windows logon over a connection of its own (the
+// logon authenticates that connection), which the caller closes.
+func rbacClient(ctx context.Context, env *Env, resURI string) (client *wsman.Client, win *winauth.Transport, mech *winMech, err error) {
+	cfg := env.Config
+	if !cfg.WindowsAuth() {
+		tr, err := env.EndpointTransport(cfg.URI) // the connection the auth probe kept alive
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		client, err = wsman.NewClient(wsman.NewSessionClient(tr), cfg.URI, resURI, cfg.User, cfg.Password.Reveal(), env.sessionBudgets())
+		return client, nil, nil, err
+	}
+	mech = env.windowsMech(ctx, cfg.URI)
+	if mech.NewContext == nil {
+		return nil, nil, mech, nil
+	}
+	if win = env.takeWindows(); win == nil {
+		if win, err = env.windowsTransport(cfg.URI, mech.NewContext, false); err != nil {
+			return nil, nil, mech, err
+		}
+	}
+	client, err = wsman.NewWindowsClient(wsman.NewSessionClient(win), cfg.URI, resURI, cfg.User, win.Seal, env.sessionBudgets())
+	return client, win, mech, err
 }
 
 func runRBAC(ctx context.Context, env *Env) Outcome {
@@ -85,22 +117,35 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	// lead is set when this session's Create is the run's lead logon
 	// (credential.go): it goes out beside auth's unauthenticated request,
 	// over the endpoint transport, whose every connection passed the
-	// session's own TLS verification before a header is written.
+	// session's own TLS verification before a header is written. A
+	// Windows logon is never that Create: auth makes it on a connection of
+	// its own, and the session goes on over that connection.
 	lead := env.lead
+	if cfg.WindowsAuth() {
+		lead.publish(nil, nil, "a windows logon is the auth probe's own")
+		lead = nil
+	}
 	var logon *Logon
 	defer func() { lead.publish(nil, logon, "the rbac session ended before its create was sent") }()
-	tr, err := env.EndpointTransport(cfg.URI)
-	if err != nil {
-		return Outcome{Err: err}
-	}
-	logon, err = env.Credential(ctx, lead != nil)
+	logon, err := env.Credential(ctx, lead != nil)
 	if err != nil {
 		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
 	}
-	hc := wsman.NewSessionClient(tr)
 	resURI := wsman.ResourceURI(cfg.ConfigName)
-	client, err := wsman.NewClient(hc, cfg.URI, resURI, cfg.User, cfg.Password.Reveal(), env.sessionBudgets())
-	if err != nil {
+	client, win, mech, err := rbacClient(ctx, env, resURI)
+	if win != nil {
+		defer win.Close()
+	}
+	if err != nil || client == nil {
+		if mech != nil {
+			logon.Done(mech.Verdict, mech.By)
+		} else {
+			logon.Done(Inconclusive, "")
+		}
+		if err == nil {
+			return Outcome{Skip: "no " + mech.Requested + " logon: " + oneLine(mech.TicketErr) + " (see the auth and spn checks)",
+				Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
+		}
 		return Outcome{Err: err}
 	}
 	if lead != nil {
@@ -111,6 +156,8 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	switch {
 	case res != nil && res.ShellCreated:
 		logon.Done(Accepted, "")
+	case win != nil:
+		logon.Done(windowsVerdict(mech, win.Logon(), cfg.URI.Redacted()))
 	case lead != nil:
 		// auth records the verdict of the Create's answer: an
 		// inconclusive one from here could let the next logon go before
@@ -124,6 +171,18 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		Endpoint: client.URL, ResourceURI: resURI, User: cfg.User,
 		Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1,
 		RoundTrips: client.RoundTrips, DurationMS: env.Now().Sub(start).Milliseconds(),
+	}
+	if win != nil {
+		l := win.Logon()
+		obs.Mechanism, obs.Sealed = l.Mech, win.Seal
+		if errors.Is(l.Err, winauth.ErrCannotSeal) {
+			// exdiag's limit, not the deployment's: nothing was sent
+			return Outcome{Observed: obs, Err: l.Err}
+		}
+		if err != nil && !l.Established && l.Err != nil {
+			// the logon, not the session, failed: say how
+			err = fmt.Errorf("the %s logon failed: %w", orWord(l.Mech, mech.Requested), l.Err)
+		}
 	}
 	if res != nil {
 		obs.ShellCreated, obs.ShellDeleted = res.ShellCreated, res.ShellDeleted
@@ -264,4 +323,11 @@ func oneLine(err error) string {
 		s = s[:500] + "…"
 	}
 	return s
+}
+
+func orWord(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
 }

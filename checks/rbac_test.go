@@ -51,7 +51,9 @@ func TestRBACInputs(t *testing.T) {
 		{Config{URI: u}, "no credentials given (--user …)"},
 		{Config{URI: u, User: "u"}, "no credentials given (--user …)"},
 		{Config{URI: h, User: "u", Password: NewSecret("p")}, "the uri is not https; exdiag sends basic credentials only over https"},
-		{Config{URI: u, User: "u", Password: NewSecret("p"), Authentication: "negotiate"}, "the rbac probe logs on with basic authentication only; run it with --authentication basic"},
+		{Config{URI: u, User: "u", Password: NewSecret("p"), Authentication: "negotiate"}, ""},
+		{Config{URI: h, User: "u", Password: NewSecret("p"), Authentication: "kerberos"}, ""}, // sealed
+		{Config{URI: u, User: "u", Password: NewSecret("p"), Authentication: "digest"}, "the rbac probe logs on with basic, kerberos, negotiate or ntlm authentication; run it with one of those"},
 		{Config{URI: u, User: "u", Password: NewSecret("p"), Authentication: "Basic"}, ""},
 	}
 	for i, c := range cases {

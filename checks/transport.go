@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
+	"github.com/exdiag/exdiag/checks/winauth"
 	"net"
 	"net/http"
 	"net/url"
@@ -74,6 +75,10 @@ func (e *Env) CloseIdle() {
 	for _, tr := range e.transports {
 		tr.CloseIdleConnections()
 	}
+	if e.winKept != nil {
+		e.winKept.Close()
+		e.winKept = nil
+	}
 	if e.dialStop != nil {
 		e.dialStop()
 		e.dialCtx, e.dialStop = nil, nil
@@ -95,4 +100,25 @@ func (e *Env) boundDial(dial func(ctx context.Context, network, addr string) (ne
 		defer context.AfterFunc(run, cancel)()
 		return dial(ctx, network, addr)
 	}
+}
+
+// keepWindows holds the auth probe's logged-on Windows connection for the
+// rbac session, so the session's Create goes out without a new TCP, TLS
+// and logon (the logon authenticates the connection, not a request).
+func (e *Env) keepWindows(tr *winauth.Transport) {
+	e.transportsMu.Lock()
+	defer e.transportsMu.Unlock()
+	if e.winKept != nil {
+		e.winKept.Close()
+	}
+	e.winKept = tr
+}
+
+// takeWindows hands the kept connection to its one taker, or nil.
+func (e *Env) takeWindows() *winauth.Transport {
+	e.transportsMu.Lock()
+	defer e.transportsMu.Unlock()
+	tr := e.winKept
+	e.winKept = nil
+	return tr
 }

@@ -42,21 +42,8 @@ const (
 	krbAPErrBadKeyVer    = 44 // KRB_AP_ERR_BADKEYVER: the server has no key of the ticket's version
 )
 
-// logonResult is the contract's winauth.LogonResult (win-api.md, built by
-// the winhttp change in checks/winauth/transport.go); until that lands
-// on main it is declared here with the same fields, so that replacing it
-// with `type logonResult = winauth.LogonResult` changes nothing else.
-type logonResult struct {
-	Mech           string // kerberos | ntlm
-	Status         int    // HTTP status of the last leg; 0 when no answer came
-	Rounds         int
-	MutualVerified bool
-	ServerError    *winauth.KerberosError
-	Err            error
-	Bound          bool              // a channel binding was sent
-	Cert           *x509.Certificate // the certificate the logon was bound to
-	Established    bool              // the server accepted the logon
-}
+// logonResult is the contract's winauth.LogonResult (win-api.md).
+type logonResult = winauth.LogonResult
 
 // windowsLogon is everything one Windows logon attempt showed, filled by
 // the auth probe.

@@ -67,8 +67,8 @@ func (s *ntlmSession) checksum(signKey []byte, seal *rc4.Cipher, seq uint32, msg
 
 var (
 	errNTLMNotEstablished = errors.New("the ntlm logon has not finished, so there is no key to seal with; log on first")
-	errNoSealing      = errors.New("the server did not agree to ntlm sealing with extended session security, so messages cannot be encrypted; use https")
-	errBadSeal        = errors.New("the server's sealed message does not verify (wrong key or sequence); check that nothing between exdiag and the server rewrites the body")
+	errNoSealing          = errors.New("the server did not agree to ntlm sealing with extended session security, so messages cannot be encrypted; use https")
+	errBadSeal            = errors.New("the server's sealed message does not verify (wrong key or sequence); check that nothing between exdiag and the server rewrites the body")
 )
 
 func (c *ntlmContext) session() (*ntlmSession, error) {

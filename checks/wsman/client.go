@@ -69,12 +69,34 @@ func NewClient(hc *http.Client, endpoint *url.URL, resourceURI, user, password s
 	if endpoint == nil || endpoint.Scheme != "https" {
 		return nil, errors.New("the remote powershell uri must be https; basic credentials are never sent over plain http")
 	}
+	c := newClient(hc, endpoint, resourceURI, user, b)
+	c.password = func() string { return password }
+	return c, nil
+}
+
+// NewWindowsClient returns a client whose transport authenticates the
+// connection (winauth.Transport: Kerberos or NTLM), so its requests carry
+// no credentials of their own. Over http the transport must seal every
+// body (sealed), since a session never travels in clear.
+func NewWindowsClient(hc *http.Client, endpoint *url.URL, resourceURI, user string, sealed bool, b Budgets) (*Client, error) {
+	switch {
+	case endpoint == nil:
+		return nil, errors.New("no remote powershell uri")
+	case endpoint.Scheme == "http" && !sealed:
+		return nil, errors.New("a remote powershell session over plain http must be sealed; use an https uri")
+	case endpoint.Scheme != "https" && endpoint.Scheme != "http":
+		return nil, fmt.Errorf("the remote powershell uri must be https or http, not %q", endpoint.Scheme)
+	}
+	return newClient(hc, endpoint, resourceURI, user, b), nil
+}
+
+func newClient(hc *http.Client, endpoint *url.URL, resourceURI, user string, b Budgets) *Client {
 	u := *endpoint
 	q := u.Query()
 	q.Set("PSVersion", "5.1")
 	u.RawQuery = q.Encode()
-	return &Client{HTTP: hc, URL: u.String(), ResourceURI: resourceURI, User: user, password: func() string { return password },
-		MaxBody: 4 << 20, Budgets: b, sessionID: psrp.NewGUID().String()}, nil
+	return &Client{HTTP: hc, URL: u.String(), ResourceURI: resourceURI, User: user,
+		MaxBody: 4 << 20, Budgets: b, sessionID: psrp.NewGUID().String()}
 }
 
 // NewHTTPClient builds the one HTTP client of a session: TLS as tc says
@@ -123,7 +145,9 @@ func (c *Client) post(ctx context.Context, action, body string) ([]byte, error) 
 	}
 	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
 	req.Header.Set("User-Agent", "Microsoft WinRM Client")
-	req.SetBasicAuth(c.User, c.password())
+	if c.password != nil { // nil: the transport authenticates the connection
+		req.SetBasicAuth(c.User, c.password())
+	}
 	c.RoundTrips++
 	hear := c.FirstAnswer
 	c.FirstAnswer = nil
