@@ -322,7 +322,12 @@ func (j *logonJudge) krbError(e *winauth.KerberosError) Finding {
 // extendedProtection: a logon bound to the certificate this machine saw
 // was refused, and either the same logon without the binding passed, or
 // the CAS behind the proxy presents another certificate, so the CAS
-// computes another binding (RFC 5929 tls-server-end-point).
+// computes another binding (RFC 5929 tls-server-end-point), and the
+// password is not what was refused. A proxy with a certificate of its own
+// is common where Extended Protection is off, and an NTLM 401 is also a
+// wrong password: the certificates tell only when Kerberos got its
+// ticket (the KDC took the password) or the unbound retry was made (the
+// auth probe makes it only once another logon accepted the password).
 func (j *logonJudge) extendedProtection() (Finding, bool) {
 	l := j.l
 	front := l.FrontCert
@@ -346,7 +351,7 @@ func (j *logonJudge) extendedProtection() (Finding, bool) {
 	switch {
 	case l.Unbound != nil && accepted(*l.Unbound):
 		why = fmt.Sprintf("the same logon without a channel binding was answered %d", l.Unbound.Status)
-	case front != nil && l.BackendCert != nil && !bytes.Equal(front.Raw, l.BackendCert.Raw):
+	case j.certsDiffer() && (j.used == AuthKerberos || l.Unbound != nil):
 		why = fmt.Sprintf("the proxy presents %s (%s) and the cas %s (%s), so the cas expects another binding",
 			front.Subject.CommonName, extra[catalog.ParamProxyThumbprint], l.BackendCert.Subject.CommonName, extra[catalog.ParamCASThumbprint])
 	default:
@@ -354,6 +359,15 @@ func (j *logonJudge) extendedProtection() (Finding, bool) {
 	}
 	return j.finding("AUTH-EXTENDED-PROTECTION", fmt.Sprintf("the %s logon bound to the tls certificate of %s was refused with 401 and %s: the proxy terminates tls in front of a vdir with extended protection",
 		j.mech(), j.target, why), extra), true
+}
+
+// certsDiffer: the proxy and the CAS behind it present two certificates.
+func (j *logonJudge) certsDiffer() bool {
+	front := j.l.FrontCert
+	if front == nil {
+		front = j.l.Result.Cert
+	}
+	return front != nil && j.l.BackendCert != nil && !bytes.Equal(front.Raw, j.l.BackendCert.Raw)
 }
 
 func (j *logonJudge) refusedText(r logonResult) string {
@@ -366,6 +380,9 @@ func (j *logonJudge) refusedText(r logonResult) string {
 	}
 	if j.used == AuthNTLM {
 		s += "; a wrong password, an account the server does not accept, or ntlm blocked by policy"
+		if r.Bound && j.certsDiffer() {
+			s += "; if the password is right and the vdir has extended protection, the cause is the proxy's certificate, which is not the cas's (see AUTH-EXTENDED-PROTECTION)"
+		}
 	}
 	return s
 }
