@@ -18,6 +18,7 @@ import (
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 	"github.com/exdiag/exdiag/checks/winauth"
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 )
 
 // windowsLogonCodes are the auth check's codes for a Windows logon. A
@@ -33,14 +34,6 @@ var windowsLogonCodes = []string{
 var windowsLogonBorrows = append([]string{
 	"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-KDC-WEAK-ETYPE", "SPN-KDC-S2K-COST",
 }, adlogon.Codes("SPN")...)
-
-// The server's KRB-ERROR codes a logon is told apart by (RFC 4120 7.5.9).
-const (
-	krbAPErrBadIntegrity = 31 // KRB_AP_ERR_BAD_INTEGRITY: what MIT's acceptor says where Windows says MODIFIED
-	krbAPErrSkew         = 37 // KRB_AP_ERR_SKEW: the authenticator's time is outside the server's tolerance
-	krbAPErrModified     = 41 // KRB_AP_ERR_MODIFIED: the ticket does not decrypt with the server's key
-	krbAPErrBadKeyVer    = 44 // KRB_AP_ERR_BADKEYVER: the server has no key of the ticket's version
-)
 
 // logonResult is the contract's winauth.LogonResult (win-api.md).
 type logonResult = winauth.LogonResult
@@ -305,9 +298,12 @@ func (j *logonJudge) krbError(e *winauth.KerberosError) Finding {
 		what += ": " + j.sec.clean(clip(e.Text, 200))
 	}
 	switch e.Code {
-	case krbAPErrModified, krbAPErrBadKeyVer, krbAPErrBadIntegrity:
+	// MIT's acceptor says BAD_INTEGRITY where Windows says MODIFIED: the
+	// ticket does not decrypt with the server's key; BADKEYVER: it holds
+	// no key of the ticket's version (RFC 4120 7.5.9)
+	case errorcode.KRB_AP_ERR_MODIFIED, errorcode.KRB_AP_ERR_BADKEYVER, errorcode.KRB_AP_ERR_BAD_INTEGRITY:
 		return j.finding("AUTH-KERBEROS-MODIFIED", what+"; the server does not hold the key the kdc encrypted the ticket with", nil)
-	case krbAPErrSkew:
+	case errorcode.KRB_AP_ERR_SKEW:
 		what += "; its clock and this machine's differ by more than it tolerates"
 		if !e.ServerTime.IsZero() {
 			// the KRB-ERROR's stime: set beside this machine's clock, the
