@@ -1,0 +1,96 @@
+package itest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// What exdiag reports for each way a real MIT acceptor (Apache httpd with
+// mod_auth_gssapi) refuses a Kerberos logon, and for a name the real MIT
+// KDC has no principal for: the finding codes of the auth check, end to
+// end through the binary. MIT names a foreign key KRB_AP_ERR_BAD_INTEGRITY
+// and an old one KRB_AP_ERR_BADKEYVER where Windows says
+// KRB_AP_ERR_MODIFIED; a server clock ten minutes ahead (faketime) is
+// KRB_AP_ERR_SKEW.
+func TestExdiagKerberosFindingsAgainstApacheGSSAPI(t *testing.T) {
+	NeedBinaries(t, "krb5kdc", "kdb5_util", "kadmin.local", "apache2", "faketime")
+	if _, err := os.Stat("/usr/lib/apache2/modules/mod_auth_gssapi.so"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mod_auth_gssapi is not installed; scripts/test.sh installs it")
+		}
+		t.Skip("mod_auth_gssapi is not installed; run scripts/install-gssapi.sh (as root)")
+	}
+	l := &gssLab{users: make(chan string, 64)}
+	kport := FreePort(t)
+	l.kdc = fmt.Sprintf("127.0.0.1:%d", kport)
+	kdcDir := serverDir(t, "exdiag-kdc-")
+	StartServer(t, "kdc.sh", []string{fmt.Sprintf("KDC_PORT=%d", kport), "KDC_DIR=" + kdcDir,
+		"KDC_EXTRA_SPNS=" + gssSPN + " " + otherSPN, "KDC_KEYTABS=" + gssSPN + " " + otherSPN, "KDC_RECREATE=" + otherSPN})
+	WaitPort(t, "tcp", l.kdc, 30*time.Second)
+	certs := serverDir(t, "exdiag-gss-certs-")
+	if out, err := exec.Command("bash", Script("tls-certs.sh"), certs).CombinedOutput(); err != nil {
+		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
+	}
+	backend := l.startBackend(t)
+	front := l.startApache(t, kdcDir, certs, backend, "")
+	skewed := l.startApache(t, kdcDir, certs, backend, "+10m")
+
+	// run is one exdiag run of the auth check with a Kerberos logon for
+	// spn through the Apache at addr; it returns the auth findings.
+	run := func(t *testing.T, addr, spn string) (codes, summaries []string, exit int) {
+		port := addr[strings.LastIndex(addr, ":")+1:]
+		r := Exdiag(t, []string{"EXDIAG_PASSWORD=" + spnPassword}, "run",
+			"--uri", "https://mail.contoso.test:"+port+"/PowerShell", "--resolve", "mail.contoso.test:"+port+":127.0.0.1",
+			"--ca-file", certs+"/ca.pem", "--user", "administrator@"+spnRealm, "--authentication", "kerberos",
+			"--kdc", l.kdc, "--spn", spn, "--checks", "tls,auth", "--format", "json")
+		if strings.Contains(r.Stdout+r.Stderr, spnPassword) {
+			t.Fatal("the password is in the output")
+		}
+		var doc struct {
+			Checks []struct {
+				ID       string `json:"id"`
+				Findings []struct {
+					Code    string `json:"code"`
+					Summary string `json:"summary"`
+				} `json:"findings"`
+			} `json:"checks"`
+		}
+		if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
+			t.Fatalf("%v: %s", err, r.Stdout)
+		}
+		for _, c := range doc.Checks {
+			if c.ID != "auth" {
+				continue
+			}
+			for _, f := range c.Findings {
+				codes, summaries = append(codes, f.Code), append(summaries, f.Summary)
+			}
+		}
+		return codes, summaries, r.Code
+	}
+	for _, tc := range []struct {
+		name, addr, spn, code, says string
+	}{
+		{"keytab of another account", front, otherSPN, "AUTH-KERBEROS-MODIFIED", "KRB_AP_ERR_BAD_INTEGRITY (31)"},
+		{"server clock ten minutes ahead", skewed, gssSPN, "AUTH-KERBEROS-SKEW", "its clock read "},
+		{"a name with no principal", front, "HTTP/nosuch.contoso.test", "SPN-MISSING", "KDC_ERR_S_PRINCIPAL_UNKNOWN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			codes, summaries, exit := run(t, tc.addr, tc.spn)
+			if exit != 2 || !slices.Equal(codes, []string{tc.code}) || !strings.Contains(summaries[0], tc.says) {
+				t.Fatalf("exit %d, auth findings %v %q; want exit 2 with %s saying %q", exit, codes, summaries, tc.code, tc.says)
+			}
+		})
+	}
+	t.Run("the logon that works", func(t *testing.T) {
+		if codes, summaries, exit := run(t, front, gssSPN); exit != 0 || len(codes) != 0 {
+			t.Fatalf("exit %d, auth findings %v %q; want a clean pass", exit, codes, summaries)
+		}
+	})
+}
