@@ -94,3 +94,60 @@ func TestExdiagKerberosFindingsAgainstApacheGSSAPI(t *testing.T) {
 		}
 	})
 }
+
+// Negotiate as Windows does it, against real servers: the real MIT KDC
+// takes the password but has no principal for the name, so exdiag falls
+// back to NTLM, which gss-ntlmssp behind Apache accepts; the run says so
+// (AUTH-NTLM-FALLBACK, for want of an SPN) instead of passing silently.
+func TestExdiagNegotiateFallsBackToNTLMAgainstRealServers(t *testing.T) {
+	NeedBinaries(t, "krb5kdc", "kdb5_util", "kadmin.local")
+	addr := startNTLMServer(t, "apache-ntlm.sh")
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	kport := FreePort(t)
+	kdc := fmt.Sprintf("127.0.0.1:%d", kport)
+	// the same account in the realm, as a domain user is in AD's KDC
+	StartServer(t, "kdc.sh", []string{fmt.Sprintf("KDC_PORT=%d", kport), "KDC_DIR=" + serverDir(t, "exdiag-kdc-"),
+		"KDC_USER=" + ntlmUser, "KDC_PASSWORD=" + ntlmPassword})
+	WaitPort(t, "tcp", kdc, 30*time.Second)
+
+	r := Exdiag(t, []string{"EXDIAG_PASSWORD=" + ntlmPassword}, "run",
+		"--uri", "http://mail.contoso.test:"+port+"/PowerShell", "--resolve", "mail.contoso.test:"+port+":127.0.0.1",
+		"--user", ntlmDomain+`\`+ntlmUser, "--realm", spnRealm, "--kdc", kdc, "--authentication", "negotiate",
+		"--checks", "auth", "--format", "json")
+	if strings.Contains(r.Stdout+r.Stderr, ntlmPassword) {
+		t.Fatal("the password is in the output")
+	}
+	var doc struct {
+		Checks []struct {
+			ID       string         `json:"id"`
+			Observed map[string]any `json:"observed"`
+			Findings []struct {
+				Code     string `json:"code"`
+				Severity string `json:"severity"`
+				Summary  string `json:"summary"`
+			} `json:"findings"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
+		t.Fatalf("%v: %s", err, r.Stdout)
+	}
+	for _, c := range doc.Checks {
+		if c.ID != "auth" {
+			continue
+		}
+		w, _ := c.Observed["windows"].(map[string]any)
+		if w == nil || w["used"] != "ntlm" || w["established"] != true {
+			t.Fatalf("windows logon %v: want an established ntlm logon after the fall back", w)
+		}
+		for _, f := range c.Findings {
+			if f.Code == "AUTH-NTLM-FALLBACK" {
+				if f.Severity != "warn" || !strings.Contains(f.Summary, "the kdc knows no HTTP/mail.contoso.test") {
+					t.Fatalf("fall back finding %+v", f)
+				}
+				return
+			}
+		}
+		t.Fatalf("no AUTH-NTLM-FALLBACK in %+v", c.Findings)
+	}
+	t.Fatal("no auth check in the report")
+}
