@@ -19,24 +19,8 @@ import (
 // KRB_AP_ERR_MODIFIED; a server clock ten minutes ahead (faketime) is
 // KRB_AP_ERR_SKEW.
 func TestExdiagKerberosFindingsAgainstApacheGSSAPI(t *testing.T) {
-	NeedBinaries(t, "krb5kdc", "kdb5_util", "kadmin.local", "apache2", "faketime")
-	if _, err := os.Stat("/usr/lib/apache2/modules/mod_auth_gssapi.so"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mod_auth_gssapi is not installed; scripts/test.sh installs it")
-		}
-		t.Skip("mod_auth_gssapi is not installed; run scripts/install-gssapi.sh (as root)")
-	}
-	l := &gssLab{users: make(chan string, 64)}
-	kport := FreePort(t)
-	l.kdc = fmt.Sprintf("127.0.0.1:%d", kport)
-	kdcDir := serverDir(t, "exdiag-kdc-")
-	StartServer(t, "kdc.sh", []string{fmt.Sprintf("KDC_PORT=%d", kport), "KDC_DIR=" + kdcDir,
-		"KDC_EXTRA_SPNS=" + gssSPN + " " + otherSPN, "KDC_KEYTABS=" + gssSPN + " " + otherSPN, "KDC_RECREATE=" + otherSPN})
-	WaitPort(t, "tcp", l.kdc, 30*time.Second)
-	certs := serverDir(t, "exdiag-gss-certs-")
-	if out, err := exec.Command("bash", Script("tls-certs.sh"), certs).CombinedOutput(); err != nil {
-		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
-	}
+	l, kdcDir, certs := startGSSLab(t, []string{"faketime"},
+		"KDC_EXTRA_SPNS="+gssSPN+" "+otherSPN, "KDC_KEYTABS="+gssSPN+" "+otherSPN, "KDC_RECREATE="+otherSPN)
 	backend := l.startBackend(t)
 	front := l.startApache(t, kdcDir, certs, backend, "")
 	skewed := l.startApache(t, kdcDir, certs, backend, "+10m")
@@ -49,28 +33,9 @@ func TestExdiagKerberosFindingsAgainstApacheGSSAPI(t *testing.T) {
 			"--uri", "https://mail.contoso.test:"+port+"/PowerShell", "--resolve", "mail.contoso.test:"+port+":127.0.0.1",
 			"--ca-file", certs+"/ca.pem", "--user", "administrator@"+spnRealm, "--authentication", "kerberos",
 			"--kdc", l.kdc, "--spn", spn, "--checks", "tls,auth", "--format", "json")
-		if strings.Contains(r.Stdout+r.Stderr, spnPassword) {
-			t.Fatal("the password is in the output")
-		}
-		var doc struct {
-			Checks []struct {
-				ID       string `json:"id"`
-				Findings []struct {
-					Code    string `json:"code"`
-					Summary string `json:"summary"`
-				} `json:"findings"`
-			} `json:"checks"`
-		}
-		if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
-			t.Fatalf("%v: %s", err, r.Stdout)
-		}
-		for _, c := range doc.Checks {
-			if c.ID != "auth" {
-				continue
-			}
-			for _, f := range c.Findings {
-				codes, summaries = append(codes, f.Code), append(summaries, f.Summary)
-			}
+		_, fs := authResult(t, r, spnPassword)
+		for _, f := range fs {
+			codes, summaries = append(codes, f.Code), append(summaries, f.Summary)
 		}
 		return codes, summaries, r.Code
 	}
@@ -114,40 +79,77 @@ func TestExdiagNegotiateFallsBackToNTLMAgainstRealServers(t *testing.T) {
 		"--uri", "http://mail.contoso.test:"+port+"/PowerShell", "--resolve", "mail.contoso.test:"+port+":127.0.0.1",
 		"--user", ntlmDomain+`\`+ntlmUser, "--realm", spnRealm, "--kdc", kdc, "--authentication", "negotiate",
 		"--checks", "auth", "--format", "json")
-	if strings.Contains(r.Stdout+r.Stderr, ntlmPassword) {
+	obs, fs := authResult(t, r, ntlmPassword)
+	w, _ := obs["windows"].(map[string]any)
+	if w == nil || w["used"] != "ntlm" || w["established"] != true {
+		t.Fatalf("windows logon %v: want an established ntlm logon after the fall back", w)
+	}
+	for _, f := range fs {
+		if f.Code == "AUTH-NTLM-FALLBACK" {
+			if f.Severity != "warn" || !strings.Contains(f.Summary, "the kdc knows no HTTP/mail.contoso.test") {
+				t.Fatalf("fall back finding %+v", f)
+			}
+			return
+		}
+	}
+	t.Fatalf("no AUTH-NTLM-FALLBACK in %+v", fs)
+}
+
+// finding is one finding of a JSON report.
+type finding struct {
+	Code     string `json:"code"`
+	Severity string `json:"severity"`
+	Summary  string `json:"summary"`
+}
+
+// authResult is the auth check of a run's JSON report: its observed
+// evidence and its findings. The password must not be in the output.
+func authResult(t *testing.T, r Run, password string) (map[string]any, []finding) {
+	t.Helper()
+	if strings.Contains(r.Stdout+r.Stderr, password) {
 		t.Fatal("the password is in the output")
 	}
 	var doc struct {
 		Checks []struct {
 			ID       string         `json:"id"`
 			Observed map[string]any `json:"observed"`
-			Findings []struct {
-				Code     string `json:"code"`
-				Severity string `json:"severity"`
-				Summary  string `json:"summary"`
-			} `json:"findings"`
+			Findings []finding      `json:"findings"`
 		} `json:"checks"`
 	}
 	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
 		t.Fatalf("%v: %s", err, r.Stdout)
 	}
 	for _, c := range doc.Checks {
-		if c.ID != "auth" {
-			continue
+		if c.ID == "auth" {
+			return c.Observed, c.Findings
 		}
-		w, _ := c.Observed["windows"].(map[string]any)
-		if w == nil || w["used"] != "ntlm" || w["established"] != true {
-			t.Fatalf("windows logon %v: want an established ntlm logon after the fall back", w)
-		}
-		for _, f := range c.Findings {
-			if f.Code == "AUTH-NTLM-FALLBACK" {
-				if f.Severity != "warn" || !strings.Contains(f.Summary, "the kdc knows no HTTP/mail.contoso.test") {
-					t.Fatalf("fall back finding %+v", f)
-				}
-				return
-			}
-		}
-		t.Fatalf("no AUTH-NTLM-FALLBACK in %+v", c.Findings)
 	}
-	t.Fatal("no auth check in the report")
+	t.Fatalf("no auth check in the report: %s", r.Stdout)
+	return nil, nil
+}
+
+// startGSSLab starts what the Kerberos tests against Apache need: the
+// real MIT KDC with kdcEnv (kdc.sh's variables: the SPNs, their keytabs,
+// a re-key), and the test PKI; it skips (fails in CI) without the
+// binaries, more of which the caller may name.
+func startGSSLab(t *testing.T, binaries []string, kdcEnv ...string) (l *gssLab, kdcDir, certs string) {
+	t.Helper()
+	NeedBinaries(t, append([]string{"krb5kdc", "kdb5_util", "kadmin.local", "apache2"}, binaries...)...)
+	if _, err := os.Stat("/usr/lib/apache2/modules/mod_auth_gssapi.so"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mod_auth_gssapi is not installed; scripts/test.sh installs it")
+		}
+		t.Skip("mod_auth_gssapi is not installed; run scripts/install-gssapi.sh (as root)")
+	}
+	l = &gssLab{users: make(chan string, 64)}
+	kport := FreePort(t)
+	l.kdc = fmt.Sprintf("127.0.0.1:%d", kport)
+	kdcDir = serverDir(t, "exdiag-kdc-")
+	StartServer(t, "kdc.sh", append([]string{fmt.Sprintf("KDC_PORT=%d", kport), "KDC_DIR=" + kdcDir}, kdcEnv...))
+	WaitPort(t, "tcp", l.kdc, 30*time.Second)
+	certs = serverDir(t, "exdiag-gss-certs-")
+	if out, err := exec.Command("bash", Script("tls-certs.sh"), certs).CombinedOutput(); err != nil {
+		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
+	}
+	return l, kdcDir, certs
 }
