@@ -377,7 +377,15 @@ func basicStep(ctx context.Context, env *Env, client *http.Client, endpoint stri
 // that rule stays: a 200 or any other answer to the unauthenticated
 // request is classified as before.
 func leadStep(ctx context.Context, env *Env, u *url.URL, unauth httpauth.Response, sec redactor) (in *httpauth.Response, obs *stepObserved, own bool) {
-	ans, logon, why, err := env.lead.wait(ctx)
+	// the Create's own budget is the session's; auth's step keeps its own
+	wctx, cancel := context.WithTimeout(ctx, env.requestBudget())
+	defer cancel()
+	ans, logon, why, err := env.lead.wait(wctx)
+	if err != nil && ctx.Err() == nil {
+		env.lead.late()
+		return nil, &stepObserved{Challenges: []httpauth.Challenge{}, Request: "create",
+			Error: fmt.Sprintf("the rbac session's create had no answer within %s", env.requestBudget())}, false
+	}
 	if err != nil {
 		return nil, &stepObserved{Challenges: []httpauth.Challenge{}, Refused: err.Error()}, false
 	}

@@ -433,3 +433,46 @@ func TestBasicRefusal(t *testing.T) {
 		}
 	}
 }
+
+// A Create that stalls holds auth's Basic step only for auth's own
+// request budget, not the session's: auth reports the step as unanswered
+// and passes the lead turn on, so the other logons are not held back
+// while the session keeps waiting within its own budget.
+func TestAuthDoesNotWaitPastItsBudgetForTheCreate(t *testing.T) {
+	release := make(chan struct{})
+	fx := newAuthFixture(t, &fakeVdir{})
+	fx.srv[0].Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" && !strings.HasPrefix(r.Header.Get("Authorization"), "Negotiate") {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		w.Header().Add("WWW-Authenticate", `Basic realm="r"`)
+		w.WriteHeader(401)
+	})
+	defer close(release)
+	fx.cfg.User, fx.cfg.Password = "u", NewSecret("pw")
+	fx.env.Budgets = Budgets{Request: 200 * time.Millisecond, Session: 20 * time.Second}
+	fx.env.cred.expectLead()
+	fx.env.lead = newLeadCreate()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rbacDone := make(chan struct{})
+	go func() { defer close(rbacDone); runRBAC(ctx, fx.env) }()
+	o := runAuth(ctx, fx.env)
+	obs := o.Observed.(authObserved)
+	if obs.Basic == nil || obs.Basic.Request != "create" || !strings.Contains(obs.Basic.Error, "no answer within") {
+		t.Fatalf("auth's basic step %+v, want the Create unanswered within auth's budget", obs.Basic)
+	}
+	select {
+	case <-rbacDone:
+		t.Fatal("the session ended before auth gave up: the test proves nothing")
+	default:
+	}
+	l, err := fx.env.Credential(ctx, false)
+	if err != nil {
+		t.Fatalf("after auth gave up on the Create the next logon got %v", err)
+	}
+	l.Done(Inconclusive, "")
+}

@@ -180,6 +180,9 @@ type leadCreate struct {
 	ans   *wsman.Answer // nil: the Create was not sent
 	logon *Logon        // the lead turn, when the Create was sent
 	why   string        // why it was not sent
+
+	mu   sync.Mutex
+	held *Logon // the lead turn rbac took, so auth can end it when the answer is late
 }
 
 func newLeadCreate() *leadCreate { return &leadCreate{ready: make(chan struct{})} }
@@ -200,6 +203,50 @@ func (c *leadCreate) publish(ans *wsman.Answer, l *Logon, why string) {
 		close(c.ready)
 	})
 }
+
+// hold records the lead turn rbac took for the Create.
+func (c *leadCreate) hold(l *Logon) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.held = l
+	c.mu.Unlock()
+}
+
+// late ends the lead turn when the Create had no answer within auth's
+// request budget: as when auth's own Basic request times out, the turn
+// passes with no verdict, so the other logons are not held to the
+// session's longer budget.
+func (c *leadCreate) late() {
+	c.mu.Lock()
+	l := c.held
+	c.mu.Unlock()
+	l.Done(Inconclusive, "")
+}
+
+// claim is c when the Create may still be the lead logon, nil once it
+// was given up (ForgoLead, or it will not be sent): the session then logs
+// on as any other probe, after auth's own Basic has its verdict.
+func (c *leadCreate) claim() *leadCreate {
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.ready:
+		return nil
+	default:
+		return c
+	}
+}
+
+// ForgoLead says the rbac session's Create will not go out at once (a
+// caller holds the session back, as a fleet does for a session slot), so
+// auth must not wait for it: auth logs on with its own Basic request, and
+// the session logs on after that verdict like any other probe. Call it
+// before the rbac probe's Run; it does nothing when the Create is not the
+// lead logon.
+func (e *Env) ForgoLead(why string) { e.lead.publish(nil, nil, why) }
 
 // wait returns the Create's answer and the lead turn auth must end with
 // the verdict, or a nil answer and why the Create was not sent.

@@ -56,6 +56,36 @@ func TestRBACRedactsEchoedFault(t *testing.T) {
 	assertNoEcho(t, "the rbac findings", o.Findings)
 }
 
+// When the rbac session's Create is auth's Basic step, auth's own
+// redaction covers that answer too: a server echoes the Authorization it
+// got into the Create's 401 (realm, header, page), and the auth probe's
+// observation, findings and summary carry none of it.
+func TestAuthRedactsEchoInTheSessionsCreate(t *testing.T) {
+	fx := newAuthFixture(t, &fakeVdir{})
+	fx.srv[0].Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		echo := hostile.BasicEcho(r)
+		w.Header().Add("WWW-Authenticate", `Basic realm="`+echo+`"`)
+		w.Header().Set("X-RemotePS-FailureCategory", echo)
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(401)
+		io.WriteString(w, "<html>HTTP Error 401.1 - Unauthorized: Access is denied due to invalid credentials. "+echo+"</html>")
+	})
+	fx.cfg.User, fx.cfg.Password = "u", NewSecret(echoPassword)
+	fx.env.cred.expectLead()
+	fx.env.lead = newLeadCreate()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go runRBAC(ctx, fx.env)
+	o := runAuth(ctx, fx.env)
+	obs := o.Observed.(authObserved)
+	if obs.Basic == nil || obs.Basic.Request != "create" || obs.Basic.Status != 401 {
+		t.Fatalf("auth did not take the Create as its basic step: %+v", obs.Basic)
+	}
+	assertNoEcho(t, "the auth observation", o.Observed)
+	assertNoEcho(t, "the auth findings", o.Findings)
+	assertNoEcho(t, "the auth summary", o.Summary)
+}
+
 // The redirect probe runs beside the auth probe: a server holds the
 // plain-http GET until the Basic header has arrived on https, then echoes
 // the password in Location, WWW-Authenticate and (on https) HSTS.

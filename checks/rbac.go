@@ -50,6 +50,7 @@ type RBACObserved struct {
 	ProtocolVersion string     `json:"protocol_version,omitempty"`
 	RoundTrips      int        `json:"round_trips"`
 	NoDataRetries   int        `json:"no_data_retries"`
+	Compression     string     `json:"compression,omitempty"` // "xpress" when the server compressed its output, "none" when it did not
 	ShellCreated    bool       `json:"shell_created"`
 	ShellDeleted    bool       `json:"shell_deleted"` // false with shell_created means a leaked shell
 	DurationMS      int64      `json:"duration_ms"`
@@ -120,7 +121,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	// session's own TLS verification before a header is written. A
 	// Windows logon is never that Create: auth makes it on a connection of
 	// its own, and the session goes on over that connection.
-	lead := env.lead
+	lead := env.lead.claim()
 	if cfg.WindowsAuth() {
 		lead.publish(nil, nil, "a windows logon is the auth probe's own")
 		lead = nil
@@ -131,6 +132,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	if err != nil {
 		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
 	}
+	lead.hold(logon)
 	resURI := wsman.ResourceURI(cfg.ConfigName)
 	client, win, mech, err := rbacClient(ctx, env, resURI)
 	if win != nil {
@@ -188,6 +190,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		obs.ShellCreated, obs.ShellDeleted = res.ShellCreated, res.ShellDeleted
 		obs.PSVersion, obs.ProtocolVersion = res.PSVersion, res.ProtocolVersion
 		obs.NoDataRetries, obs.Errors, obs.ServerCount = res.NoDataRetries, res.Errors, res.ServerCount
+		obs.Compression = res.Compression
 		if res.Names != nil {
 			obs.Commands = res.Names
 		}

@@ -225,19 +225,27 @@ func TestRBACRoundTripsLab(t *testing.T) {
 	if got["Create"] != 1 || got["Command"] != 1 || got["Delete"] != 1 || got["Signal"] != 0 {
 		t.Fatalf("requests %v; want one Create, one Command, one Delete and no Signal", got)
 	}
-	// the admin's 692 commands are about 3 MB of metadata in base64: seven
-	// answers at the 512000-byte envelope the client asks for, plus the
-	// pool's one
-	if got["Receive"] > 8 {
-		t.Fatalf("%d Receives; want at most 8", got["Receive"])
+	// the admin's 692 commands are about 3 MB of metadata in base64, seven
+	// answers at the 512000-byte envelope the client asks for; compressed
+	// (the client asks for xpress, as PowerShell does) they take one, plus
+	// the pool's one
+	if got["Receive"] != 2 || total != 5 || obs["compression"] != "xpress" {
+		t.Fatalf("%d requests, %d Receives, compression %v; want 5: Create, Receive, Command, Receive, Delete, compressed", total, got["Receive"], obs["compression"])
 	}
 }
 
-// logonRun runs auth and rbac against the rbac lab as user, and returns
+// logonRun runs auth and rbac (or the checks named in only) against the rbac lab as user, and returns
 // their results, the WS-Management action of each request that carried
 // Basic credentials (in order), how many requests carried none (or an
 // NTLM token), and how many connections the run dialled.
-func logonRun(t *testing.T, user, password string) (res []checks.Result, authed []string, anon, dials int, srv *psrpserver.Server) {
+func logonRun(t *testing.T, user, password string, only ...string) (res []checks.Result, authed []string, anon, dials int, srv *psrpserver.Server) {
+	t.Helper()
+	return logonRunList(t, user, password, []checks.Check{checks.AuthCheck, checks.RBACCheck}, nil, only...)
+}
+
+// logonRunList is logonRun over list; heard, when set, hears the action
+// of each credentialed request as it arrives.
+func logonRunList(t *testing.T, user, password string, list []checks.Check, heard func(string), only ...string) (res []checks.Result, authed []string, anon, dials int, srv *psrpserver.Server) {
 	t.Helper()
 	cfg := rbacLabConfig()
 	cfg.NoDataYet = false
@@ -254,6 +262,9 @@ func logonRun(t *testing.T, user, password string) (res []checks.Result, authed 
 		defer mu.Unlock()
 		if strings.HasPrefix(r.Header.Get("Authorization"), "Basic ") {
 			authed = append(authed, action)
+			if heard != nil {
+				heard(action)
+			}
 		} else {
 			anon++
 		}
@@ -266,9 +277,12 @@ func logonRun(t *testing.T, user, password string) (res []checks.Result, authed 
 		return dial(ctx, network, addr)
 	}
 	env.Config.Checks = []string{"auth", "rbac"}
+	if len(only) > 0 {
+		env.Config.Checks = only
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	res = checks.Run(ctx, env, []checks.Check{checks.AuthCheck, checks.RBACCheck})
+	res = checks.Run(ctx, env, list)
 	mu.Lock()
 	defer mu.Unlock()
 	return res, slices.Clone(authed), anon, int(n.Load()), srv
@@ -324,6 +338,73 @@ func TestOneLogonForAuthAndRBAC(t *testing.T) {
 	}
 	if srv.OpenShells() != 0 {
 		t.Fatalf("%d shells left open", srv.OpenShells())
+	}
+}
+
+// Without the rbac session (auth alone) auth logs on with its own Basic
+// Enumerate, after the unauthenticated request's 401, as before.
+func TestAuthAloneSendsItsOwnBasic(t *testing.T) {
+	res, authed, _, _, _ := logonRun(t, fixtures.AdminUser, fixtures.AdminPassword, "auth")
+	if strings.Join(authed, ",") != "Enumerate" {
+		t.Errorf("credentialed requests %v, want auth's one Enumerate", authed)
+	}
+	if st, soap, req := authBasic(t, res[0]); res[0].Status != checks.StatusPass || st != 200 || !soap || req != "" {
+		t.Errorf("auth %s, basic step %d soap %v request %q; want its own Enumerate's 200", res[0].Status, st, soap, req)
+	}
+}
+
+// A session held back before its Create (a fleet waits for a session
+// slot) gives up the lead logon: auth logs on with its own Enumerate
+// without waiting for the Create, and the session logs on after it. The
+// held session waits until auth's Basic arrived, so an auth that waited
+// for the Create would never finish.
+func TestForgoneLeadAuthLogsOnItself(t *testing.T) {
+	authSent := make(chan struct{})
+	var once sync.Once
+	held := checks.RBACCheck
+	held.Run = func(ctx context.Context, env *checks.Env) checks.Outcome {
+		env.ForgoLead("held back for the test")
+		select {
+		case <-authSent:
+		case <-ctx.Done():
+		}
+		return checks.RBACCheck.Run(ctx, env)
+	}
+	heard := func(action string) {
+		if action == "Enumerate" {
+			once.Do(func() { close(authSent) })
+		}
+	}
+	res, authed, _, _, srv := logonRunList(t, fixtures.AdminUser, fixtures.AdminPassword, []checks.Check{checks.AuthCheck, held}, heard)
+	for _, r := range res {
+		if r.Status != checks.StatusPass {
+			t.Fatalf("%s: %s %v %s", r.ID, r.Status, r.Findings, r.Error)
+		}
+	}
+	if len(authed) < 2 || authed[0] != "Enumerate" || authed[1] != "Create" {
+		t.Errorf("credentialed requests %v, want auth's Enumerate, then the session", authed)
+	}
+	if st, _, req := authBasic(t, res[0]); st != 200 || req != "" {
+		t.Errorf("auth's basic step %d %q, want its own Enumerate", st, req)
+	}
+	if srv.OpenShells() != 0 {
+		t.Errorf("%d shells left open", srv.OpenShells())
+	}
+}
+
+// A server that ignores the CompressionType header answers plain stream
+// data; the session reads it as it is and says so.
+func TestRBACServerWithoutCompression(t *testing.T) {
+	cfg := rbacLabConfig()
+	cfg.NoDataYet, cfg.IgnoreCompression = false, true
+	env, srv := rbacLabEnv(t, cfg, fixtures.AdminUser, fixtures.AdminPassword)
+	r := rbacRun(t, env)
+	obs := rbacObserved(t, r)
+	if r.Status != checks.StatusPass || obs["compression"] != "none" || obs["command_count"] != float64(692) {
+		t.Fatalf("%s, compression %v, %v commands: %v %s", r.Status, obs["compression"], obs["command_count"], r.Findings, r.Error)
+	}
+	if got := srv.Requests(); got["Receive"] < 7 {
+		t.Fatalf("requests %v: plain, the metadata takes seven answers", got)
 	}
 }
 

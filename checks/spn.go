@@ -38,8 +38,13 @@ var SPNCheck = Check{
 // spnParallel is how many TGS exchanges (each its own KDC connection) or
 // directory searches (on the one LDAP connection) are in flight at once:
 // a name per --backend must not cost a round trip each in turn, and a
-// domain controller must not see a burst from one diagnostic run.
-const spnParallel = 16
+// domain controller must not see a burst from one diagnostic run. 64
+// covers a 50-backend deployment (its names plus the namespace's) in one
+// wave, so the check costs the same two round trips (connect, TGS) as
+// with one backend; a DC answers thousands of TGS exchanges a second, so
+// 64 connections are the load of a few users logging on, and the bound
+// still holds a mistyped list of a thousand backends to waves.
+const spnParallel = 64
 
 // inParallel calls f(0) … f(n-1), at most spnParallel at a time, and
 // returns when all have.

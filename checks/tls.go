@@ -77,6 +77,11 @@ func runTLS(ctx context.Context, env *Env) Outcome {
 	var mu sync.Mutex
 	if cfg.URI.Scheme == "https" {
 		wg.Add(1)
+		// Its own handshake, not the session's first one (issue 15): it
+		// offers h2 and http/1.1 to report what the server selects, which
+		// the HTTP/1.1 session cannot offer, and it must complete against
+		// a chain the session's verification refuses. It costs no round
+		// trip on the run's critical path, which is the rbac session's.
 		go func() {
 			defer wg.Done()
 			o := base

@@ -87,7 +87,7 @@ for k, v in rper.items():
 for c in doc["checks"]:
     if c["id"] == "rbac" and c.get("observed"):
         o = c["observed"]
-        print(f"  rbac session: {o.get('round_trips')} WS-Management requests, {o.get('no_data_retries')} no-data retries, shell deleted {o.get('shell_deleted')}")
+        print(f"  rbac session: {o.get('round_trips')} WS-Management requests, {o.get('no_data_retries')} no-data retries, compression {o.get('compression', 'not observed')}, shell deleted {o.get('shell_deleted')}")
 for line in err.splitlines():
     if line.startswith("lab traffic "):
         print("  " + line[len("lab traffic "):])

@@ -232,8 +232,8 @@ func (s *safety) run(ctx context.Context, name string, cfg *checks.Config, list 
 	defer done() // probes that were skipped never report
 	list = append([]checks.Check(nil), list...)
 	for i, ch := range list {
-		// rbac logs on only after auth passed, so auth judges for it
-		// unless it runs alone
+		// auth judges rbac's logon unless rbac runs alone: its Basic step
+		// is rbac's Create, or its own request, which rbac's waits for
 		judges := logsOn(ch) && (ch.ID != checks.RBACCheck.ID || !cfg.Selected(checks.AuthCheck.ID))
 		if !judges || ch.Run == nil || !cfg.Selected(ch.ID) {
 			continue
@@ -305,8 +305,15 @@ func (s *safety) gated(list []checks.Check, user string) []checks.Check {
 		out[i].Run = func(ctx context.Context, env *checks.Env) checks.Outcome {
 			select {
 			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return checks.Outcome{Err: fmt.Errorf("no PowerShell session slot for %s within the budget (at most %d at once across the fleet); raise --timeout or --sessions-per-user", user, s.perUser)}
+			default:
+				// the session waits for a slot: the auth probe must not
+				// wait for its Create, and logs on with its own Basic
+				env.ForgoLead("no powershell session slot was free")
+				select {
+				case slots <- struct{}{}:
+				case <-ctx.Done():
+					return checks.Outcome{Err: fmt.Errorf("no PowerShell session slot for %s within the budget (at most %d at once across the fleet); raise --timeout or --sessions-per-user", user, s.perUser)}
+				}
 			}
 			defer func() { <-slots }()
 			return inner(ctx, env)

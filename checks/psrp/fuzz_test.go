@@ -92,3 +92,28 @@ func FuzzParseCLIXML(f *testing.F) {
 		_, _ = ParseErrorRecord(b)
 	})
 }
+
+// FuzzCommandMetadataSkim holds the skim to the tree: whenever it answers,
+// the tree parses the same input without error and gives the same answer.
+func FuzzCommandMetadataSkim(f *testing.F) {
+	seeds(f, func(p []byte) {
+		if frags, err := ParseFragments(p, 0); err == nil && len(frags) > 0 && len(frags[0].Data) > MessageHeaderLen {
+			f.Add(frags[0].Data[MessageHeaderLen:])
+		}
+	})
+	f.Add([]byte(`<Obj RefId="0"><TN><Obj RefId="5"><ToString>a&amp;b</ToString></Obj></TN><MS><Ref N="Name" RefId="5"/><I32 N="Count">1</I32><S N="_x004E_amespace">x_x000A_</S></MS></Obj>`))
+	f.Add([]byte(`<Obj><DCT><En><Obj N="Value" RefId="3"><I32>8</I32></Obj></En></DCT><MS><Ref N="CommandType" RefId="3"/><S N="Name">a<b/>c</S></MS></Obj>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		info, n, isCount, ok := skimCommandMetadata(b)
+		if !ok {
+			return
+		}
+		tinfo, tn, tisCount, err := parseCommandMetadataTree(b)
+		if err != nil {
+			t.Fatalf("the skim answered where the tree fails: %v", err)
+		}
+		if info != tinfo || n != tn || isCount != tisCount {
+			t.Fatalf("skim %+v %d %v, tree %+v %d %v", info, n, isCount, tinfo, tn, tisCount)
+		}
+	})
+}

@@ -212,8 +212,18 @@ type CommandInfo struct {
 
 // ParseCommandMetadataOutput decodes a PIPELINE_OUTPUT of a
 // GET_COMMAND_METADATA pipeline: the first object carries Count (isCount
-// true), every later one a command.
+// true), every later one a command. The skim answers for the objects
+// servers send; what it leaves (skim.go says what) gets the tree parser.
 func ParseCommandMetadataOutput(data []byte) (info CommandInfo, count int, isCount bool, err error) {
+	if info, count, isCount, ok := skimCommandMetadata(data); ok {
+		return info, count, isCount, nil
+	}
+	return parseCommandMetadataTree(data)
+}
+
+// parseCommandMetadataTree is ParseCommandMetadataOutput over the whole
+// CLIXML tree: the definition the skim is held to.
+func parseCommandMetadataTree(data []byte) (info CommandInfo, count int, isCount bool, err error) {
 	v, err := ParseCLIXML(data)
 	if err != nil {
 		return info, 0, false, err

@@ -119,7 +119,7 @@ func TestGUIDDotnetOrder(t *testing.T) {
 }
 
 // messagesOf decodes every message of every payload of one recorded envelope.
-func messagesOf(t *testing.T, env string) []Message {
+func messagesOf(t testing.TB, env string) []Message {
 	t.Helper()
 	payloads, err := recording.Payloads(env)
 	if err != nil {
@@ -152,7 +152,7 @@ func messagesOf(t *testing.T, env string) []Message {
 	return out
 }
 
-func load(t *testing.T, name string) []recording.Exchange {
+func load(t testing.TB, name string) []recording.Exchange {
 	t.Helper()
 	ex, err := recording.Load(name)
 	if err != nil {

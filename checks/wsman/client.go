@@ -41,6 +41,7 @@ type Client struct {
 
 	sessionID string
 	sleep     func(ctx context.Context, d time.Duration) error // tests see the back-off without waiting
+	streams   streams                                          // the stream data of the shell Create made
 }
 
 // Budgets are the time limits of one session. The checks package passes
@@ -181,16 +182,20 @@ func (c *Client) post(ctx context.Context, action, body string) ([]byte, error) 
 	return data, nil
 }
 
-// Create opens a shell whose creationXml carries the given fragments.
+// Create opens a shell whose creationXml carries the given fragments,
+// asking for its output compressed, as PowerShell does by default.
 func (c *Client) Create(ctx context.Context, shellID psrp.GUID, creation [][]byte) (string, error) {
 	h := c.header(ActionCreate, "", 153600)
 	h.Options = []option{{Name: "protocolversion", Value: "2.3", MustComply: true}}
 	h.OptionsMustUnderstand = true
+	h.Compression = CompressionXpress
 	body, err := c.post(ctx, "Create", createEnvelope(h, shellID, creation))
 	if err != nil {
 		return "", err
 	}
-	return ParseShellID(body)
+	id, mode, err := parseCreated(body)
+	c.streams.reset(mode)
+	return id, err
 }
 
 // Receive asks for output of the shell (commandID "") or of a command.

@@ -57,6 +57,10 @@ type header struct {
 	ShellID                                       string
 	Options                                       []option
 	OptionsMustUnderstand                         bool
+	// Compression asks for remote shell compression (MS-WSMV
+	// 3.2.4.1.19): set on a Create, the server compresses every
+	// ReceiveResponse stream of the shell.
+	Compression string
 }
 
 type option struct {
@@ -90,6 +94,11 @@ func (h header) write(b *strings.Builder) {
 			}
 		}
 		b.WriteString(`</wsman:OptionSet>`)
+	}
+	if h.Compression != "" {
+		// mustUnderstand: a server that cannot compress refuses the
+		// Create instead of leaving the client to guess
+		b.WriteString(`<rsp:CompressionType s:mustUnderstand="true">` + xmlEscape(h.Compression) + `</rsp:CompressionType>`)
 	}
 	if h.ShellID != "" {
 		b.WriteString(`<wsman:SelectorSet><wsman:Selector Name="ShellId">` + xmlEscape(h.ShellID) + `</wsman:Selector></wsman:SelectorSet>`)

@@ -18,7 +18,8 @@ type envelope struct {
 	Body struct {
 		Fault *soapFault `xml:"http://www.w3.org/2003/05/soap-envelope Fault"`
 		Shell *struct {
-			ShellID string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell ShellId"`
+			ShellID         string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell ShellId"`
+			CompressionMode string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell CompressionMode"`
 		} `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Shell"`
 		Created *struct {
 			Selectors []struct {
@@ -54,21 +55,32 @@ func parseEnvelope(body []byte) (*envelope, error) {
 
 // ParseShellID reads the ShellId of a CreateResponse.
 func ParseShellID(body []byte) (string, error) {
+	id, _, err := parseCreated(body)
+	return id, err
+}
+
+// parseCreated reads the ShellId of a CreateResponse and the shell's
+// CompressionMode (MS-WSMV 2.2.4.37) when the server states it: Windows
+// says NoCompression for a shell created without CompressionType.
+func parseCreated(body []byte) (shellID, compressionMode string, err error) {
 	e, err := parseEnvelope(body)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	if e.Body.Shell != nil && strings.TrimSpace(e.Body.Shell.ShellID) != "" {
-		return strings.TrimSpace(e.Body.Shell.ShellID), nil
+	if sh := e.Body.Shell; sh != nil {
+		compressionMode = strings.TrimSpace(sh.CompressionMode)
+		if id := strings.TrimSpace(sh.ShellID); id != "" {
+			return id, compressionMode, nil
+		}
 	}
 	if e.Body.Created != nil {
 		for _, s := range e.Body.Created.Selectors {
 			if s.Name == "ShellId" && strings.TrimSpace(s.Value) != "" {
-				return strings.TrimSpace(s.Value), nil
+				return strings.TrimSpace(s.Value), compressionMode, nil
 			}
 		}
 	}
-	return "", fmt.Errorf("the create response carries no ShellId")
+	return "", "", fmt.Errorf("the create response carries no ShellId")
 }
 
 // ParseCommandID reads the CommandId of a CommandResponse.
@@ -83,8 +95,9 @@ func ParseCommandID(body []byte) (string, error) {
 	return strings.TrimSpace(e.Body.Command.CommandID), nil
 }
 
-// Received is a ReceiveResponse: the decoded stdout chunks (each holds
-// whole PSRP fragments) and whether the command is done.
+// Received is a ReceiveResponse: the base64-decoded stdout chunks (each
+// whole PSRP fragments, or, from a shell that compresses, blocks that
+// decode to them) and whether the command is done.
 type Received struct {
 	Chunks [][]byte
 	Done   bool
@@ -93,7 +106,7 @@ type Received struct {
 // ParseReceive reads a ReceiveResponse.
 func ParseReceive(body []byte) (Received, error) {
 	var r Received
-	e, err := parseEnvelope(body)
+	e, err := parseReceiveEnvelope(body)
 	if err != nil {
 		return r, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,8 +31,18 @@ const (
 	maxNameLen = 256
 	// maxNameBytes bounds all names together: 50000 names of 40 bytes.
 	maxNameBytes = 2 << 20
-	maxErrors    = 20  // error records kept
-	maxErrorLen  = 512 // bytes kept of each error record's message
+	// maxExpanded bounds what one Receive answer's compressed streams
+	// decode to. An answer is at most the 512000-byte envelope the client
+	// asks for, 375 KB of stream data; CLIXML compresses about tenfold, so
+	// 32 MiB leaves room for data that compresses eight times better,
+	// while a bomb (a 4 MiB answer of blocks that each claim 64 KiB is a
+	// gigabyte) stops at its block headers. maxChunk bounds one stream
+	// element's data, which PowerShell's server fills with 32 KiB of
+	// fragments: it is held whole while its fragments are read.
+	maxExpanded = 32 << 20
+	maxChunk    = maxMessage
+	maxErrors   = 20  // error records kept
+	maxErrorLen = 512 // bytes kept of each error record's message
 	// Back-off between Receives answered "no data yet": a real server
 	// waits OperationTimeout before it says so, so one immediate retry is
 	// right, and a server that says it at once is polled ever more slowly.
@@ -46,6 +57,7 @@ type Commands struct {
 	PSVersion       string   // PSVersionTable.PSVersion from APPLICATION_PRIVATE_DATA
 	ProtocolVersion string   // the server's SESSION_CAPABILITY protocolversion
 	NoDataRetries   int      // "no data yet" faults polled through
+	Compression     string   // "xpress" when the server compressed its output, "none" when not, "" before any
 	Records         int      // progress/warning/information/verbose/debug records skipped
 	Errors          []string // ERROR_RECORD messages
 	ShellCreated    bool
@@ -93,20 +105,25 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 	var (
 		shellID, commandID string
 		commandDone        bool
+		cleanOnce          sync.Once
 	)
+	cleanup := func() {
+		cleanOnce.Do(func() {
+			// a fresh context: the caller's may be the reason we are here
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cleanupBudget(ctx))
+			defer cancel()
+			if commandID != "" && !commandDone && ctx.Err() == nil {
+				// polite when there is time; Delete ends the command anyway
+				_ = c.Signal(dctx, shellID, commandID, SignalTerminate)
+			}
+			res.DeleteError = c.Delete(dctx, shellID)
+			res.ShellDeleted = res.DeleteError == nil
+		})
+	}
 	defer func() {
-		if shellID == "" {
-			return
+		if shellID != "" {
+			cleanup()
 		}
-		// a fresh context: the caller's may be the reason we are here
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cleanupBudget(ctx))
-		defer cancel()
-		if commandID != "" && !commandDone && ctx.Err() == nil {
-			// polite when there is time; Delete ends the command anyway
-			_ = c.Signal(dctx, shellID, commandID, SignalTerminate)
-		}
-		res.DeleteError = c.Delete(dctx, shellID)
-		res.ShellDeleted = res.DeleteError == nil
 	}()
 
 	var obj uint64
@@ -126,6 +143,7 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 		return res, err
 	}
 	res.ShellCreated = true
+	defer func() { res.Compression = c.streams.mode }()
 
 	asm := &psrp.Assembler{MaxMessage: maxMessage, MaxPending: maxPending, MaxPendingBytes: maxPendingB}
 	opened := false
@@ -201,13 +219,27 @@ func ListCommands(ctx context.Context, c *Client, names []string, commandType in
 		}
 		return false, nil
 	}, &commandDone)
+	// a pipeline that reached a final state needs no Signal before the
+	// Delete, even when the server has not yet said the command is Done:
+	// one round trip less, and Delete ends the command anyway. Its output
+	// is all in, so the Delete goes out while the parser finishes, not
+	// after: the parse of the last answer and the Delete's round trip
+	// overlap.
+	commandDone = commandDone || finished
+	var deleted chan struct{}
+	if finished {
+		deleted = make(chan struct{})
+		go func() {
+			defer close(deleted)
+			cleanup()
+		}()
+	}
 	if perr := out.wait(); perr != nil && (err == nil || errors.Is(err, errOutputParse)) {
 		err = perr
 	}
-	// a pipeline that reached a final state needs no Signal before the
-	// Delete, even when the server has not yet said the command is Done:
-	// one round trip less, and Delete ends the command anyway
-	commandDone = commandDone || finished
+	if deleted != nil {
+		<-deleted
+	}
 	sort.Strings(res.Names)
 	if err != nil {
 		return res, err
@@ -319,8 +351,14 @@ func receiveLoop(ctx context.Context, c *Client, shellID, commandID string, res 
 			*done = true
 		}
 		stop := false
+		budget := maxExpanded
 		for _, chunk := range r.Chunks {
-			frs, err := psrp.ParseFragments(chunk, maxFragment)
+			data, err := c.streams.data(chunk, min(budget, maxChunk))
+			if err != nil {
+				return err
+			}
+			budget -= len(data)
+			frs, err := psrp.ParseFragments(data, maxFragment)
 			if err != nil {
 				return err
 			}

@@ -28,7 +28,7 @@ import (
 // package cannot import.
 var testBudgets = Budgets{Request: 25 * time.Second, ReceiveWait: 20 * time.Second, Delete: 5 * time.Second, LateDelete: 1500 * time.Millisecond}
 
-func tlsClient(t *testing.T, ts *httptest.Server, user, password string) *Client {
+func tlsClient(t testing.TB, ts *httptest.Server, user, password string) *Client {
 	t.Helper()
 	roots := x509.NewCertPool()
 	roots.AddCert(ts.Certificate())
@@ -140,6 +140,10 @@ func TestReplayGetCommandMetadata(t *testing.T) {
 	if res.ProtocolVersion != "2.3" || res.PSVersion != "5.1.17134.1" || !res.ShellDeleted {
 		t.Fatalf("protocol %q ps %q deleted %v", res.ProtocolVersion, res.PSVersion, res.ShellDeleted)
 	}
+	// pypsrp asked for no compression, and Windows said NoCompression
+	if res.Compression != "none" {
+		t.Fatalf("compression %q, want none", res.Compression)
+	}
 	if got := strings.Join(r.served, " "); got != "Create Receive Receive Command Receive Delete" || c.RoundTrips != 6 {
 		t.Fatalf("requests %s (%d round trips)", got, c.RoundTrips)
 	}
@@ -246,7 +250,7 @@ func FuzzParseFault(f *testing.F) {
 
 // labClient serves a psrpserver behind an httptest TLS server with a tiny
 // Basic-auth wrapper (what IIS does in front of Exchange).
-func labClient(t *testing.T, cfg psrpserver.Config, user string, wrap func(http.Handler) http.Handler) (*Client, *psrpserver.Server) {
+func labClient(t testing.TB, cfg psrpserver.Config, user string, wrap func(http.Handler) http.Handler) (*Client, *psrpserver.Server) {
 	t.Helper()
 	srv := psrpserver.New(cfg)
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -274,11 +278,30 @@ func names(n int) []string {
 }
 
 func TestLabSessionSplitsAndRetries(t *testing.T) {
+	for _, compressed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "compressed"}[compressed], func(t *testing.T) {
+			labSessionSplitsAndRetries(t, compressed)
+		})
+	}
+}
+
+// labSessionSplitsAndRetries spreads 300 commands over a hundred answers:
+// plain, five fragments each; compressed, one stream of at most 4 KB of
+// fragments each.
+func labSessionSplitsAndRetries(t *testing.T, compressed bool) {
 	cmds := names(300)
-	c, srv := labClient(t, psrpserver.Config{Commands: map[string][]string{"u": cmds}, FragmentSize: 700, FragmentsPerReceive: 5, ProgressEvery: 10, NoDataYet: true}, "u", nil)
+	cfg := psrpserver.Config{Commands: map[string][]string{"u": cmds}, FragmentSize: 700, FragmentsPerReceive: 5, ProgressEvery: 10, NoDataYet: true,
+		IgnoreCompression: !compressed}
+	if compressed {
+		cfg.StreamSize, cfg.FragmentsPerReceive = 4096, 1
+	}
+	c, srv := labClient(t, cfg, "u", nil)
 	res, err := ListCommands(context.Background(), c, []string{"*"}, psrp.ImportTypes)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := map[bool]string{false: "none", true: CompressionXpress}[compressed]; res.Compression != want {
+		t.Fatalf("compression %q, want %q", res.Compression, want)
 	}
 	want := slices.Clone(cmds)
 	slices.Sort(want)
@@ -392,6 +415,43 @@ func TestResourceURI(t *testing.T) {
 	}
 }
 
+// A compressed shell's answers still keep to the envelope size: the lab
+// server counts its compressed streams against MaxEnvelopeSize as WinRM
+// does, so the output spans answers when it must.
+func TestCompressedAnswersKeepTheEnvelope(t *testing.T) {
+	const envelope = 16 << 10
+	var mu sync.Mutex
+	var sizes []int
+	record := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			mu.Lock()
+			sizes = append(sizes, rec.Body.Len())
+			mu.Unlock()
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		})
+	}
+	cmds := names(400)
+	c, _ := labClient(t, psrpserver.Config{Commands: map[string][]string{"u": cmds}, StreamSize: 4096, MaxEnvelopeSizeKB: envelope >> 10}, "u", record)
+	res, err := ListCommands(context.Background(), c, []string{"*"}, psrp.ImportTypes)
+	if err != nil || len(res.Names) != len(cmds) || res.Compression != CompressionXpress {
+		t.Fatalf("%d names, compression %q: %v", len(res.Names), res.Compression, err)
+	}
+	for _, n := range sizes {
+		if n > envelope {
+			t.Fatalf("an answer of %d bytes, envelope %d", n, envelope)
+		}
+	}
+	if c.RoundTrips < 8 {
+		t.Fatalf("%d round trips: the compressed output did not span answers", c.RoundTrips)
+	}
+}
+
 // FirstAnswer hears the Create's answer once, as the server sent it (a
 // refusal too, with its headers), and nothing of the later requests.
 func TestFirstAnswerHearsTheCreateOnce(t *testing.T) {
@@ -426,4 +486,23 @@ func TestFirstAnswerHearsTheCreateOnce(t *testing.T) {
 	if len(heard) != 1 || heard[0].Status != 0 || heard[0].Err == nil {
 		t.Fatalf("heard %+v, want the transport's error", heard)
 	}
+}
+
+// Windows states the shell's CompressionMode in its CreateResponse.
+func TestCreateResponseCompressionMode(t *testing.T) {
+	ex, err := recording.Load("test_psrp_get_command_metadata.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ex {
+		if recording.Action(e.Request) != ActionCreate {
+			continue
+		}
+		id, mode, err := parseCreated([]byte(e.Response))
+		if err != nil || id == "" || mode != "NoCompression" {
+			t.Fatalf("shell %q mode %q: %v", id, mode, err)
+		}
+		return
+	}
+	t.Fatal("the recording has no Create")
 }

@@ -30,23 +30,33 @@ var (
 // findings keep their Params.
 func labRun(t *testing.T, s fixtures.Scenario) []checks.Result {
 	t.Helper()
-	lab, err := fixtures.StartWith(context.Background(), s, fixtures.Options{Domain: otherDomain})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lab, cfg := labInProcess(t, s, fixtures.Options{Domain: otherDomain})
 	defer lab.Close()
-	var f runFlags
-	if err := newRunFlagSet(&f).Parse(lab.Args()); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := f.toConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Password = checks.NewSecret(lab.Password())
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
 	defer cancel()
 	return checks.Run(ctx, checks.NewEnv(cfg), checks.All())
+}
+
+// labInProcess starts s in process and returns it with the Config its flags
+// and password give; the caller closes it.
+func labInProcess(tb testing.TB, s fixtures.Scenario, o fixtures.Options) (*fixtures.Lab, *checks.Config) {
+	tb.Helper()
+	lab, err := fixtures.StartWith(context.Background(), s, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var f runFlags
+	if err := newRunFlagSet(&f).Parse(lab.Args()); err != nil {
+		lab.Close()
+		tb.Fatal(err)
+	}
+	cfg, err := f.toConfig()
+	if err != nil {
+		lab.Close()
+		tb.Fatal(err)
+	}
+	cfg.Password = checks.NewSecret(lab.Password())
+	return lab, cfg
 }
 
 // TestRemediationNamesTheDeployment renders every finding of every lab
