@@ -64,6 +64,11 @@ type kerberosLogon struct {
 	SPN            string // Config.KerberosSPN
 }
 
+// errNoRealm is a Kerberos logon exdiag could not try for want of the
+// realm: its own input, not the deployment, so Negotiate's fall back to
+// NTLM for it is no finding (a domain client knows its realm).
+var errNoRealm = errors.New("no kerberos realm")
+
 // kerberosLogonInputs finds them. Without a realm, or when no KDC can be
 // found, err says what to give; it wraps *kerb.UnreachableError when no
 // KDC is known, so classifyWindowsLogon reports SPN-KDC-UNREACHABLE (or
@@ -73,7 +78,7 @@ func kerberosLogonInputs(ctx context.Context, env *Env) (kerberosLogon, error) {
 	k := kerberosLogon{Dial: internalDial(env), SPN: c.KerberosSPN()}
 	k.Account, k.Realm = splitPrincipal(c)
 	if k.Realm == "" {
-		return k, fmt.Errorf("the user name %s names no kerberos realm; give --realm or --user as user@domain", c.User)
+		return k, fmt.Errorf("the user name %s names %w; give --realm or --user as user@domain", c.User, errNoRealm)
 	}
 	kdcs, source, err := findKDCs(ctx, env, k.Realm)
 	if err == nil && len(kdcs) == 0 {
@@ -194,7 +199,9 @@ func (j *logonJudge) judge() ([]Finding, error) {
 			if _, refused := kdcRefusal(why); refused || kerb.Classify(why) == kerb.ClassBadCredentials {
 				return j.noTicket(why)
 			}
-			out = append(out, j.fallback(why))
+			if !errors.Is(why, errNoRealm) {
+				out = append(out, j.fallback(why))
+			}
 		}
 	}
 	r := l.Result
