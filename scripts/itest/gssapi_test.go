@@ -47,27 +47,9 @@ type gssLab struct {
 }
 
 func TestKerberosLogonAgainstApacheGSSAPI(t *testing.T) {
-	NeedBinaries(t, "krb5kdc", "kdb5_util", "kadmin.local", "apache2", "faketime")
-	if _, err := os.Stat("/usr/lib/apache2/modules/mod_auth_gssapi.so"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mod_auth_gssapi is not installed; scripts/test.sh installs it")
-		}
-		t.Skip("mod_auth_gssapi is not installed; run scripts/install-gssapi.sh (as root)")
-	}
-	l := &gssLab{users: make(chan string, 16)}
-
-	port := FreePort(t)
-	l.kdc = fmt.Sprintf("127.0.0.1:%d", port)
-	kdcDir := serverDir(t, "exdiag-kdc-")
-	StartServer(t, "kdc.sh", []string{fmt.Sprintf("KDC_PORT=%d", port), "KDC_DIR=" + kdcDir,
-		"KDC_EXTRA_SPNS=" + gssSPN + " " + staleSPN + " " + otherSPN, "KDC_KEYTABS=" + gssSPN + " " + staleSPN + " " + otherSPN,
-		"KDC_REKEY=" + staleSPN, "KDC_RECREATE=" + otherSPN})
-	WaitPort(t, "tcp", l.kdc, 30*time.Second)
-
-	certs := serverDir(t, "exdiag-gss-certs-")
-	if out, err := exec.Command("bash", Script("tls-certs.sh"), certs).CombinedOutput(); err != nil {
-		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
-	}
+	l, kdcDir, certs := startGSSLab(t, []string{"faketime"},
+		"KDC_EXTRA_SPNS="+gssSPN+" "+staleSPN+" "+otherSPN, "KDC_KEYTABS="+gssSPN+" "+staleSPN+" "+otherSPN,
+		"KDC_REKEY="+staleSPN, "KDC_RECREATE="+otherSPN)
 	ca, err := os.ReadFile(certs + "/ca.pem")
 	if err != nil {
 		t.Fatal(err)
