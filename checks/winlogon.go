@@ -359,6 +359,10 @@ func (j *logonJudge) extendedProtection() (Finding, bool) {
 	switch {
 	case l.Unbound != nil && accepted(*l.Unbound):
 		why = fmt.Sprintf("the same logon without a channel binding was answered %d", l.Unbound.Status)
+	case strings.EqualFold(l.HResult, secBadBindings):
+		// IIS's 401 page names the binding itself, which an NTLM 401
+		// otherwise cannot tell from a wrong password
+		why = "the server's 401 page gives " + secBadBindings + " (SEC_E_BAD_BINDINGS)"
 	case j.certsDiffer() && (j.used == AuthKerberos || l.Unbound != nil):
 		why = fmt.Sprintf("the proxy presents %s (%s) and the cas %s (%s), so the cas expects another binding",
 			front.Subject.CommonName, extra[catalog.ParamProxyThumbprint], l.BackendCert.Subject.CommonName, extra[catalog.ParamCASThumbprint])
