@@ -264,8 +264,14 @@ func TestThe401PageDecidesBetweenPasswordAndBinding(t *testing.T) {
 		}
 		return out
 	}
+	// without the page an NTLM 401 cannot tell the password from the
+	// binding: the certificates alone only hint at extended protection
+	if got := codes(l); len(got) != 1 || got[0] != "AUTH-WINDOWS-LOGON-FAILED" {
+		t.Fatalf("no page: %v, want a refused logon that hints at the certificates", got)
+	}
+	l.HResult = "0x80090346"
 	if got := codes(l); len(got) != 1 || got[0] != "AUTH-EXTENDED-PROTECTION" {
-		t.Fatalf("no page: %v, want the certificates to say extended protection", got)
+		t.Fatalf("SEC_E_BAD_BINDINGS: %v, want extended protection", got)
 	}
 	l.HResult = "0x8007052e"
 	if got := codes(l); len(got) != 1 || got[0] != "AUTH-WINDOWS-LOGON-FAILED" {

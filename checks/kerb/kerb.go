@@ -494,6 +494,14 @@ type ServiceTicket struct {
 	EndTime time.Time
 }
 
+// String leaves the session key out of any %v of the ticket.
+func (t ServiceTicket) String() string {
+	return fmt.Sprintf("service ticket of %s@%s for %s", t.CName.PrincipalNameString(), t.Realm, t.Ticket.SName.PrincipalNameString())
+}
+
+// GoString is String for %#v.
+func (t ServiceTicket) GoString() string { return t.String() }
+
 // ServiceTicket asks for a service ticket for spn ("HTTP/host"), with the
 // same errors as Ticket.
 func (s *Session) ServiceTicket(ctx context.Context, spn string) (*ServiceTicket, error) {

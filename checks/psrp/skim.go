@@ -177,31 +177,21 @@ func skimPass(data []byte, needRefs bool) (info CommandInfo, count int, isCount,
 			}
 			continue
 		}
-		var nAttr, refAttr []byte
-		var haveN, haveRef bool
-		for {
-			an, val, more := tok.NextAttr()
-			if !more {
-				break
-			}
-			switch {
-			case !haveN && string(an) == "N":
-				nAttr, haveN = val, true
-			case !haveRef && string(an) == "RefId":
-				refAttr, haveRef = val, true
-			}
-		}
 		nodes++
 		if nodes > maxNodes || top+1 > maxDepth {
 			return info, 0, false, false, false
 		}
 		name := tok.Name
-		f := skimFrame{name: name, prop: -1}
+		f := &stack[top+1]
+		*f = skimFrame{name: name, prop: -1}
 		if top < 0 {
 			if string(name) != "Obj" {
 				return info, 0, false, false, false
 			}
-			f.mode, f.refID, f.val.obj = skimObj, refAttr, true
+			f.mode, f.val.obj = skimObj, true
+			if needRefs {
+				f.refID = firstAttr(tok, "RefId")
+			}
 		} else {
 			p := &stack[top]
 			value := false // the tree parser reads this element as a value
@@ -217,7 +207,7 @@ func skimPass(data []byte, needRefs bool) (info CommandInfo, count int, isCount,
 				value = true
 				if p.rootProps {
 					f.role = roleProp
-					f.prop = skimProp(nAttr)
+					f.prop = skimProp(firstAttr(tok, "N"))
 				}
 			case skimObj:
 				switch string(name) {
@@ -237,13 +227,16 @@ func skimPass(data []byte, needRefs bool) (info CommandInfo, count int, isCount,
 			if value {
 				switch string(name) {
 				case "Obj":
-					f.mode, f.refID, f.val.obj = skimObj, refAttr, true
+					f.mode, f.val.obj = skimObj, true
+					if needRefs {
+						f.refID = firstAttr(tok, "RefId")
+					}
 				case "Ref":
 					if !needRefs {
 						return info, 0, false, false, true
 					}
 					f.mode = skimSkip
-					if len(refAttr) > 0 {
+					if refAttr := firstAttr(tok, "RefId"); len(refAttr) > 0 {
 						for k := len(refs) - 1; k >= 0; k-- {
 							if bytes.Equal(refs[k].id, refAttr) {
 								f.val = refs[k].val
@@ -257,7 +250,6 @@ func skimPass(data []byte, needRefs bool) (info CommandInfo, count int, isCount,
 			}
 		}
 		top++
-		stack[top] = f
 		if tok.Empty {
 			finish()
 			if top < 0 {
@@ -287,6 +279,20 @@ func skimAnswer(props [len(skimProps)]skimValue, found [len(skimProps)]bool) (in
 		info.Namespace = props[propNamespace].str()
 	}
 	return info, 0, false, true, false
+}
+
+// firstAttr is the value of tok's first attribute called name, the one
+// the tree parser's attr finds; nil when there is none.
+func firstAttr(tok xmlskim.Token, name string) []byte {
+	for {
+		an, v, more := tok.NextAttr()
+		if !more {
+			return nil
+		}
+		if string(an) == name {
+			return v
+		}
+	}
 }
 
 // skimProp is the index of the wanted property an N attribute names

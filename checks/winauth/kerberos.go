@@ -48,10 +48,12 @@ var (
 	tokKRBError = []byte{0x03, 0x00}
 )
 
-// ErrNoMutualAuth is a server that accepted (or went on) without an AP-REP:
-// nothing proved it holds the service's key, so the logon is not known to
-// have reached the service the ticket is for.
-var ErrNoMutualAuth = errors.New("the server sent no kerberos answer (ap-rep) to verify; mutual authentication was not proven, check that the server completes the negotiate exchange")
+// ErrNoMutualAuth is a server that answered the AP-REQ with no token of
+// its own: on a 200, nothing proved it holds the service's key (the logon
+// is not known to have reached the service the ticket is for); on a 401,
+// it refused without saying why, as Windows does for a bad channel
+// binding. The caller knows which.
+var ErrNoMutualAuth = errors.New("the server sent back no kerberos token (neither an ap-rep proving mutual authentication nor a krb-error); check the server's log for how it took the logon")
 
 // KerberosOptions says whom to log on as and for which service.
 type KerberosOptions struct {
@@ -66,6 +68,14 @@ type KerberosOptions struct {
 	// clock, as the KDC's own skew check should see it.
 	Now func() time.Time
 }
+
+// String leaves the password out of any %v of the options.
+func (o KerberosOptions) String() string {
+	return fmt.Sprintf("kerberos logon of %q in realm %q for %s", o.User, o.Realm, o.SPN)
+}
+
+// GoString is String for %#v.
+func (o KerberosOptions) GoString() string { return o.String() }
 
 // Ticket is a service ticket for one SPN, from which each connection
 // builds its own context.
@@ -105,6 +115,12 @@ func GetTicket(ctx context.Context, o KerberosOptions) (*Ticket, error) {
 // SPN is the service principal the ticket is for.
 func (t *Ticket) SPN() string { return t.spn }
 
+// String leaves the session key out of any %v of the ticket.
+func (t Ticket) String() string { return "kerberos ticket for " + t.spn }
+
+// GoString is String for %#v.
+func (t Ticket) GoString() string { return t.String() }
+
 // NewContext is one connection's Kerberos context, bound to cb (nil: no
 // channel binding, the Bnd field all zeros). Once established it is also
 // a Sealer, for WinRM's encrypted bodies over http.
@@ -140,6 +156,12 @@ type kerberosContext struct {
 }
 
 var _ Sealer = (*kerberosContext)(nil)
+
+// String leaves the keys (session, subkeys) out of any %v of a context.
+func (c kerberosContext) String() string { return "kerberos context for " + c.t.spn }
+
+// GoString is String for %#v.
+func (c kerberosContext) GoString() string { return c.String() }
 
 func (c *kerberosContext) Scheme() string { return "Negotiate" }
 func (c *kerberosContext) Mech() string   { return Kerberos }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -463,5 +464,25 @@ func TestKerberosAcceptsMicrosoftsLegacyMechOID(t *testing.T) {
 	}
 	if _, done, err := c.Step(b); !done || err != nil {
 		t.Fatalf("done %v, %v", done, err)
+	}
+}
+
+// No %v of the options, the ticket or an established context prints the
+// password or a key.
+func TestKerberosValuesPrintNoSecret(t *testing.T) {
+	l := startLab(t)
+	o := l.options()
+	tkt := l.ticket(t, o)
+	c, a := established(t)
+	secrets := [][]byte{[]byte(labPassword), tkt.st.Key.KeyValue, c.auth.SubKey.KeyValue, a.subkey.KeyValue}
+	for _, v := range []any{o, &o, tkt, *tkt, tkt.st, *tkt.st, c, *c, tkt.NewContext(nil)} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			out := fmt.Sprintf(verb, v)
+			for _, s := range secrets {
+				if bytes.Contains([]byte(out), s) || strings.Contains(out, fmt.Sprint(s)) || strings.Contains(out, fmt.Sprintf("%x", s)) {
+					t.Fatalf("%s of %T prints a secret: %s", verb, v, out)
+				}
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/exdiag/exdiag/checks/kerb"
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/spnego"
 )
@@ -93,17 +94,10 @@ func finalSPNEGO(in []byte) error {
 }
 
 func negTokenResp(in []byte) (r spnego.NegTokenResp, err error) {
-	// gokrb5's decoder is asn1's, which reports bad input as an error;
-	// the recover keeps a hostile token from ever taking the run down.
-	defer func() {
-		if p := recover(); p != nil {
-			err = errors.New("the server's spnego token does not decode; check the proxy in front of the server")
-		}
-	}()
 	if len(in) == 0 || in[0] != 0xa1 {
 		return r, errors.New("the server's token is neither ntlm nor an spnego answer; check the proxy in front of the server")
 	}
-	if err := r.Unmarshal(in); err != nil {
+	if err := kerb.Safely(func() error { return r.Unmarshal(in) }); err != nil {
 		return r, errors.New("the server's spnego answer does not decode; check the proxy in front of the server")
 	}
 	return r, nil

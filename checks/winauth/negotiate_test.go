@@ -3,6 +3,7 @@ package winauth
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
@@ -40,6 +41,10 @@ func TestNewNegotiatePicksKerberosThenFallsBack(t *testing.T) {
 		c, fb := NewNegotiate(krb, ntlm)
 		if c == nil || c.Mech() != NTLM || fb == nil {
 			t.Errorf("%s: %v %v", name, c, fb)
+		}
+		// checks/winlogon.go cuts this prefix to say it once in its summary
+		if fb != nil && !strings.HasPrefix(fb.Error(), "negotiate fell back to ntlm because ") {
+			t.Errorf("%s: reason %q", name, fb)
 		}
 		if c, fb := NewNegotiate(krb, nil); c != nil || fb == nil {
 			t.Errorf("%s without ntlm: %v %v", name, c, fb)

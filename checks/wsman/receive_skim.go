@@ -109,9 +109,7 @@ func skimReceiveEnvelope(body []byte) (*envelope, bool) {
 			if top < 0 || !bytes.Equal(tok.Name, names[top]) {
 				return nil, false
 			}
-			if !endPart(&e, parts[top], text) {
-				return nil, false
-			}
+			endPart(&e, parts[top], text)
 			for len(ns) > 0 && ns[len(ns)-1].depth == top {
 				ns = ns[:len(ns)-1]
 			}
@@ -157,13 +155,9 @@ func skimReceiveEnvelope(body []byte) (*envelope, bool) {
 		if part == partAction || part == partStream {
 			text, own = nil, false // siblings only: neither nests in the other
 		}
-		if !startPart(&e, part, tok) {
-			return nil, false
-		}
+		startPart(&e, part, tok)
 		if tok.Empty {
-			if !endPart(&e, part, nil) {
-				return nil, false
-			}
+			endPart(&e, part, nil)
 			for len(ns) > 0 && ns[len(ns)-1].depth == top {
 				ns = ns[:len(ns)-1]
 			}
@@ -206,7 +200,7 @@ func classify(parent skimPart, depth int, space, local string) (skimPart, bool) 
 
 // startPart records a start tag's attributes as xml.Unmarshal does: by
 // local name, whatever the prefix, the last of a name winning.
-func startPart(e *envelope, part skimPart, tok xmlskim.Token) bool {
+func startPart(e *envelope, part skimPart, tok xmlskim.Token) {
 	switch part {
 	case partEnvelope:
 		e.XMLName.Space, e.XMLName.Local = NsSOAP, "Envelope"
@@ -242,7 +236,6 @@ func startPart(e *envelope, part skimPart, tok xmlskim.Token) bool {
 			}
 		})
 	}
-	return true
 }
 
 // eachAttr calls set with each attribute's local name and value, in order.
@@ -258,7 +251,7 @@ func eachAttr(tok xmlskim.Token, set func(local string, v []byte)) {
 }
 
 // endPart stores the character data of an Action or a Stream.
-func endPart(e *envelope, part skimPart, text []byte) bool {
+func endPart(e *envelope, part skimPart, text []byte) {
 	switch part {
 	case partAction:
 		e.Header.Action = string(text)
@@ -266,7 +259,6 @@ func endPart(e *envelope, part skimPart, text []byte) bool {
 		r := e.Body.Receive
 		r.Streams[len(r.Streams)-1].Data = string(text)
 	}
-	return true
 }
 
 // alloc and grow name the envelope's anonymous struct types by inference.

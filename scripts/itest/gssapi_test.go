@@ -47,27 +47,9 @@ type gssLab struct {
 }
 
 func TestKerberosLogonAgainstApacheGSSAPI(t *testing.T) {
-	NeedBinaries(t, "krb5kdc", "kdb5_util", "kadmin.local", "apache2", "faketime")
-	if _, err := os.Stat("/usr/lib/apache2/modules/mod_auth_gssapi.so"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mod_auth_gssapi is not installed; scripts/test.sh installs it")
-		}
-		t.Skip("mod_auth_gssapi is not installed; run scripts/install-gssapi.sh (as root)")
-	}
-	l := &gssLab{users: make(chan string, 16)}
-
-	port := FreePort(t)
-	l.kdc = fmt.Sprintf("127.0.0.1:%d", port)
-	kdcDir := serverDir(t, "exdiag-kdc-")
-	StartServer(t, "kdc.sh", []string{fmt.Sprintf("KDC_PORT=%d", port), "KDC_DIR=" + kdcDir,
-		"KDC_EXTRA_SPNS=" + gssSPN + " " + staleSPN + " " + otherSPN, "KDC_KEYTABS=" + gssSPN + " " + staleSPN + " " + otherSPN,
-		"KDC_REKEY=" + staleSPN, "KDC_RECREATE=" + otherSPN})
-	WaitPort(t, "tcp", l.kdc, 30*time.Second)
-
-	certs := serverDir(t, "exdiag-gss-certs-")
-	if out, err := exec.Command("bash", Script("tls-certs.sh"), certs).CombinedOutput(); err != nil {
-		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
-	}
+	l, kdcDir, certs := startGSSLab(t, []string{"faketime"},
+		"KDC_EXTRA_SPNS="+gssSPN+" "+staleSPN+" "+otherSPN, "KDC_KEYTABS="+gssSPN+" "+staleSPN+" "+otherSPN,
+		"KDC_REKEY="+staleSPN, "KDC_RECREATE="+otherSPN)
 	ca, err := os.ReadFile(certs + "/ca.pem")
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +100,9 @@ func TestKerberosLogonAgainstApacheGSSAPI(t *testing.T) {
 		wantKerberosError(t, r, errorcode.KRB_AP_ERR_BAD_INTEGRITY, "KRB_AP_ERR_BAD_INTEGRITY")
 	})
 	t.Run("server clock ten minutes ahead", func(t *testing.T) {
+		// Apache under libfaketime: the real case, a server whose clock
+		// drifted from the domain's while the client's and the KDC's agree
+		// (the client-side skew further down only reaches the same code)
 		r := l.logon(t, skewed, gssSPN, nil)
 		ke := wantKerberosError(t, r, errorcode.KRB_AP_ERR_SKEW, "KRB_AP_ERR_SKEW")
 		if d := time.Until(ke.ServerTime); d < 9*time.Minute || d > 11*time.Minute {
@@ -126,6 +111,9 @@ func TestKerberosLogonAgainstApacheGSSAPI(t *testing.T) {
 	})
 	t.Run("sealed messages with MIT's gss_wrap_iov", func(t *testing.T) {
 		l.sealing(t, kdcDir)
+	})
+	t.Run("channel bindings checked by MIT", func(t *testing.T) {
+		l.bindings(t, kdcDir)
 	})
 	t.Run("client clock ten minutes behind", func(t *testing.T) {
 		r := l.logon(t, front, gssSPN, func() time.Time { return time.Now().Add(-10 * time.Minute) })
@@ -296,28 +284,36 @@ func readBody(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
-// sealing logs on to scripts/servers/gss-peer.py, MIT's acceptor through
-// python3-gssapi, and exchanges sealed messages with it: the client's
-// Wrap opened by gss_unwrap_iov and gss_wrap_iov's answers opened by the
-// client's Unwrap, as pyspnego frames them for WinRM.
-func (l *gssLab) sealing(t *testing.T, kdcDir string) {
+// gssPeer is scripts/servers/gss-peer.py, MIT's acceptor through
+// python3-gssapi, talking one line per message.
+type gssPeer struct {
+	in   io.WriteCloser
+	out  *bufio.Reader
+	errb *strings.Builder
+}
+
+// startPeer runs gss-peer.py as nobody with the KDC's exported keytab,
+// requiring the channel binding cb when it is not nil.
+func (l *gssLab) startPeer(t *testing.T, kdcDir string, cb *winauth.ChannelBindings) *gssPeer {
+	t.Helper()
 	if err := exec.Command("/usr/bin/python3", "-c", "import gssapi").Run(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("python3-gssapi is not installed; scripts/test.sh installs it")
 		}
 		t.Skip("python3-gssapi is not installed; run scripts/install-gssapi.sh (as root)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	tkt := l.ticket(t, gssSPN)
 	dir := serverDir(t, "exdiag-gss-peer-")
 	krbPeerDir(t, dir, kdcDir, "gss-peer.py")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	cmd := exec.CommandContext(ctx, "bash", Script("as-nobody.sh"), dir, "/usr/bin/python3", dir+"/gss-peer.py")
 	cmd.Env = append(os.Environ(), "KRB5_KTNAME="+dir+"/http.keytab", "KRB5_CONFIG="+dir+"/krb5.conf", "KRB5RCACHEDIR="+dir)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
+	if cb != nil {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GSS_PEER_CBT=%x", cb.ApplicationData))
+	}
+	p := &gssPeer{errb: &strings.Builder{}}
+	cmd.Stderr = p.errb
+	var err error
+	if p.in, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
 	outPipe, err := cmd.StdoutPipe()
@@ -327,29 +323,61 @@ func (l *gssLab) sealing(t *testing.T, kdcDir string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		in.Close()
+	p.out = bufio.NewReader(outPipe)
+	t.Cleanup(func() {
+		p.in.Close()
 		if err := cmd.Wait(); err != nil || t.Failed() {
-			t.Logf("gss-peer.py: %v\n%s", err, stderr.String())
+			t.Logf("gss-peer.py: %v\n%s", err, p.errb.String())
 		}
-	}()
-	out := bufio.NewReader(outPipe)
-	line := func() []string {
-		s, err := out.ReadString('\n')
-		if err != nil {
-			t.Fatalf("gss-peer.py answered nothing: %v\n%s", err, stderr.String())
-		}
-		return strings.Fields(s)
-	}
-	b64 := base64.StdEncoding
+		cancel()
+	})
+	return p
+}
 
-	c := tkt.NewContext(nil)
+func (p *gssPeer) send(fields ...[]byte) {
+	s := make([]string, len(fields))
+	for i, f := range fields {
+		s[i] = base64.StdEncoding.EncodeToString(f)
+	}
+	fmt.Fprintln(p.in, strings.Join(s, " "))
+}
+
+func (p *gssPeer) recv(t *testing.T) []string {
+	t.Helper()
+	s, err := p.out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("gss-peer.py answered nothing: %v\n%s", err, p.errb.String())
+	}
+	return strings.Fields(s)
+}
+
+// peerLogon gets a ticket for gssSPN, sends the context's first token to
+// the peer and returns the context and the peer's answer line.
+func (l *gssLab) peerLogon(t *testing.T, p *gssPeer, cb *winauth.ChannelBindings) (winauth.Context, []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	tkt, err := winauth.GetTicket(ctx, winauth.KerberosOptions{Realm: spnRealm, User: "administrator", Password: spnPassword,
+		KDCs: []string{l.kdc}, AttemptTimeout: 5 * time.Second, SPN: gssSPN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tkt.NewContext(cb)
 	tok, _, err := c.Step(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintln(in, b64.EncodeToString(tok))
-	rep, err := b64.DecodeString(line()[0])
+	p.send(tok)
+	return c, p.recv(t)
+}
+
+// sealing exchanges sealed messages with the peer: the client's Wrap
+// opened by gss_unwrap_iov and gss_wrap_iov's answers opened by the
+// client's Unwrap, as pyspnego frames them for WinRM.
+func (l *gssLab) sealing(t *testing.T, kdcDir string) {
+	p := l.startPeer(t, kdcDir, nil)
+	c, f := l.peerLogon(t, p, nil)
+	rep, err := base64.StdEncoding.DecodeString(f[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,13 +390,13 @@ func (l *gssLab) sealing(t *testing.T, kdcDir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintln(in, b64.EncodeToString(header), b64.EncodeToString(sealed))
-		f := line()
+		p.send(header, sealed)
+		f := p.recv(t)
 		if len(f) != 2 {
-			t.Fatalf("gss-peer.py answered %q\n%s", f, stderr.String())
+			t.Fatalf("gss-peer.py answered %q\n%s", f, p.errb.String())
 		}
-		h, _ := b64.DecodeString(f[0])
-		s, _ := b64.DecodeString(f[1])
+		h, _ := base64.StdEncoding.DecodeString(f[0])
+		s, _ := base64.StdEncoding.DecodeString(f[1])
 		if len(h) != 60 {
 			t.Errorf("MIT's wrap header is %d bytes; Windows' is 60", len(h))
 		}
@@ -377,6 +405,53 @@ func (l *gssLab) sealing(t *testing.T, kdcDir string) {
 			t.Fatalf("unwrapping MIT's answer to a %d-byte message: %q, %v", len(msg), got[:min(len(got), 40)], err)
 		}
 	}
+}
+
+// bindings logs on to a peer that requires a channel binding, as
+// Extended Protection does: MIT computes the gss_channel_bindings_struct
+// hash itself and compares it with the authenticator's Bnd.
+func (l *gssLab) bindings(t *testing.T, kdcDir string) {
+	front, err := winauth.EndPointOf(&x509.Certificate{Raw: []byte("the certificate the proxy presents"), SignatureAlgorithm: x509.SHA256WithRSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend, err := winauth.EndPointOf(&x509.Certificate{Raw: []byte("the certificate Exchange presents"), SignatureAlgorithm: x509.SHA256WithRSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("the same binding", func(t *testing.T) {
+		_, f := l.peerLogon(t, l.startPeer(t, kdcDir, backend), backend)
+		if len(f) == 0 || f[0] == "ERROR" {
+			t.Fatalf("MIT refused a matching binding: %q", f)
+		}
+	})
+	t.Run("the proxy's binding", func(t *testing.T) {
+		// TLS offloaded: the client binds to the proxy's certificate,
+		// the server expects its own
+		c, f := l.peerLogon(t, l.startPeer(t, kdcDir, backend), front)
+		if len(f) < 3 || f[0] != "ERROR" || !strings.Contains(strings.ToLower(strings.Join(f, " ")), "channel bindings") {
+			t.Fatalf("MIT answered %q, want its channel-binding refusal", f)
+		}
+		tok, err := base64.StdEncoding.DecodeString(f[1])
+		if err != nil {
+			t.Fatalf("MIT's error token %q: %v", f[1], err)
+		}
+		_, done, err := c.Step(tok)
+		var ke *winauth.KerberosError
+		// MIT has no code of its own for it; Windows refuses it with
+		// SEC_E_BAD_BINDINGS, which IIS answers with a plain 401
+		if done || !errors.As(err, &ke) || ke.Code != errorcode.KRB_ERR_GENERIC {
+			t.Fatalf("done %v, %v: want MIT's KRB_ERR_GENERIC", done, err)
+		}
+	})
+	t.Run("no binding", func(t *testing.T) {
+		// MIT lets an initiator that sent no binding (Bnd zeros) through;
+		// Windows with Extended Protection Required does not
+		_, f := l.peerLogon(t, l.startPeer(t, kdcDir, backend), nil)
+		if len(f) == 0 || f[0] == "ERROR" {
+			t.Fatalf("MIT refused an unbound logon: %q", f)
+		}
+	})
 }
 
 // copyFiles copies each source file into dir under its new name, for a

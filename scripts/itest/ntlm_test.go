@@ -3,6 +3,7 @@ package itest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -17,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exdiag/exdiag/checks/kerb"
 	"github.com/exdiag/exdiag/checks/winauth"
 	"github.com/jcmturner/gofork/encoding/asn1"
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/jcmturner/gokrb5/v8/spnego"
 )
 
@@ -282,5 +285,49 @@ func TestNTLMInsideSPNEGOAgainstApache(t *testing.T) {
 	}
 	if len(seen) != 3 || len(seen[1]) == 0 || seen[1][0] != 0xa1 || len(seen[2]) == 0 {
 		t.Fatalf("the server's challenge and last word were not NegTokenResps: %x", seen)
+	}
+}
+
+// TestNegotiateFallsBackWithoutSPN is Negotiate as Windows performs it
+// against a real MIT KDC (scripts/servers/kdc.sh): for HTTP/mail.contoso.test,
+// which the realm lacks, the ticket request fails with
+// KDC_ERR_S_PRINCIPAL_UNKNOWN, Negotiate falls back to NTLM saying so, and
+// the NTLM logon to gss-ntlmssp succeeds; for HTTP/cas1.contoso.test,
+// which exists, Kerberos is picked.
+func TestNegotiateFallsBackWithoutSPN(t *testing.T) {
+	NeedBinaries(t, "krb5kdc", "kdb5_util", "kadmin.local")
+	addr := startNTLMServer(t, "apache-ntlm.sh")
+	port := FreePort(t)
+	kdc := fmt.Sprintf("127.0.0.1:%d", port)
+	StartServer(t, "kdc.sh", []string{fmt.Sprintf("KDC_PORT=%d", port), "KDC_DIR=" + serverDir(t, "exdiag-kdc-")})
+	WaitPort(t, "tcp", kdc, 30*time.Second)
+
+	krb := func(spn string) func() (winauth.Context, error) {
+		return func() (winauth.Context, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			tkt, err := winauth.GetTicket(ctx, winauth.KerberosOptions{Realm: spnRealm, User: "administrator", Password: spnPassword,
+				KDCs: []string{kdc}, AttemptTimeout: 5 * time.Second, SPN: spn})
+			if err != nil {
+				return nil, err
+			}
+			return tkt.NewContext(nil), nil
+		}
+	}
+	ntlm := func() winauth.Context {
+		return winauth.NewNTLM(winauth.NTLMOptions{User: ntlmUser, Domain: ntlmDomain, Password: ntlmPassword, TargetName: "HTTP/mail.contoso.test"}, nil)
+	}
+
+	c, fallback := winauth.NewNegotiate(krb("HTTP/mail.contoso.test"), ntlm)
+	if code, _ := kerb.Code(fallback); code != errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN || c == nil || c.Mech() != winauth.NTLM {
+		t.Fatalf("no SPN: fallback %v (code %d), context %v", fallback, code, c)
+	}
+	if status := ntlmLogon(t, addr, c); status != http.StatusOK {
+		t.Fatalf("the fallback's NTLM logon: status %d", status)
+	}
+
+	c, fallback = winauth.NewNegotiate(krb("HTTP/cas1.contoso.test"), ntlm)
+	if fallback != nil || c.Mech() != winauth.Kerberos {
+		t.Fatalf("with the SPN: fallback %v, mech %s", fallback, c.Mech())
 	}
 }

@@ -23,24 +23,7 @@ import (
 // GssapiConnectionBound), so every request of the session carries its
 // own AP-REQ, which the MIT acceptor verifies.
 func TestExdiagKerberosSessionThroughApacheGSSAPI(t *testing.T) {
-	NeedBinaries(t, "krb5kdc", "kdb5_util", "kadmin.local", "apache2")
-	if _, err := os.Stat("/usr/lib/apache2/modules/mod_auth_gssapi.so"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mod_auth_gssapi is not installed; scripts/test.sh installs it")
-		}
-		t.Skip("mod_auth_gssapi is not installed; run scripts/install-gssapi.sh (as root)")
-	}
-	l := &gssLab{users: make(chan string, 64)}
-	kport := FreePort(t)
-	l.kdc = fmt.Sprintf("127.0.0.1:%d", kport)
-	kdcDir := serverDir(t, "exdiag-kdc-")
-	StartServer(t, "kdc.sh", []string{fmt.Sprintf("KDC_PORT=%d", kport), "KDC_DIR=" + kdcDir,
-		"KDC_EXTRA_SPNS=" + gssSPN + " " + staleSPN, "KDC_KEYTABS=" + gssSPN + " " + staleSPN, "KDC_REKEY=" + staleSPN})
-	WaitPort(t, "tcp", l.kdc, 30*time.Second)
-	certs := serverDir(t, "exdiag-gss-certs-")
-	if out, err := exec.Command("bash", Script("tls-certs.sh"), certs).CombinedOutput(); err != nil {
-		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
-	}
+	l, kdcDir, certs := startGSSLab(t, nil, "KDC_EXTRA_SPNS="+gssSPN+" "+staleSPN, "KDC_KEYTABS="+gssSPN+" "+staleSPN, "KDC_REKEY="+staleSPN)
 	front := l.startApache(t, kdcDir, certs, l.startBackend(t), "")
 	port := front[strings.LastIndex(front, ":")+1:]
 

@@ -11,8 +11,9 @@
 # 401 with "WWW-Authenticate: Negotiate" and "NTLM" otherwise. The
 # context is bound to the connection (GssapiConnectionBound), as NTLM
 # needs. Server names in the CHALLENGE: domain CONTOSO, computer MAIL.
-# Our own configuration (apache2 -f); the system's /etc/apache2 is not
-# read. Started as root, Apache runs as nobody from the start.
+# Our own configuration (apache2 -f, its head apache-common.sh's); the
+# system's /etc/apache2 is not read. Started as root, Apache runs as
+# nobody from the start.
 set -euo pipefail
 
 if [ $# -ne 2 ] || [ ! -f "$1/users" ]; then
@@ -35,25 +36,10 @@ echo ok > "$run/www/PowerShell/index.html"
 cp "$src/users" "$run/users"
 chmod 600 "$run/users"
 
-cat > "$run/httpd.conf" <<CONF
-ServerRoot $run
-ServerName mail.contoso.test
-PidFile $run/httpd.pid
-DefaultRuntimeDir $run
-# a piped logger writes to our stderr; nobody may not open /dev/stderr
-ErrorLog "|/bin/cat"
-LogLevel ${EXDIAG_APACHE_LOGLEVEL:-warn}
-Mutex pthread
-LoadModule mpm_event_module $modules/mod_mpm_event.so
-LoadModule authz_core_module $modules/mod_authz_core.so
-LoadModule authn_core_module $modules/mod_authn_core.so
-LoadModule authz_user_module $modules/mod_authz_user.so
-LoadModule auth_gssapi_module $modules/mod_auth_gssapi.so
-LoadModule dir_module $modules/mod_dir.so
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 8
-MaxRequestWorkers 8
+. "$(dirname "$0")/apache-common.sh"
+{
+	apache_head "$run" authn_core authz_user auth_gssapi dir
+	cat <<CONF
 Listen 127.0.0.1:$port
 DocumentRoot $run/www
 DirectoryIndex index.html
@@ -65,6 +51,7 @@ DirectoryIndex index.html
 	Require valid-user
 </Location>
 CONF
+} >"$run/httpd.conf"
 
 export NTLM_USER_FILE=$run/users NETBIOS_DOMAIN_NAME=CONTOSO NETBIOS_COMPUTER_NAME=MAIL
 bash "$(dirname "$0")/as-nobody.sh" "$run" "$apache" -f "$run/httpd.conf" -DFOREGROUND &

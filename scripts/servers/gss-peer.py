@@ -10,21 +10,35 @@ the path pyspnego uses against Windows with MIT):
     stdin:  "HEADER DATA" (base64, per message) stdout: "HEADER DATA" of
             "echo: " + the plaintext, sealed by the acceptor
 
-Anything unexpected ends it with a message on stderr and exit status 1.
+GSS_PEER_CBT (hex) makes the acceptor require that channel binding
+application data ("tls-server-end-point:" and the certificate's hash), as
+Extended Protection does. A refused logon answers "ERROR <base64 error
+token, or -> <gss status>" instead of a token and ends; anything else unexpected ends it with a
+message on stderr and exit status 1.
 """
 import base64
+import os
 import sys
 
 import gssapi
-from gssapi.raw import IOV, IOVBufferType, unwrap_iov, wrap_iov
+from gssapi.raw import IOV, ChannelBindings, IOVBufferType, unwrap_iov, wrap_iov
 
 
 def main():
     creds = gssapi.Credentials(usage="accept")
-    ctx = gssapi.SecurityContext(creds=creds, usage="accept")
+    cbt = os.environ.get("GSS_PEER_CBT")
+    bindings = ChannelBindings(application_data=bytes.fromhex(cbt)) if cbt else None
+    ctx = gssapi.SecurityContext(creds=creds, usage="accept", channel_bindings=bindings)
     token = base64.b64decode(sys.stdin.readline())
+    # python-gssapi returns MIT's error token from step and raises the
+    # error on the context's next use, here complete
     out = ctx.step(token)
-    if not ctx.complete:
+    try:
+        complete = ctx.complete
+    except gssapi.exceptions.GSSError as e:
+        print("ERROR", base64.b64encode(out or b"").decode() or "-", str(e).replace("\n", " "), flush=True)
+        return
+    if not complete:
         sys.exit("the context is not complete after the client's token")
     print(base64.b64encode(out or b"").decode(), flush=True)
     for line in sys.stdin:
