@@ -256,6 +256,11 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	endpoint := withPSVersion(u)
 	sec := newRedactor(cfg)
 
+	var prep <-chan winPrep
+	if !backend && cfg.HasCredentials() && cfg.WindowsAuth() {
+		// the ticket and the connection need nothing of the answer
+		prep = prepareWindowsLogon(ctx, env, u)
+	}
 	var unauth, neg httpauth.Response
 	var unauthObs, negObs stepObserved
 	var wg sync.WaitGroup
@@ -279,12 +284,16 @@ func probeEndpoint(ctx context.Context, env *Env, tc *tls.Config, u *url.URL, ba
 	case cfg.HasCredentials() && cfg.WindowsAuth():
 		// a Windows logon instead of Basic, the URI's only
 		in.Basic, obs.Basic = basicStep(ctx, env, client, endpoint, u, unauth, backend, sec)
-		if !backend && unauth.Err == "" {
-			if unauth.Status != http.StatusUnauthorized {
+		if !backend {
+			switch p := <-prep; {
+			case unauth.Err != "":
+				p.abandon()
+			case unauth.Status != http.StatusUnauthorized:
+				p.abandon()
 				obs.Windows = &windowsObserved{Requested: cfg.Authentication,
 					Refused: fmt.Sprintf("not sent: the unauthenticated request was answered %d, not 401", unauth.Status)}
-			} else {
-				a, wo := windowsLogonStep(ctx, env, u, sec)
+			default:
+				a, wo := windowsLogonStep(ctx, env, u, sec, p)
 				obs.Windows, obs.win = wo, &a
 			}
 		}

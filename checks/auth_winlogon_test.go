@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -237,4 +238,43 @@ func (leakyContext) Scheme() string { return "Negotiate" }
 func (leakyContext) Mech() string   { return winauth.NTLM }
 func (leakyContext) Step(in []byte) ([]byte, bool, error) {
 	return []byte("token with canary-Pa55 inside"), true, nil
+}
+
+// IIS's 401.1 page names what it refused: the password (then no other
+// probe sends it, and the certificates of proxy and CAS differing does
+// not make it Extended Protection) or the binding (then the unbound
+// comparison may go, the password was not what failed).
+func TestThe401PageDecidesBetweenPasswordAndBinding(t *testing.T) {
+	m := &winMech{Requested: "ntlm", Used: "ntlm"}
+	refused := winauth.LogonResult{Mech: "ntlm", Status: 401, Rounds: 2, Bound: true}
+	for hresult, want := range map[string]Verdict{"0x8007052e": Refused, "0xc000006d": Refused, "0x8009030C": Refused, "0x80090346": Inconclusive, "": Refused} {
+		if v, _ := windowsVerdict(m, refused, "https://mail.contoso.test/PowerShell", hresult); v != want {
+			t.Errorf("%q: verdict %v, want %v", hresult, v, want)
+		}
+	}
+	u, _ := url.Parse("https://mail.contoso.test/PowerShell")
+	b, _ := url.Parse("https://cas1.contoso.test/PowerShell")
+	cfg := &Config{URI: u, Host: u.Hostname(), User: `CONTOSO\u`, Authentication: "ntlm", Backends: []*url.URL{b}}
+	l := windowsLogon{Requested: "ntlm", Used: "ntlm", SPN: "HTTP/mail.contoso.test", Result: refused,
+		FrontCert: &x509.Certificate{Raw: []byte("proxy")}, BackendCert: &x509.Certificate{Raw: []byte("cas")}}
+	codes := func(l windowsLogon) []string {
+		var out []string
+		for _, f := range classifyWindowsLogon(u, cfg, l) {
+			out = append(out, f.Code)
+		}
+		return out
+	}
+	// without the page an NTLM 401 cannot tell the password from the
+	// binding: the certificates alone only hint at extended protection
+	if got := codes(l); len(got) != 1 || got[0] != "AUTH-WINDOWS-LOGON-FAILED" {
+		t.Fatalf("no page: %v, want a refused logon that hints at the certificates", got)
+	}
+	l.HResult = "0x80090346"
+	if got := codes(l); len(got) != 1 || got[0] != "AUTH-EXTENDED-PROTECTION" {
+		t.Fatalf("SEC_E_BAD_BINDINGS: %v, want extended protection", got)
+	}
+	l.HResult = "0x8007052e"
+	if got := codes(l); len(got) != 1 || got[0] != "AUTH-WINDOWS-LOGON-FAILED" {
+		t.Fatalf("a refused password: %v", got)
+	}
 }

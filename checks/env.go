@@ -71,6 +71,7 @@ type Env struct {
 	win        *winMech
 	winMechFor func(ctx context.Context, u *url.URL) *winMech // tests inject fake contexts; nil: winauth's
 	winKept    *winauth.Transport                             // the auth probe's logged-on connection, for rbac
+	winRefused string                                         // why the auth probe's Windows logon was refused, for rbac
 }
 
 type trust struct {

@@ -104,7 +104,11 @@ func rbacClient(ctx context.Context, env *Env, resURI string) (client *wsman.Cli
 	if mech.NewContext == nil {
 		return nil, nil, mech, nil
 	}
-	if win = env.takeWindows(); win == nil {
+	win, refused := env.takeWindows()
+	if refused != "" {
+		return nil, nil, mech, &windowsNotTried{why: refused}
+	}
+	if win == nil {
 		if win, err = env.windowsTransport(cfg.URI, mech.NewContext, false); err != nil {
 			return nil, nil, mech, err
 		}
@@ -144,9 +148,13 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		} else {
 			logon.Done(Inconclusive, "")
 		}
-		if err == nil {
+		var nt *windowsNotTried
+		switch {
+		case err == nil:
 			return Outcome{Skip: "no " + mech.Requested + " logon: " + oneLine(mech.TicketErr) + " (see the auth and spn checks)",
 				Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
+		case errors.As(err, &nt):
+			return Outcome{Skip: nt.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
 		}
 		return Outcome{Err: err}
 	}
@@ -159,7 +167,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	case res != nil && res.ShellCreated:
 		logon.Done(Accepted, "")
 	case win != nil:
-		logon.Done(windowsVerdict(mech, win.Logon(), cfg.URI.Redacted()))
+		logon.Done(windowsVerdict(mech, win.Logon(), cfg.URI.Redacted(), ""))
 	case lead != nil:
 		// auth records the verdict of the Create's answer: an
 		// inconclusive one from here could let the next logon go before
@@ -333,4 +341,13 @@ func orWord(s, def string) string {
 		return s
 	}
 	return def
+}
+
+// windowsNotTried is a session not started because the auth probe's
+// Windows logon to the same endpoint was refused: it would be refused the
+// same way.
+type windowsNotTried struct{ why string }
+
+func (e *windowsNotTried) Error() string {
+	return "not tried: the auth check's windows logon was refused (" + e.why + ")"
 }

@@ -47,6 +47,7 @@ type winPSRP struct {
 	mu     sync.Mutex
 	authed map[string]bool
 	logons int
+	tries  int // AP-REQs seen, accepted or not
 }
 
 func (v *winPSRP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +58,9 @@ func (v *winPSRP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	authed := v.authed[r.RemoteAddr]
 	if !authed {
 		tok, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(r.Header.Get("Authorization"), "Negotiate "))
+		if strings.HasPrefix(string(tok), "ap-req:") {
+			v.tries++
+		}
 		if !strings.HasPrefix(string(tok), "ap-req:") || v.refuse {
 			v.mu.Unlock()
 			w.Header().Set("WWW-Authenticate", "Negotiate")
@@ -195,7 +199,27 @@ func TestAuthLogonCarriesTheSession(t *testing.T) {
 	if v.logons != 1 {
 		t.Fatalf("%d logons in the run, want 1", v.logons)
 	}
-	if env.takeWindows() != nil {
+	if tr, _ := env.takeWindows(); tr != nil {
 		t.Fatal("the kept connection outlived the run")
+	}
+}
+
+// The auth probe's refused logon is the session's too: rbac does not log
+// on again only to be refused alike.
+func TestRefusedWindowsLogonIsNotRepeatedByTheSession(t *testing.T) {
+	srv := psrpserver.New(psrpserver.Config{Commands: map[string][]string{"u": {"Get-Mailbox"}}})
+	v := &winPSRP{t: t, srv: srv, refuse: true}
+	env := rbacWindowsEnv(t, v)
+	env.Config.Checks = []string{"auth", "rbac"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rs := Run(ctx, env, []Check{AuthCheck, RBACCheck})
+	for _, r := range rs {
+		if o, ok := r.Observed.(*RBACObserved); ok && o.ShellCreated {
+			t.Errorf("rbac %+v", r)
+		}
+	}
+	if srv.ShellsCreated() != 0 || v.tries != 2 { // the bound logon and the unbound comparison, both auth's
+		t.Fatalf("%d logons sent, want auth's 2", v.tries)
 	}
 }

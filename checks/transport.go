@@ -114,11 +114,20 @@ func (e *Env) keepWindows(tr *winauth.Transport) {
 	e.winKept = tr
 }
 
-// takeWindows hands the kept connection to its one taker, or nil.
-func (e *Env) takeWindows() *winauth.Transport {
+// takeWindows hands the kept connection to its one taker, or nil; why
+// says the auth probe's logon was refused, when it was ("" otherwise).
+func (e *Env) takeWindows() (tr *winauth.Transport, why string) {
 	e.transportsMu.Lock()
 	defer e.transportsMu.Unlock()
-	tr := e.winKept
-	e.winKept = nil
-	return tr
+	tr, e.winKept = e.winKept, nil
+	return tr, e.winRefused
+}
+
+// windowsRefused records that the auth probe's Windows logon was refused,
+// so the rbac session does not log on again only to be refused the same
+// way.
+func (e *Env) windowsRefused(why string) {
+	e.transportsMu.Lock()
+	defer e.transportsMu.Unlock()
+	e.winRefused = why
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/exdiag/exdiag/checks/adlogon"
 	"github.com/exdiag/exdiag/checks/catalog"
@@ -17,6 +18,7 @@ import (
 	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 	"github.com/exdiag/exdiag/checks/winauth"
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 )
 
 // windowsLogonCodes are the auth check's codes for a Windows logon. A
@@ -32,13 +34,6 @@ var windowsLogonCodes = []string{
 var windowsLogonBorrows = append([]string{
 	"SPN-MISSING", "SPN-DUPLICATE", "SPN-KDC-UNREACHABLE", "SPN-KDC-WEAK-ETYPE", "SPN-KDC-S2K-COST",
 }, adlogon.Codes("SPN")...)
-
-// The server's KRB-ERROR codes a logon is told apart by (RFC 4120 7.5.9).
-const (
-	krbAPErrSkew      = 37 // KRB_AP_ERR_SKEW: the authenticator's time is outside the server's tolerance
-	krbAPErrModified  = 41 // KRB_AP_ERR_MODIFIED: the ticket does not decrypt with the server's key
-	krbAPErrBadKeyVer = 44 // KRB_AP_ERR_BADKEYVER: the server has no key of the ticket's version
-)
 
 // logonResult is the contract's winauth.LogonResult (win-api.md).
 type logonResult = winauth.LogonResult
@@ -56,6 +51,9 @@ type windowsLogon struct {
 	// FrontCert is the certificate the --uri presented, BackendCert the
 	// one the first --backend presented, when it was probed.
 	FrontCert, BackendCert *x509.Certificate
+	// HResult is the Windows error code IIS wrote on the bound logon's
+	// 401 page, when it wrote one (lowercase "0x…").
+	HResult string
 }
 
 // kerberosLogon is what a Kerberos logon of --user needs, found as the
@@ -69,6 +67,11 @@ type kerberosLogon struct {
 	SPN            string // Config.KerberosSPN
 }
 
+// errNoRealm is a Kerberos logon exdiag could not try for want of the
+// realm: its own input, not the deployment, so Negotiate's fall back to
+// NTLM for it is no finding (a domain client knows its realm).
+var errNoRealm = errors.New("no kerberos realm")
+
 // kerberosLogonInputs finds them. Without a realm, or when no KDC can be
 // found, err says what to give; it wraps *kerb.UnreachableError when no
 // KDC is known, so classifyWindowsLogon reports SPN-KDC-UNREACHABLE (or
@@ -78,7 +81,7 @@ func kerberosLogonInputs(ctx context.Context, env *Env) (kerberosLogon, error) {
 	k := kerberosLogon{Dial: internalDial(env), SPN: c.KerberosSPN()}
 	k.Account, k.Realm = splitPrincipal(c)
 	if k.Realm == "" {
-		return k, fmt.Errorf("the user name %s names no kerberos realm; give --realm or --user as user@domain", c.User)
+		return k, fmt.Errorf("the user name %s names %w; give --realm or --user as user@domain", c.User, errNoRealm)
 	}
 	kdcs, source, err := findKDCs(ctx, env, k.Realm)
 	if err == nil && len(kdcs) == 0 {
@@ -199,7 +202,9 @@ func (j *logonJudge) judge() ([]Finding, error) {
 			if _, refused := kdcRefusal(why); refused || kerb.Classify(why) == kerb.ClassBadCredentials {
 				return j.noTicket(why)
 			}
-			out = append(out, j.fallback(why))
+			if !errors.Is(why, errNoRealm) {
+				out = append(out, j.fallback(why))
+			}
 		}
 	}
 	r := l.Result
@@ -212,7 +217,9 @@ func (j *logonJudge) judge() ([]Finding, error) {
 		return out, nil
 	case serverError(r) != nil:
 		return append(out, j.krbError(serverError(r))), nil
-	case r.Bound && r.Status == http.StatusUnauthorized:
+	case r.Bound && r.Status == http.StatusUnauthorized && !passwordRefused(l.HResult):
+		// a page that names the password rules the binding out, whatever
+		// the certificates
 		if f, ok := j.extendedProtection(); ok {
 			return append(out, f), nil
 		}
@@ -303,10 +310,19 @@ func (j *logonJudge) krbError(e *winauth.KerberosError) Finding {
 		what += ": " + j.sec.clean(clip(e.Text, 200))
 	}
 	switch e.Code {
-	case krbAPErrModified, krbAPErrBadKeyVer:
+	// MIT's acceptor says BAD_INTEGRITY where Windows says MODIFIED: the
+	// ticket does not decrypt with the server's key; BADKEYVER: it holds
+	// no key of the ticket's version (RFC 4120 7.5.9)
+	case errorcode.KRB_AP_ERR_MODIFIED, errorcode.KRB_AP_ERR_BADKEYVER, errorcode.KRB_AP_ERR_BAD_INTEGRITY:
 		return j.finding("AUTH-KERBEROS-MODIFIED", what+"; the server does not hold the key the kdc encrypted the ticket with", nil)
-	case krbAPErrSkew:
-		return j.finding("AUTH-KERBEROS-SKEW", what+"; its clock and this machine's differ by more than it tolerates", map[string]string{catalog.ParamRealm: j.realm(), catalog.ParamKDC: firstKDC(j.cfg.KDCs, nil)})
+	case errorcode.KRB_AP_ERR_SKEW:
+		what += "; its clock and this machine's differ by more than it tolerates"
+		if !e.ServerTime.IsZero() {
+			// the KRB-ERROR's stime: set beside this machine's clock, the
+			// reader sees which one drifted
+			what += fmt.Sprintf(" (its clock read %s)", e.ServerTime.UTC().Format(time.RFC3339))
+		}
+		return j.finding("AUTH-KERBEROS-SKEW", what, map[string]string{catalog.ParamRealm: j.realm(), catalog.ParamKDC: firstKDC(j.cfg.KDCs, nil)})
 	}
 	return j.finding("AUTH-WINDOWS-LOGON-FAILED", what, nil)
 }
@@ -314,7 +330,12 @@ func (j *logonJudge) krbError(e *winauth.KerberosError) Finding {
 // extendedProtection: a logon bound to the certificate this machine saw
 // was refused, and either the same logon without the binding passed, or
 // the CAS behind the proxy presents another certificate, so the CAS
-// computes another binding (RFC 5929 tls-server-end-point).
+// computes another binding (RFC 5929 tls-server-end-point), and the
+// password is not what was refused. A proxy with a certificate of its own
+// is common where Extended Protection is off, and an NTLM 401 is also a
+// wrong password: the certificates tell only when Kerberos got its
+// ticket (the KDC took the password) or the unbound retry was made (the
+// auth probe makes it only once another logon accepted the password).
 func (j *logonJudge) extendedProtection() (Finding, bool) {
 	l := j.l
 	front := l.FrontCert
@@ -338,7 +359,11 @@ func (j *logonJudge) extendedProtection() (Finding, bool) {
 	switch {
 	case l.Unbound != nil && accepted(*l.Unbound):
 		why = fmt.Sprintf("the same logon without a channel binding was answered %d", l.Unbound.Status)
-	case front != nil && l.BackendCert != nil && !bytes.Equal(front.Raw, l.BackendCert.Raw):
+	case strings.EqualFold(l.HResult, secBadBindings):
+		// IIS's 401 page names the binding itself, which an NTLM 401
+		// otherwise cannot tell from a wrong password
+		why = "the server's 401 page gives " + secBadBindings + " (SEC_E_BAD_BINDINGS)"
+	case j.certsDiffer() && (j.used == AuthKerberos || l.Unbound != nil):
 		why = fmt.Sprintf("the proxy presents %s (%s) and the cas %s (%s), so the cas expects another binding",
 			front.Subject.CommonName, extra[catalog.ParamProxyThumbprint], l.BackendCert.Subject.CommonName, extra[catalog.ParamCASThumbprint])
 	default:
@@ -346,6 +371,15 @@ func (j *logonJudge) extendedProtection() (Finding, bool) {
 	}
 	return j.finding("AUTH-EXTENDED-PROTECTION", fmt.Sprintf("the %s logon bound to the tls certificate of %s was refused with 401 and %s: the proxy terminates tls in front of a vdir with extended protection",
 		j.mech(), j.target, why), extra), true
+}
+
+// certsDiffer: the proxy and the CAS behind it present two certificates.
+func (j *logonJudge) certsDiffer() bool {
+	front := j.l.FrontCert
+	if front == nil {
+		front = j.l.Result.Cert
+	}
+	return front != nil && j.l.BackendCert != nil && !bytes.Equal(front.Raw, j.l.BackendCert.Raw)
 }
 
 func (j *logonJudge) refusedText(r logonResult) string {
@@ -358,6 +392,9 @@ func (j *logonJudge) refusedText(r logonResult) string {
 	}
 	if j.used == AuthNTLM {
 		s += "; a wrong password, an account the server does not accept, or ntlm blocked by policy"
+		if r.Bound && j.certsDiffer() {
+			s += "; if the password is right and the vdir has extended protection, the cause is the proxy's certificate, which is not the cas's (see AUTH-EXTENDED-PROTECTION)"
+		}
 	}
 	return s
 }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/exdiag/exdiag/checks/kerb"
 	"github.com/exdiag/exdiag/checks/tlsinspect"
 	"github.com/exdiag/exdiag/checks/winauth"
+	"github.com/exdiag/exdiag/fixtures/kdcserver"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 )
 
@@ -118,6 +121,10 @@ func TestClassifyWindowsLogon(t *testing.T) {
 		{name: "skew", auth: "kerberos", mod: func(s *Spec) { s.KDCs = []string{"dc2.fabrikam.example:88"} },
 			l:    windowsLogon{Requested: "kerberos", Used: "kerberos", SPN: spn, Result: logonResult{Status: 401, ServerError: krbErr(37, "KRB_AP_ERR_SKEW")}},
 			want: []string{"AUTH-KERBEROS-SKEW"}, params: map[string]string{catalog.ParamKDC: "dc2.fabrikam.example", catalog.ParamRealm: "FABRIKAM.EXAMPLE"}},
+		{name: "skew says the server's clock", auth: "kerberos",
+			l: windowsLogon{Requested: "kerberos", Used: "kerberos", SPN: spn, Result: logonResult{Status: 401,
+				ServerError: &winauth.KerberosError{Code: 37, Name: "KRB_AP_ERR_SKEW", ServerTime: time.Date(2026, 12, 1, 15, 10, 3, 0, time.UTC)}}},
+			want: []string{"AUTH-KERBEROS-SKEW"}, text: "its clock read 2026-12-01T15:10:03Z"},
 		{name: "another krb-error", auth: "kerberos", l: windowsLogon{Requested: "kerberos", Used: "kerberos", SPN: spn, Result: logonResult{Status: 401, ServerError: krbErr(32, "KRB_AP_ERR_TKT_EXPIRED")}},
 			want: []string{"AUTH-WINDOWS-LOGON-FAILED"}, text: "KRB_AP_ERR_TKT_EXPIRED (32)"},
 		{name: "negotiate fell back for want of an spn", auth: "negotiate",
@@ -129,6 +136,9 @@ func TestClassifyWindowsLogon(t *testing.T) {
 		{name: "negotiate fell back for a reason of its own", auth: "negotiate",
 			l:    windowsLogon{Requested: "negotiate", Used: "ntlm", SPN: spn, Fallback: errors.New("negotiate fell back to ntlm because no realm to ask"), Result: ntlmOK},
 			want: []string{"AUTH-NTLM-FALLBACK"}, variant: "other", text: "fell back to ntlm for https://mail.fabrikam.example/PowerShell because no realm to ask;"},
+		{name: "no realm given to exdiag is no fall back of the deployment's", auth: "negotiate",
+			l: windowsLogon{Requested: "negotiate", Used: "ntlm", SPN: spn, TicketErr: fmt.Errorf("no realm: %w", errNoRealm),
+				Fallback: fmt.Errorf("negotiate fell back to ntlm because kerberos failed: %w", fmt.Errorf("no realm: %w", errNoRealm)), Result: ntlmOK}},
 		{name: "a refused password is no fall back", auth: "negotiate",
 			l:    windowsLogon{Requested: "negotiate", Used: "ntlm", SPN: spn, TicketErr: kdcErr(errorcode.KDC_ERR_PREAUTH_FAILED), Result: ntlmRefused},
 			want: []string{"SPN-PREAUTH-FAILED"}},
@@ -138,8 +148,14 @@ func TestClassifyWindowsLogon(t *testing.T) {
 		{name: "an unbound logon that did not complete is no proof", auth: "kerberos",
 			l:    windowsLogon{Requested: "kerberos", Used: "kerberos", SPN: spn, Result: refused, Unbound: &logonResult{Status: 200, Err: errors.New("no mutual authentication token")}},
 			want: []string{"AUTH-WINDOWS-LOGON-FAILED"}},
-		{name: "extended protection: the cas presents another certificate", auth: "ntlm",
+		{name: "extended protection: the kerberos ticket was good and the cas presents another certificate", auth: "kerberos",
+			l:    windowsLogon{Requested: "kerberos", Used: "kerberos", SPN: spn, Result: refused, FrontCert: front, BackendCert: cas},
+			want: []string{"AUTH-EXTENDED-PROTECTION"}, text: "the proxy presents mail.fabrikam.example"},
+		{name: "an ntlm 401 behind a proxy with its own certificate may be the password", auth: "ntlm",
 			l:    windowsLogon{Requested: "ntlm", Used: "ntlm", Result: ntlmRefused, FrontCert: front, BackendCert: cas},
+			want: []string{"AUTH-WINDOWS-LOGON-FAILED"}, text: "if the password is right and the vdir has extended protection"},
+		{name: "extended protection: the password was accepted and the cas presents another certificate", auth: "ntlm",
+			l:    windowsLogon{Requested: "ntlm", Used: "ntlm", Result: ntlmRefused, Unbound: &logonResult{Mech: "ntlm", Status: 401}, FrontCert: front, BackendCert: cas},
 			want: []string{"AUTH-EXTENDED-PROTECTION"}, params: map[string]string{
 				catalog.ParamProxySubject: "CN=mail.fabrikam.example", catalog.ParamCASThumbprint: tlsinspect.Thumbprint(cas),
 				catalog.ParamCASSubject: "CN=cas1.fabrikam.example", catalog.ParamBackendURL: "https://cas1.fabrikam.example/PowerShell", catalog.ParamServer: "cas1"}},
@@ -151,6 +167,9 @@ func TestClassifyWindowsLogon(t *testing.T) {
 			want: []string{"AUTH-WINDOWS-LOGON-FAILED"}, text: "401 to the last token"},
 		{name: "an unbound logon is no extended protection", auth: "kerberos",
 			l:    windowsLogon{Requested: "kerberos", Used: "kerberos", SPN: spn, Result: logonResult{Status: 401}, FrontCert: front, BackendCert: cas},
+			want: []string{"AUTH-WINDOWS-LOGON-FAILED"}},
+		{name: "one certificate end to end: a kerberos refusal is a refusal", auth: "kerberos",
+			l:    windowsLogon{Requested: "kerberos", Used: "kerberos", SPN: spn, Result: refused, FrontCert: front, BackendCert: front},
 			want: []string{"AUTH-WINDOWS-LOGON-FAILED"}},
 		{name: "400 to the token", auth: "negotiate", l: windowsLogon{Requested: "negotiate", Used: "kerberos", SPN: spn, Result: logonResult{Status: 400}},
 			want: []string{"AUTH-NEGOTIATE-400"}},
@@ -297,5 +316,64 @@ func TestKerberosLogonInputs(t *testing.T) {
 	cfg = winConfig(t, "https://mail.fabrikam.example/PowerShell", "negotiate", func(s *Spec) { s.User = `FABRIKAM\ops` })
 	if _, err := kerberosLogonInputs(context.Background(), NewEnv(cfg)); err == nil || !strings.Contains(err.Error(), "give --realm") {
 		t.Errorf("no realm: %v", err)
+	}
+}
+
+// What Apache with mod_auth_gssapi (MIT krb5's acceptor) really answered
+// to a real ticket, recorded by scripts/itest/gssapi_test.go into
+// checks/winauth/testdata: exdiag's Kerberos context reads each refusal
+// and the classification names its cause. MIT says BAD_INTEGRITY where
+// Windows says MODIFIED, and BADKEYVER for a keytab one key behind.
+func TestClassifyRecordedMITRefusals(t *testing.T) {
+	const realm, user, password = "CONTOSO.TEST", "administrator", "Sentinel-Winlogon-Password-7" // the lab KDC's own account
+	spn := "HTTP/gss.contoso.test"
+	kdc, err := kdcserver.New(realm, map[string]string{user: password}, []string{spn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := kdc.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tkt, err := winauth.GetTicket(ctx, winauth.KerberosOptions{Realm: realm, User: user, Password: password,
+		KDCs: []string{addr}, AttemptTimeout: 5 * time.Second, SPN: spn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := testCert(t, "gss.contoso.test")
+	cb, err := winauth.EndPointOf(front)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := winConfig(t, "https://gss.contoso.test/PowerShell", "kerberos", func(s *Spec) { s.User = user + "@contoso.test"; s.Backends = nil })
+	for file, want := range map[string]string{
+		"mit-stale_keytab.neg":                    "AUTH-KERBEROS-MODIFIED",
+		"mit-keytab_of_another_account.neg":       "AUTH-KERBEROS-MODIFIED",
+		"mit-server_clock_ten_minutes_ahead.neg":  "AUTH-KERBEROS-SKEW",
+		"mit-client_clock_ten_minutes_behind.neg": "AUTH-KERBEROS-SKEW",
+	} {
+		t.Run(file, func(t *testing.T) {
+			answer, err := os.ReadFile(filepath.Join("winauth", "testdata", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := tkt.NewContext(cb)
+			if _, _, err := c.Step(nil); err != nil {
+				t.Fatal(err)
+			}
+			_, done, err := c.Step(answer)
+			if done || err == nil {
+				t.Fatalf("the refusal established the context: %v", err)
+			}
+			// as the Transport records a refused leg (winhttp's LogonResult)
+			res := logonResult{Mech: c.Mech(), Status: 401, Rounds: 1, Bound: true, Cert: front, Err: err}
+			errors.As(err, &res.ServerError)
+			fs := classifyWindowsLogon(cfg.URI, cfg, windowsLogon{Requested: "kerberos", Used: c.Mech(), SPN: spn, Result: res})
+			if len(fs) != 1 || fs[0].Code != want {
+				t.Fatalf("findings %+v, want %s", fs, want)
+			}
+			if want == "AUTH-KERBEROS-SKEW" && !strings.Contains(fs[0].Summary, "its clock read ") {
+				t.Errorf("the skew summary does not say the server's time: %q", fs[0].Summary)
+			}
+		})
 	}
 }

@@ -66,18 +66,45 @@ func (e *Env) windowsTransport(u *url.URL, newContext func(*winauth.ChannelBindi
 	return tr, nil
 }
 
+// Windows error codes IIS writes on its detailed 401.1 page for a failed
+// Windows logon: SSPI's SECURITY_STATUS, or the NTSTATUS and Win32 error
+// of the logon, as IIS prints them.
+const secBadBindings = "0x80090346" // SEC_E_BAD_BINDINGS: the channel binding, not the password
+
+var passwordCodes = []string{
+	"0x8009030c", // SEC_E_LOGON_DENIED
+	"0xc000006d", // STATUS_LOGON_FAILURE
+	"0x8007052e", // HRESULT_FROM_WIN32(ERROR_LOGON_FAILURE)
+}
+
+// passwordRefused reports whether a 401 page's code says the account or
+// password was refused (and so not the channel binding).
+func passwordRefused(hresult string) bool {
+	for _, c := range passwordCodes {
+		if strings.EqualFold(hresult, c) {
+			return true
+		}
+	}
+	return false
+}
+
 // windowsVerdict is what one HTTP logon said about the password, given
-// what the ticket already said. Kerberos: the KDC judged it, and a
+// what the ticket already said and the Windows error code of the 401
+// page, when IIS wrote one. Kerberos: the KDC judged the password, and a
 // refused AP-REQ is about the ticket or the binding. NTLM: the server's
-// 401 after a complete exchange is all there is, and it cannot tell a
-// wrong password from a rejected channel binding; it counts as refused,
-// so no other probe sends the password again.
-func windowsVerdict(m *winMech, res winauth.LogonResult, target string) (Verdict, string) {
+// 401 after a complete exchange is all there is, and without the page's
+// code it cannot tell a wrong password from a rejected channel binding;
+// it then counts as refused, so no other probe sends the password again.
+func windowsVerdict(m *winMech, res winauth.LogonResult, target, hresult string) (Verdict, string) {
 	switch {
 	case m.Verdict != Inconclusive:
 		return m.Verdict, m.By
 	case res.Established:
 		return Accepted, ""
+	case res.Mech == winauth.NTLM && res.Status == 401 && res.Rounds >= 2 && strings.EqualFold(hresult, secBadBindings):
+		return Inconclusive, ""
+	case res.Mech == winauth.NTLM && res.Status == 401 && res.Rounds >= 2 && passwordRefused(hresult):
+		return Refused, fmt.Sprintf("the server at %s (401 to the ntlm logon, %s: the user name or password is wrong)", target, strings.ToLower(hresult))
 	case res.Mech == winauth.NTLM && res.Status == 401 && res.Rounds >= 2:
 		return Refused, fmt.Sprintf("the server at %s (401 to the ntlm logon: a wrong password, or extended protection refusing the channel binding)", target)
 	}

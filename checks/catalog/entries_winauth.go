@@ -24,6 +24,7 @@ const (
 // Steps the Windows-logon entries share.
 const (
 	stepASADeploy = "deploy the alternate service account's credential to every CAS that answers {host}, from the Exchange Scripts folder: .\\RollAlternateServiceAccountPassword.ps1 -ToEntireForest -GenerateNewPasswordFor '{domain}\\EXASA$' (a computer account; Set-ClientAccessService with -AlternateServiceAccountCredential sets it one server at a time), then check with Get-ClientAccessService -IncludeAlternateServiceAccountCredentialStatus | Format-List Name,AlternateServiceAccountConfiguration"
+	stepEPBasic   = "or let clients through the proxy log on with Basic over https, which Extended Protection does not bind: enable it on each CAS (Get-PowerShellVirtualDirectory | Set-PowerShellVirtualDirectory -BasicAuthentication $true), connect with New-PSSession -ConnectionUri {uri} -Authentication Basic, and keep Windows authentication for clients that reach the CAS directly"
 	stepKlist     = "on the client, run klist purge and connect again: a ticket cached for the old key keeps failing until it expires"
 	stepResync    = "make it follow the domain hierarchy and resynchronise: w32tm /config /syncfromflags:domhier /update, then w32tm /resync and w32tm /query /status (a virtual machine must not also take its host's time)"
 	stepPDCTime   = "check the PDC emulator of {realm} takes its time from a reliable source: w32tm /query /source on it"
@@ -35,7 +36,7 @@ var windowsLogonEntries = []Entry{
 	{
 		Code: "AUTH-KERBEROS-MODIFIED", Check: "auth", Severity: "fail",
 		Title: "the server cannot decrypt the kerberos ticket",
-		Cause: "The KDC issued a service ticket for the SPN the client asked for, and the server answered KRB_AP_ERR_MODIFIED (41) or KRB_AP_ERR_BADKEYVER (44): the ticket is encrypted with the key of the account that holds the SPN in the directory, and the server that received it does not hold that key (RFC 4120 section 3.2.3, MS-KILE). The usual causes are the SPN registered on another account than the one the server runs as (a duplicate, or an SPN left on an old account); a load-balanced or alias name whose SPN is on an alternate service account (ASA) whose credential is missing, or out of date, on the CAS that answered (Exchange needs the same ASA credential on every Client Access server behind the name); and on a server that is not Windows, a keytab exported before the account's password or key version last changed.",
+		Cause: "The KDC issued a service ticket for the SPN the client asked for, and the server answered KRB_AP_ERR_MODIFIED (41; an MIT acceptor such as Apache mod_auth_gssapi says KRB_AP_ERR_BAD_INTEGRITY, 31) or KRB_AP_ERR_BADKEYVER (44, a keytab without the ticket's key version): the ticket is encrypted with the key of the account that holds the SPN in the directory, and the server that received it does not hold that key (RFC 4120 section 3.2.3, MS-KILE). The usual causes are the SPN registered on another account than the one the server runs as (a duplicate, or an SPN left on an old account); a load-balanced or alias name whose SPN is on an alternate service account (ASA) whose credential is missing, or out of date, on the CAS that answered (Exchange needs the same ASA credential on every Client Access server behind the name); and on a server that is not Windows, a keytab exported before the account's password or key version last changed.",
 		Remediation: []string{
 			"find every account that holds {spn}: setspn -F -Q {spn}; it must be on exactly one, the account whose key the servers behind {host} have (the ASA for a shared or load-balanced name, the CAS computer account for its own FQDN)",
 			"remove it from any other account: setspn -D {spn} followed by that account's name, then list duplicates in the forest with setspn -X -F",
@@ -101,14 +102,14 @@ var windowsLogonEntries = []Entry{
 			"bridge TLS with one certificate: the proxy that publishes {host} presents {proxy_subject} (thumbprint {proxy_thumbprint}) and the CAS presents {cas_subject} (thumbprint {cas_thumbprint}); they must be the same certificate",
 			"either install the CAS certificate with its private key on the proxy and bind it to the listener of {host}, or give each CAS the proxy's certificate: Import-ExchangeCertificate on each CAS, then Enable-ExchangeCertificate -Thumbprint {proxy_thumbprint} -Services IIS",
 			stepReencrypt,
-			"or, if clients reach {uri} with -Authentication Basic only, that vdir needs no Windows logon through the proxy: use Basic over https there and keep Windows authentication for clients that reach the CAS directly",
+			stepEPBasic,
 			"verify: exdiag --authentication {mechanism} against {uri} and with --backend {backend_url} both log on; do not turn Extended Protection off to make offloading work, it is what stops NTLM relay to Exchange",
 		},
 		Variants: []Variant{{When: "!cas_thumbprint", Remediation: []string{
 			"the proxy that publishes {host} presents {proxy_subject} (thumbprint {proxy_thumbprint}); find the certificate each CAS presents: Get-ExchangeCertificate | Where-Object {$_.Services -match 'IIS'} | Format-List Subject,Thumbprint on each CAS, or run exdiag from the proxy with --backend for each CAS",
 			"make them one certificate: install the CAS certificate with its private key on the proxy for the listener of {host}, or Import-ExchangeCertificate the proxy's on each CAS and Enable-ExchangeCertificate -Thumbprint {proxy_thumbprint} -Services IIS",
 			stepReencrypt,
-			"or, if clients reach {uri} with -Authentication Basic only, use Basic over https there and keep Windows authentication for clients that reach the CAS directly",
+			stepEPBasic,
 		}}},
 		References: []string{refExchangeEP, refEPScript, refRFC5929, refEnableCert, refImportCert},
 	},

@@ -138,6 +138,8 @@ func TestLoadErrorsPointAtTheLine(t *testing.T) {
 		{"empty", "# nothing\n", `the file is empty`},
 		{"no uri", "deployments:\n  - name: a\n    user: CONTOSO\\x\n", `:2:11: a: uri is missing; add the ConnectionUri to the deployment`},
 		{"deep", "deployments: " + strings.Repeat("[", 40) + "\n", `:1:30: nesting deeper than 16 levels`},
+		{"spn with a realm", "deployments:\n  - name: a\n    uri: https://x.test\n    spn: [HTTP/lb.x.test@X.TEST]\n", `:4:11: a: spn "HTTP/lb.x.test@X.TEST" names a realm`},
+		{"kerberos mechanism misspelt", "deployments:\n  - name: a\n    uri: https://x.test\n    authentication: kerberso\n", `:4:21: a: authentication "kerberso" is not supported; use basic, negotiate, kerberos or ntlm`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,4 +242,25 @@ func TestAppendKeepsTheFile(t *testing.T) {
 
 func checksSpec(uri string) checks.Spec {
 	return checks.Spec{URI: uri, ExpectExternal: []string{"203.0.113.10"}}
+}
+
+// A deployment logs on with Kerberos through a load-balanced name whose
+// SPN is on an alternate service account: the profile's keys are the
+// run flags', so the logon's SPN comes from spn as from --spn.
+func TestProfileWindowsLogon(t *testing.T) {
+	f, err := Load(writeProfile(t, "deployments:\n  - name: a\n    uri: https://mail.x.test\n    user: ops@x.test\n    authentication: kerberos\n    spn: [autodiscover.x.test, HTTP/lb.x.test]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := f.Runs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := runs[0].Config(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Authentication != checks.AuthKerberos || cfg.KerberosSPN() != "HTTP/lb.x.test" || len(cfg.ExtraSPNs) != 2 {
+		t.Errorf("config: authentication %q, logon spn %q, spns %q", cfg.Authentication, cfg.KerberosSPN(), cfg.ExtraSPNs)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -144,6 +145,7 @@ type winConn struct {
 	sec    Context
 	sealer Sealer
 	authed bool
+	pre    bool // opened by Connect, nothing sent yet: the server may have closed it while it waited
 }
 
 // budgetReader lets the response reader consume at most n more bytes;
@@ -155,6 +157,10 @@ type budgetReader struct {
 }
 
 var errBudget = errors.New("the answer exceeds what exdiag reads")
+
+// errStale is a connection Connect opened that the server closed before
+// the logon's first request reached it.
+var errStale = errors.New("the server closed the connection before the logon")
 
 func (b *budgetReader) Read(p []byte) (int, error) {
 	if b.n <= 0 {
@@ -188,7 +194,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, err := t.endpoint(req)
+	addr, err := t.endpoint(req.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +205,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.cmu.Lock()
 		c := t.c
 		t.cmu.Unlock()
-		reused := c != nil && c.authed
+		reused := c != nil && (c.authed || c.pre)
 		if c == nil {
 			if c, err = t.connect(ctx, addr); err != nil {
 				return nil, err
@@ -213,9 +219,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// not keep its logon: one new logon, on a new connection if the
 		// old one is gone
 		if reused && retry && attempt == 0 {
-			t.cmu.Lock()
-			t.logon.Relogons++
-			t.cmu.Unlock()
+			if !errors.Is(err, errStale) { // a connection never used is no relogon
+				t.cmu.Lock()
+				t.logon.Relogons++
+				t.cmu.Unlock()
+			}
 			continue
 		}
 		if retry && err == nil {
@@ -235,8 +243,7 @@ func (t *Transport) maxBody() int64 {
 // endpoint is the scheme://host:port the request goes to; a Transport
 // carries one endpoint's requests only, since its logon is that
 // connection's.
-func (t *Transport) endpoint(req *http.Request) (string, error) {
-	u := req.URL
+func (t *Transport) endpoint(u *url.URL) (string, error) {
 	scheme := strings.ToLower(u.Scheme)
 	switch {
 	case scheme == "https" && t.TLS == nil:
@@ -257,6 +264,30 @@ func (t *Transport) endpoint(req *http.Request) (string, error) {
 		return "", fmt.Errorf("this transport is logged on to %s, not %s", t.addr, addr)
 	}
 	return addr, nil
+}
+
+// Connect opens the transport's connection to u (TCP and, for https,
+// the verified TLS handshake) without logging on, so a caller can have it
+// ready while it waits for what the logon needs (a ticket). Nothing of
+// the logon is sent; the first RoundTrip logs on over this connection.
+func (t *Transport) Connect(ctx context.Context, u *url.URL) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	addr, err := t.endpoint(u)
+	if err != nil {
+		return err
+	}
+	t.cmu.Lock()
+	c := t.c
+	t.cmu.Unlock()
+	if c != nil {
+		return nil
+	}
+	c, err = t.connect(ctx, addr)
+	if err == nil {
+		c.pre = true
+	}
+	return err
 }
 
 func readRequestBody(req *http.Request, limit int64) ([]byte, error) {
@@ -328,6 +359,10 @@ func (t *Transport) send(ctx context.Context, c *winConn, req *http.Request, bod
 	defer func() {
 		if stop() {
 			c.raw.SetDeadline(time.Time{})
+		} else {
+			// the context ended as the answer came in: its deadline is
+			// in the past now, and the connection of no further use
+			dropConn = true
 		}
 		if err != nil || dropConn {
 			t.drop(c)
@@ -335,6 +370,10 @@ func (t *Transport) send(ctx context.Context, c *winConn, req *http.Request, bod
 	}()
 	if !c.authed || t.perRequest {
 		resp, err = t.logOn(ctx, c, req, body)
+		if errors.Is(err, errStale) {
+			dropConn = true
+			return nil, true, err
+		}
 		if err != nil || resp != nil {
 			return resp, false, err
 		}
@@ -426,7 +465,12 @@ func (t *Transport) logOn(ctx context.Context, c *winConn, req *http.Request, bo
 			return fail(fmt.Errorf("the %s context produced no token for leg %d", res.Mech, leg))
 		}
 		authz := sec.Scheme() + " " + base64.StdEncoding.EncodeToString(token)
+		before, pre := c.budget.read, c.pre
+		c.pre = false
 		r, data, err := t.exchange(c, req, legBody, ct, authz, t.maxBody())
+		if err != nil && pre && c.budget.read == before && ctx.Err() == nil && closedBeforeAnswer(err) {
+			return nil, errStale // not a logon: the server never saw it
+		}
 		res.Rounds = leg
 		if err != nil {
 			return fail(netx.CtxErr(ctx, err))

@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,7 +106,6 @@ type seen struct {
 type serverConn struct {
 	id     int32
 	authed bool
-	legs   int
 	state  *tls.ConnectionState
 	close  bool // close after this answer
 	silent bool // close without answering further requests
@@ -629,4 +629,107 @@ func TestFinalTokenAfterDoneIsChecked(t *testing.T) {
 			t.Fatalf("%s: logon %+v", final, l)
 		}
 	}
+}
+
+// Connect opens the connection ahead of the logon; the logon then goes
+// over it, or over a new one if the server closed it while it waited.
+func TestConnectAheadOfTheLogon(t *testing.T) {
+	stc, ctc, _ := testTLS(t)
+	srv := newWinServer(t, stc, ntlmLike)
+	u, _ := url.Parse(srv.url("https"))
+	tr := &Transport{TLS: ctc, NewContext: newFake(NTLM)}
+	defer tr.Close()
+	if err := tr.Connect(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _, err := post(t, tr, srv.url("https"), "<env/>"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if n := srv.conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want the one Connect opened", n)
+	}
+
+	// the server drops the waiting connection
+	var first atomic.Bool
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	inner := newWinServer(t, nil, ntlmLike)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if first.CompareAndSwap(false, true) {
+				c.Close()
+				continue
+			}
+			go func() { // relay to the real one
+				defer c.Close()
+				b, err := net.Dial("tcp", inner.ln.Addr().String())
+				if err != nil {
+					return
+				}
+				defer b.Close()
+				go io.Copy(b, c)
+				io.Copy(c, b)
+			}()
+		}
+	}()
+	u2, _ := url.Parse("http://" + ln.Addr().String() + "/wsman")
+	tr2 := &Transport{NewContext: newFake(NTLM)}
+	defer tr2.Close()
+	if err := tr2.Connect(context.Background(), u2); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _, err := post(t, tr2, u2.String(), ""); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if l := tr2.Logon(); !l.Established || l.Err != nil {
+		t.Fatalf("logon %+v", l)
+	}
+}
+
+// Whatever bytes answer the logon, the transport returns an answer or an
+// error, within its budgets, and never panics.
+func FuzzTransportAnswer(f *testing.F) {
+	for _, seed := range []string{
+		"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate Y2hhbA==\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n",
+		"HTTP/1.1 200 OK\r\nWWW-Authenticate: Negotiate =====\r\n\r\n",
+		"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate Y2hhbA==, Negotiate Y2hhbA==\r\nContent-Length: 99999999999\r\n\r\n",
+		"HTTP/1.0 200 OK\r\n\r\n",
+		"garbage",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, answer []byte) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Skip(err)
+		}
+		defer ln.Close()
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Second))
+			http.ReadRequest(bufio.NewReader(c))
+			c.Write(answer)
+		}()
+		tr := &Transport{NewContext: newFake(NTLM), MaxBody: 4 << 10}
+		defer tr.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+ln.Addr().String()+"/wsman", nil)
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			if int64(len(b)) > tr.MaxBody {
+				t.Fatalf("an answer of %d bytes passed a %d-byte budget", len(b), tr.MaxBody)
+			}
+		}
+	})
 }

@@ -47,27 +47,9 @@ type gssLab struct {
 }
 
 func TestKerberosLogonAgainstApacheGSSAPI(t *testing.T) {
-	NeedBinaries(t, "krb5kdc", "kdb5_util", "kadmin.local", "apache2", "faketime")
-	if _, err := os.Stat("/usr/lib/apache2/modules/mod_auth_gssapi.so"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mod_auth_gssapi is not installed; scripts/test.sh installs it")
-		}
-		t.Skip("mod_auth_gssapi is not installed; run scripts/install-gssapi.sh (as root)")
-	}
-	l := &gssLab{users: make(chan string, 16)}
-
-	port := FreePort(t)
-	l.kdc = fmt.Sprintf("127.0.0.1:%d", port)
-	kdcDir := serverDir(t, "exdiag-kdc-")
-	StartServer(t, "kdc.sh", []string{fmt.Sprintf("KDC_PORT=%d", port), "KDC_DIR=" + kdcDir,
-		"KDC_EXTRA_SPNS=" + gssSPN + " " + staleSPN + " " + otherSPN, "KDC_KEYTABS=" + gssSPN + " " + staleSPN + " " + otherSPN,
-		"KDC_REKEY=" + staleSPN, "KDC_RECREATE=" + otherSPN})
-	WaitPort(t, "tcp", l.kdc, 30*time.Second)
-
-	certs := serverDir(t, "exdiag-gss-certs-")
-	if out, err := exec.Command("bash", Script("tls-certs.sh"), certs).CombinedOutput(); err != nil {
-		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
-	}
+	l, kdcDir, certs := startGSSLab(t, []string{"faketime"},
+		"KDC_EXTRA_SPNS="+gssSPN+" "+staleSPN+" "+otherSPN, "KDC_KEYTABS="+gssSPN+" "+staleSPN+" "+otherSPN,
+		"KDC_REKEY="+staleSPN, "KDC_RECREATE="+otherSPN)
 	ca, err := os.ReadFile(certs + "/ca.pem")
 	if err != nil {
 		t.Fatal(err)
@@ -184,15 +166,7 @@ func (l *gssLab) startBackend(t *testing.T) string {
 func (l *gssLab) startApache(t *testing.T, kdcDir, certs, backend, faketime string) string {
 	t.Helper()
 	dir := serverDir(t, "exdiag-gss-apache-")
-	for src, dst := range map[string]string{kdcDir + "/http.keytab": "http.keytab", certs + "/trusted-chain.pem": "front.crt", certs + "/trusted.key": "front.key"} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatalf("%v (did kdc.sh export the keytab?)", err)
-		}
-		if err := os.WriteFile(dir+"/"+dst, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyFiles(t, dir, map[string]string{kdcDir + "/http.keytab": "http.keytab", certs + "/trusted-chain.pem": "front.crt", certs + "/trusted.key": "front.key"})
 	port := FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	env := []string{fmt.Sprintf("APACHE_PORT=%d", port), "APACHE_BACKEND=" + backend}
@@ -329,18 +303,7 @@ func (l *gssLab) startPeer(t *testing.T, kdcDir string, cb *winauth.ChannelBindi
 		t.Skip("python3-gssapi is not installed; run scripts/install-gssapi.sh (as root)")
 	}
 	dir := serverDir(t, "exdiag-gss-peer-")
-	for src, dst := range map[string]string{kdcDir + "/http.keytab": "http.keytab", Script("gss-peer.py"): "gss-peer.py"} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dir+"/"+dst, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(dir+"/krb5.conf", []byte("[libdefaults]\n\tdefault_realm = "+spnRealm+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	krbPeerDir(t, dir, kdcDir, "gss-peer.py")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	cmd := exec.CommandContext(ctx, "bash", Script("as-nobody.sh"), dir, "/usr/bin/python3", dir+"/gss-peer.py")
 	cmd.Env = append(os.Environ(), "KRB5_KTNAME="+dir+"/http.keytab", "KRB5_CONFIG="+dir+"/krb5.conf", "KRB5RCACHEDIR="+dir)
@@ -489,4 +452,43 @@ func (l *gssLab) bindings(t *testing.T, kdcDir string) {
 			t.Fatalf("MIT refused an unbound logon: %q", f)
 		}
 	})
+}
+
+// copyFiles copies each source file into dir under its new name, for a
+// server that runs as nobody from its own copy (as-nobody.sh).
+func copyFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for src, dst := range files {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatalf("%v (did kdc.sh export the keytab?)", err)
+		}
+		if err := os.WriteFile(dir+"/"+dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// krbPeerDir fills dir for a python3-gssapi acceptor script run as
+// nobody: the script, the KDC's exported keytab and a krb5.conf naming
+// the realm.
+func krbPeerDir(t *testing.T, dir, kdcDir, script string) {
+	t.Helper()
+	copyFiles(t, dir, map[string]string{kdcDir + "/http.keytab": "http.keytab", Script(script): script})
+	if err := os.WriteFile(dir+"/krb5.conf", []byte("[libdefaults]\n\tdefault_realm = "+spnRealm+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ticket is the administrator's service ticket for spn from the test's KDC.
+func (l *gssLab) ticket(t *testing.T, spn string) *winauth.Ticket {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	tkt, err := winauth.GetTicket(ctx, winauth.KerberosOptions{Realm: spnRealm, User: "administrator", Password: spnPassword,
+		KDCs: []string{l.kdc}, AttemptTimeout: 5 * time.Second, SPN: spn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tkt
 }

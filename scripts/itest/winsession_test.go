@@ -1,13 +1,18 @@
 package itest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exdiag/exdiag/checks/winauth"
 )
 
 // exdiag itself (the auth probe's Windows logon over winauth.Transport,
@@ -18,24 +23,7 @@ import (
 // GssapiConnectionBound), so every request of the session carries its
 // own AP-REQ, which the MIT acceptor verifies.
 func TestExdiagKerberosSessionThroughApacheGSSAPI(t *testing.T) {
-	NeedBinaries(t, "krb5kdc", "kdb5_util", "kadmin.local", "apache2")
-	if _, err := os.Stat("/usr/lib/apache2/modules/mod_auth_gssapi.so"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mod_auth_gssapi is not installed; scripts/test.sh installs it")
-		}
-		t.Skip("mod_auth_gssapi is not installed; run scripts/install-gssapi.sh (as root)")
-	}
-	l := &gssLab{users: make(chan string, 64)}
-	kport := FreePort(t)
-	l.kdc = fmt.Sprintf("127.0.0.1:%d", kport)
-	kdcDir := serverDir(t, "exdiag-kdc-")
-	StartServer(t, "kdc.sh", []string{fmt.Sprintf("KDC_PORT=%d", kport), "KDC_DIR=" + kdcDir,
-		"KDC_EXTRA_SPNS=" + gssSPN + " " + staleSPN, "KDC_KEYTABS=" + gssSPN + " " + staleSPN, "KDC_REKEY=" + staleSPN})
-	WaitPort(t, "tcp", l.kdc, 30*time.Second)
-	certs := serverDir(t, "exdiag-gss-certs-")
-	if out, err := exec.Command("bash", Script("tls-certs.sh"), certs).CombinedOutput(); err != nil {
-		t.Fatalf("tls-certs.sh: %v\n%s", err, out)
-	}
+	l, kdcDir, certs := startGSSLab(t, nil, "KDC_EXTRA_SPNS="+gssSPN+" "+staleSPN, "KDC_KEYTABS="+gssSPN+" "+staleSPN, "KDC_REKEY="+staleSPN)
 	front := l.startApache(t, kdcDir, certs, l.startBackend(t), "")
 	port := front[strings.LastIndex(front, ":")+1:]
 
@@ -94,6 +82,26 @@ func TestExdiagKerberosSessionThroughApacheGSSAPI(t *testing.T) {
 			t.Fatal("the backend saw no request apache authenticated")
 		}
 	})
+	t.Run("sealed session over http", func(t *testing.T) {
+		// MIT's gss_wrap_iov/gss_unwrap_iov on the server side, pywinrm's
+		// framing, exdiag's Kerberos Sealer and framing on the client's
+		needWinRMPeer(t)
+		dir := serverDir(t, "exdiag-wsmv-krb-")
+		krbPeerDir(t, dir, kdcDir, "ntlm-seal.py")
+		port := FreePort(t)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		StartServer(t, "as-nobody.sh", []string{"SEAL_FRAMING=wsmv", "SEAL_MECH=kerberos",
+			"KRB5_KTNAME=" + dir + "/http.keytab", "KRB5_CONFIG=" + dir + "/krb5.conf", "KRB5RCACHEDIR=" + dir, "PYTHONDONTWRITEBYTECODE=1"},
+			dir, "/usr/bin/python3", "-u", dir+"/ntlm-seal.py", fmt.Sprint(port), "/dev/null")
+		WaitPort(t, "tcp", addr, 10*time.Second)
+		tkt := l.ticket(t, gssSPN)
+		tr := &winauth.Transport{Seal: true, NewContext: func(cb *winauth.ChannelBindings) (winauth.Context, error) { return tkt.NewContext(cb), nil }}
+		defer tr.Close()
+		sealedEcho(t, tr, addr)
+		if lr := tr.Logon(); !lr.Established || !lr.MutualVerified || lr.Mech != "kerberos" || lr.Relogons != 0 {
+			t.Fatalf("logon %+v", lr)
+		}
+	})
 	t.Run("stale keytab", func(t *testing.T) {
 		// MIT's acceptor names the key version it lacks; Windows would say
 		// KRB_AP_ERR_MODIFIED: both mean the server holds another key
@@ -150,4 +158,60 @@ func TestExdiagNTLMLogonAgainstGSSNTLMSSP(t *testing.T) {
 			t.Fatalf("windows logon %v\n%s", w, out)
 		}
 	})
+}
+
+// exdiag's sealed session over http (MS-WSMV 2.2.9.1) against a peer
+// whose NTLM sealing is gss-ntlmssp's and whose multipart framing is
+// pywinrm's (scripts/servers/ntlm-seal.py with SEAL_FRAMING=wsmv): requests of several sizes on
+// one connection, each unsealed by pywinrm and gss-ntlmssp, each answer
+// framed and sealed by them and unsealed by exdiag. The sequence numbers
+// and RC4 streams of both directions must stay in step for the later
+// ones to pass.
+func TestSealedSessionAgainstPywinrmFraming(t *testing.T) {
+	needWinRMPeer(t)
+	t.Setenv("SEAL_FRAMING", "wsmv")
+	addr := startNTLMServer(t, "ntlm-seal.sh")
+	tr := &winauth.Transport{Seal: true, NewContext: func(cb *winauth.ChannelBindings) (winauth.Context, error) {
+		return winauth.NewNTLM(winauth.NTLMOptions{User: ntlmUser, Domain: ntlmDomain, Password: ntlmPassword}, cb), nil
+	}}
+	defer tr.Close()
+	sealedEcho(t, tr, addr)
+	if l := tr.Logon(); !l.Established || l.Mech != "ntlm" || l.Rounds != 2 || l.Relogons != 0 {
+		t.Fatalf("logon %+v", l)
+	}
+}
+
+// sealedEcho sends sealed messages of several sizes on tr's one
+// connection to the ntlm-seal.py peer (SEAL_FRAMING=wsmv) at addr and
+// checks each echo.
+func sealedEcho(t *testing.T, tr *winauth.Transport, addr string) {
+	t.Helper()
+	for i, n := range []int{13, 4000, 300 << 10, 1} {
+		msg := "<s:Envelope>" + strings.Repeat("x", n) + "</s:Envelope>"
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/wsman", strings.NewReader(msg))
+		req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			cancel()
+			t.Fatalf("message %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		cancel()
+		if resp.StatusCode != 200 || string(b) != "echo:"+msg || resp.Header.Get("Content-Type") != "application/soap+xml;charset=UTF-8" {
+			t.Fatalf("message %d: %d %q… (%s)", i, resp.StatusCode, b[:min(len(b), 60)], resp.Header.Get("Content-Type"))
+		}
+	}
+}
+
+// needWinRMPeer skips (or, in CI, fails) without what ntlm-seal.py's
+// SEAL_FRAMING=wsmv imports.
+func needWinRMPeer(t *testing.T) {
+	t.Helper()
+	if exec.Command("/usr/bin/python3", "-c", "import gssapi, winrm.encryption").Run() != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3-gssapi or python3-winrm is not installed; scripts/test.sh installs them")
+		}
+		t.Skip("python3-gssapi or python3-winrm is not installed; run scripts/install-winrm.sh as root")
+	}
 }
