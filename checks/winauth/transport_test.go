@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/exdiag/exdiag/checks/tlsinspect"
+	"github.com/exdiag/exdiag/fixtures/hostile"
 )
 
 // fakeContext is a two- or three-leg mechanism with readable tokens:
@@ -495,24 +496,11 @@ func TestHostileAnswersAreBounded(t *testing.T) {
 }
 
 func TestStalledServerEndsWithTheRequest(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // read nothing, answer nothing
-		}
-	}()
+	addr := hostile.Silent(t) // reads nothing, answers nothing
 	tr := &Transport{NewContext: newFake(NTLM)}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+ln.Addr().String()+"/wsman", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/wsman", nil)
 	done := make(chan error, 1)
 	go func() { _, err := tr.RoundTrip(req); done <- err }()
 	select {
@@ -704,26 +692,16 @@ func FuzzTransportAnswer(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, answer []byte) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Skip(err)
-		}
-		defer ln.Close()
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
+		addr := hostile.Serve(t, func(c net.Conn) {
 			c.SetDeadline(time.Now().Add(time.Second))
 			http.ReadRequest(bufio.NewReader(c))
 			c.Write(answer)
-		}()
+		})
 		tr := &Transport{NewContext: newFake(NTLM), MaxBody: 4 << 10}
 		defer tr.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+ln.Addr().String()+"/wsman", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/wsman", nil)
 		resp, err := tr.RoundTrip(req)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
