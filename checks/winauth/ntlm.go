@@ -127,6 +127,13 @@ type ntlmContext struct {
 	sess      *ntlmSession // nil until established
 }
 
+// String leaves the password and the session keys out of any %v of a
+// context: fmt does not call the options' own String on a field.
+func (c *ntlmContext) String() string { return "ntlm context for " + c.o.String() }
+
+// GoString is String for %#v.
+func (c *ntlmContext) GoString() string { return c.String() }
+
 func (c *ntlmContext) Scheme() string { return c.o.Scheme }
 func (c *ntlmContext) Mech() string   { return NTLM }
 

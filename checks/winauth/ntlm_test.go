@@ -394,9 +394,24 @@ func TestNTLMStepOrder(t *testing.T) {
 
 func TestNTLMOptionsHidePassword(t *testing.T) {
 	o := NTLMOptions{User: "alice", Domain: "CORP", Password: "hunter2-secret"}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		if s := fmt.Sprintf(verb, o); strings.Contains(s, "hunter2") || !strings.Contains(s, "alice") {
-			t.Errorf("%s prints %q", verb, s)
+	// a context, before and after its AUTHENTICATE, holds the options
+	// and then the session keys
+	c := NewNTLM(o, nil)
+	established := NewNTLM(NTLMOptions{User: "User", Domain: "Domain", Password: "hunter2-secret"}, nil)
+	established.Step(nil)
+	if _, _, err := established.Step(challengeMsg(specFlags, unhex(t, specServerChal), avBytes(specTargetInfo()...))); err != nil {
+		t.Fatal(err)
+	}
+	sess := established.(*ntlmContext).sess
+	for _, v := range []any{o, c, established, sess} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			s := fmt.Sprintf(verb, v)
+			if strings.Contains(s, "hunter2") || (sess != nil && strings.Contains(s, fmt.Sprint(sess.clientSign))) {
+				t.Errorf("%s of %T prints %q", verb, v, s)
+			}
 		}
+	}
+	if s := fmt.Sprint(o); !strings.Contains(s, "alice") {
+		t.Errorf("the options print %q, want the user", s)
 	}
 }

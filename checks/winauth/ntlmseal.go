@@ -21,6 +21,12 @@ type ntlmSession struct {
 	sendSeq, recvSeq       uint32
 }
 
+// String leaves the signing and sealing keys out of any %v.
+func (s *ntlmSession) String() string { return "ntlm session security" }
+
+// GoString is String for %#v.
+func (s *ntlmSession) GoString() string { return s.String() }
+
 const ntlmSignatureLen = 16 // NTLMSSP_MESSAGE_SIGNATURE: version, checksum, sequence
 
 func newNTLMSession(exported []byte, flags uint32) *ntlmSession {
