@@ -303,7 +303,8 @@ func (j *logonJudge) fallback(why error) Finding {
 func (j *logonJudge) krbError(e *winauth.KerberosError) Finding {
 	name := e.Name
 	if name == "" {
-		name = kerb.CodeName(e.Code)
+		// the bare name: the code follows in parentheses
+		name = kerb.ErrorName(e.Code)
 	}
 	what := fmt.Sprintf("%s answered the kerberos logon for %s with %s (%d)", j.target, j.l.SPN, name, e.Code)
 	if e.Text != "" {
