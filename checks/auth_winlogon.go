@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/exdiag/exdiag/checks/netx"
 	"github.com/exdiag/exdiag/checks/winauth"
 )
 
@@ -69,8 +70,12 @@ func prepareWindowsLogon(ctx context.Context, env *Env, u *url.URL) <-chan winPr
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				// a failure here is the logon's own to report: it dials again
-				tr.Connect(ctx, u)
+				// a failure here is the logon's own to report: it dials again.
+				// Bounded like one request: a front that drops connections
+				// must not hold auth to the run's deadline
+				cctx, cancel := netx.Attempt(ctx, env.requestBudget())
+				defer cancel()
+				tr.Connect(cctx, u)
 			}()
 		}
 		p.logon, p.err = env.Credential(ctx, true)
