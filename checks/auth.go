@@ -652,6 +652,12 @@ func newRedactor(cfg *Config) redactor {
 
 var authzRE = regexp.MustCompile(`(?i)\b(authorization\s*[:=]\s*|\b(?:basic|negotiate|ntlm|bearer)\s+)[A-Za-z0-9+/=._~-]{16,}`)
 
+// logonTokenRE is a bare base64 NTLM message ("NTLMSSP\0") or GSS/SPNEGO
+// token (ASN.1 0x60 or 0xa1 with a long length), as a hostile server
+// echoes the logon's AUTHENTICATE or AP-REQ without its scheme word: no
+// password in it, but what an offline cracker starts from.
+var logonTokenRE = regexp.MustCompile(`(?:TlRMTVNTUA|YI[GI]|oY[GI])[A-Za-z0-9+/]{40,}={0,2}`)
+
 // clean removes the password's forms and credential-looking tokens.
 func (r redactor) clean(s string) string {
 	for _, x := range r.secrets {
@@ -659,7 +665,8 @@ func (r redactor) clean(s string) string {
 			s = strings.ReplaceAll(s, x, "[redacted]")
 		}
 	}
-	return authzRE.ReplaceAllString(s, "${1}[redacted]")
+	s = authzRE.ReplaceAllString(s, "${1}[redacted]")
+	return logonTokenRE.ReplaceAllString(s, "[redacted]")
 }
 
 // secretsOnly removes the password's forms but leaves words such as

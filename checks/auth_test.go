@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -475,4 +476,21 @@ func TestAuthDoesNotWaitPastItsBudgetForTheCreate(t *testing.T) {
 		t.Fatalf("after auth gave up on the Create the next logon got %v", err)
 	}
 	l.Done(Inconclusive, "")
+}
+
+// A hostile server echoes the logon's token without its scheme word: the
+// NTLM AUTHENTICATE or the SPNEGO AP-REQ is no password, but what an
+// offline cracker starts from, so no excerpt keeps it.
+func TestRedactorDropsBareLogonTokens(t *testing.T) {
+	ntlm := base64.StdEncoding.EncodeToString(append([]byte("NTLMSSP\x00\x03\x00\x00\x00"), bytes.Repeat([]byte{7}, 300)...))
+	spnego := base64.StdEncoding.EncodeToString(append([]byte{0x60, 0x82, 0x05, 0x00}, bytes.Repeat([]byte{9}, 300)...))
+	var r redactor
+	for _, tok := range []string{ntlm, spnego} {
+		if got := r.excerpt([]byte("<p>you sent " + tok + "</p>")); strings.Contains(got, tok[:40]) {
+			t.Fatalf("excerpt keeps the token: %s", got)
+		}
+	}
+	if got := r.clean("Windows authentication is off on this virtual directory"); !strings.Contains(got, "authentication is off") {
+		t.Fatalf("plain text changed: %s", got)
+	}
 }
