@@ -76,6 +76,9 @@ type skimFrame struct {
 	prop      int  // with roleProp, which wanted property (-1: another)
 	refID     []byte
 	val       skimValue
+	// tail is where the primitive's text starts in the arena once it was
+	// copied there (-1: not yet); see the Text case
+	tail int
 }
 
 type skimRef struct {
@@ -152,19 +155,25 @@ func skimPass(data []byte, needRefs bool) (info CommandInfo, count int, isCount,
 				continue
 			}
 			if f := &stack[top]; f.mode == skimPrim {
-				piece := tok.Text
+				if len(f.val.text) == 0 && !tok.Entities {
+					f.val.text = tok.Text // points into data: no copy
+					continue
+				}
+				// A primitive's children are skipped, so nothing else
+				// writes the arena while it is open: once its text is at
+				// the arena's tail, each further piece is appended there.
+				// Copying the whole text again per piece was quadratic (a
+				// server's <S>a<x/>a<x/>… of a few MB took gigabytes).
+				if f.tail < 0 {
+					f.tail = len(arena)
+					arena = append(arena, f.val.text...)
+				}
 				if tok.Entities {
-					start := len(arena)
-					arena = xmlskim.Unescape(arena, piece)
-					piece = arena[start:len(arena):len(arena)]
-				}
-				if len(f.val.text) == 0 {
-					f.val.text = piece
+					arena = xmlskim.Unescape(arena, tok.Text)
 				} else {
-					start := len(arena)
-					arena = append(append(arena, f.val.text...), piece...)
-					f.val.text = arena[start:len(arena):len(arena)]
+					arena = append(arena, tok.Text...)
 				}
+				f.val.text = arena[f.tail:len(arena):len(arena)]
 			}
 			continue
 		case xmlskim.End:
@@ -183,7 +192,7 @@ func skimPass(data []byte, needRefs bool) (info CommandInfo, count int, isCount,
 		}
 		name := tok.Name
 		f := &stack[top+1]
-		*f = skimFrame{name: name, prop: -1}
+		*f = skimFrame{name: name, prop: -1, tail: -1}
 		if top < 0 {
 			if string(name) != "Obj" {
 				return info, 0, false, false, false

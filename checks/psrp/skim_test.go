@@ -1,6 +1,7 @@
 package psrp
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -95,5 +96,25 @@ func TestSkimMatchesTree(t *testing.T) {
 		if info != tinfo || n != tn || isCount != tisCount || (err == nil) != (terr == nil) || err != nil && err.Error() != terr.Error() {
 			t.Errorf("%q: %+v %d %v %v, tree %+v %d %v %v", d.xml, info, n, isCount, err, tinfo, tn, tisCount, terr)
 		}
+	}
+}
+
+// A primitive's text broken by many skipped children costs the skim its
+// length once, not once per piece: copying the whole text again for each
+// piece let a 3 MB answer allocate gigabytes.
+func TestSkimSplitTextIsLinear(t *testing.T) {
+	const pieces = 20000
+	doc := `<Obj><MS><S N="Name">` + strings.Repeat(strings.Repeat("a", 100)+"<x/>", pieces) + `&amp;</S></MS></Obj>`
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	info, _, _, ok := skimCommandMetadata([]byte(doc))
+	runtime.ReadMemStats(&after)
+	if !ok || len(info.Name) != pieces*100+1 {
+		t.Fatalf("skim ok %v, name of %d bytes", ok, len(info.Name))
+	}
+	// the 2 MB of text, a few times over for the arena's growth; the
+	// quadratic copy needed about 20 GB
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+		t.Fatalf("the skim allocated %d MB for a 2 MB text", got>>20)
 	}
 }
