@@ -309,13 +309,21 @@ func Unescape(dst, text []byte) []byte {
 		}
 		dst = append(dst, text[:k]...)
 		text = text[k:]
+		// a Text token has only the five entities; any other '&' (text
+		// that did not come from the scanner) is kept as it is rather
+		// than looped on
+		n := entityLen(text)
+		if n == 0 {
+			dst, text = append(dst, '&'), text[1:]
+			continue
+		}
 		for _, e := range entities {
-			if bytes.HasPrefix(text, []byte(e.ref)) {
+			if len(e.ref) == n && string(text[:n]) == e.ref {
 				dst = append(dst, e.c)
-				text = text[len(e.ref):]
 				break
 			}
 		}
+		text = text[n:]
 	}
 	return dst
 }

@@ -138,3 +138,10 @@ func FuzzScanner(f *testing.F) {
 		same(t, b, true)
 	})
 }
+
+// Unescape is exported: a stray '&' it is handed ends, kept as it is.
+func TestUnescapeStrayAmpersand(t *testing.T) {
+	if got := string(Unescape(nil, []byte("a & b &amp; c &bogus;"))); got != "a & b & c &bogus;" {
+		t.Fatalf("got %q", got)
+	}
+}
