@@ -87,6 +87,7 @@ func (v *Value) Lookup(key string) *Value {
 const (
 	maxDepth = 64
 	maxNodes = 200000
+	maxText  = 1 << 22 // bytes of one primitive's text
 )
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -163,7 +164,7 @@ func (p *parser) element(se xml.StartElement, depth int) (*Value, error) {
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
-			if text.Len()+len(t) > 1<<22 {
+			if text.Len()+len(t) > maxText {
 				return nil, ErrTooLarge
 			}
 			text.Write(t)

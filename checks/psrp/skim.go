@@ -88,7 +88,7 @@ type skimRef struct {
 
 // skimMaxBytes keeps the skim inside the tree parser's text budget: no
 // text of a document this size can reach it.
-const skimMaxBytes = 1 << 22
+const skimMaxBytes = maxText
 
 func skimCommandMetadata(data []byte) (info CommandInfo, count int, isCount, ok bool) {
 	data = bytes.TrimPrefix(data, utf8BOM)
