@@ -214,7 +214,22 @@ func (c *Client) Receive(ctx context.Context, shellID, commandID string) (Receiv
 	if err != nil {
 		return Received{}, err
 	}
-	return ParseReceive(body)
+	r, err := ParseReceive(body)
+	if err != nil {
+		return r, err
+	}
+	// the shell's compression is the client's to undo, so every caller
+	// of Receive gets PSRP fragments
+	budget := maxExpanded
+	for i, chunk := range r.Chunks {
+		data, err := c.streams.data(chunk, min(budget, maxChunk))
+		if err != nil {
+			return Received{}, err
+		}
+		budget -= len(data)
+		r.Chunks[i] = data
+	}
+	return r, nil
 }
 
 // Command starts a pipeline whose first fragments travel in rsp:Arguments.

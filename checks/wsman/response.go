@@ -95,9 +95,9 @@ func ParseCommandID(body []byte) (string, error) {
 	return strings.TrimSpace(e.Body.Command.CommandID), nil
 }
 
-// Received is a ReceiveResponse: the base64-decoded stdout chunks (each
-// whole PSRP fragments, or, from a shell that compresses, blocks that
-// decode to them) and whether the command is done.
+// Received is a ReceiveResponse: the base64-decoded stdout chunks and
+// whether the command is done. ParseReceive leaves a compressing shell's
+// chunks as its blocks; Client.Receive hands back PSRP fragments.
 type Received struct {
 	Chunks [][]byte
 	Done   bool

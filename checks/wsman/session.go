@@ -351,14 +351,8 @@ func receiveLoop(ctx context.Context, c *Client, shellID, commandID string, res 
 			*done = true
 		}
 		stop := false
-		budget := maxExpanded
 		for _, chunk := range r.Chunks {
-			data, err := c.streams.data(chunk, min(budget, maxChunk))
-			if err != nil {
-				return err
-			}
-			budget -= len(data)
-			frs, err := psrp.ParseFragments(data, maxFragment)
+			frs, err := psrp.ParseFragments(chunk, maxFragment)
 			if err != nil {
 				return err
 			}
