@@ -48,7 +48,10 @@ func (s *streams) reset(mode string) {
 // limit bytes of PSRP fragments.
 func (s *streams) data(chunk []byte, limit int) ([]byte, error) {
 	if s.mode == compressionUnknown {
-		s.mode = s.judge(chunk)
+		var out []byte
+		if s.mode, out = s.judge(chunk, limit); out != nil {
+			return out, nil
+		}
 	}
 	if s.mode == compressionNone {
 		return chunk, nil
@@ -60,20 +63,21 @@ func (s *streams) data(chunk []byte, limit int) ([]byte, error) {
 	return out, nil
 }
 
-// judge says how the shell's first chunk is framed.
-func (s *streams) judge(chunk []byte) string {
+// judge says how the shell's first chunk is framed, and gives its
+// decoded fragments when judging took decoding them.
+func (s *streams) judge(chunk []byte, limit int) (string, []byte) {
 	if !xpress.Framed(chunk) {
-		return compressionNone
+		return compressionNone, nil
 	}
 	if _, err := psrp.ParseFragments(chunk, 0); err != nil {
-		return CompressionXpress
+		return CompressionXpress, nil
 	}
-	out, err := s.dec.DecodeStream(nil, chunk, maxChunk)
+	out, err := s.dec.DecodeStream(nil, chunk, limit)
 	if err != nil {
-		return compressionNone
+		return compressionNone, nil
 	}
 	if _, err := psrp.ParseFragments(out, 0); err != nil {
-		return compressionNone
+		return compressionNone, nil
 	}
-	return CompressionXpress
+	return CompressionXpress, out
 }
