@@ -142,8 +142,8 @@ func runAuth(ctx context.Context, env *Env) Outcome {
 				break
 			}
 		}
-		findings = addWindowsLogon(findings, cfg.URI, cfg, *a)
-		if err := windowsLogonError(cfg.URI, cfg, *a); err != nil && frontErr == nil {
+		var err error
+		if findings, err = addWindowsLogon(findings, cfg.URI, cfg, *a); err != nil && frontErr == nil {
 			frontErr = err
 		}
 	}

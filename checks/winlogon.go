@@ -115,18 +115,20 @@ func windowsLogonError(u *url.URL, cfg *Config, l windowsLogon) error {
 
 // addWindowsLogon appends the logon's findings to those httpauth raised
 // for the same endpoint, leaving out a code already there (the negotiate
-// probe's AUTH-NEGOTIATE-400 and AUTH-NEGOTIATE-HTTP say the same).
-func addWindowsLogon(fs []Finding, u *url.URL, cfg *Config, l windowsLogon) []Finding {
+// probe's AUTH-NEGOTIATE-400 and AUTH-NEGOTIATE-HTTP say the same), and
+// returns windowsLogonError's reason from the same one judgement.
+func addWindowsLogon(fs []Finding, u *url.URL, cfg *Config, l windowsLogon) ([]Finding, error) {
 	have := map[string]bool{}
 	for _, f := range fs {
 		have[f.Code+" "+f.Target] = true
 	}
-	for _, f := range classifyWindowsLogon(u, cfg, l) {
+	logon, err := judgeWindowsLogon(u, cfg, l)
+	for _, f := range logon {
 		if !have[f.Code+" "+f.Target] {
 			fs = append(fs, f)
 		}
 	}
-	return fs
+	return fs, err
 }
 
 func judgeWindowsLogon(u *url.URL, cfg *Config, l windowsLogon) ([]Finding, error) {

@@ -259,12 +259,12 @@ func TestAddWindowsLogonSaysItOnce(t *testing.T) {
 	target := cfg.URI.Redacted()
 	have := []Finding{{Code: "AUTH-NEGOTIATE-400", Target: target, Summary: "an NTLM negotiate token was answered 400"}}
 	l := windowsLogon{Requested: "negotiate", Used: "kerberos", SPN: cfg.KerberosSPN(), Result: logonResult{Status: 400}}
-	got := addWindowsLogon(have, cfg.URI, cfg, l)
+	got, _ := addWindowsLogon(have, cfg.URI, cfg, l)
 	if len(got) != 1 {
 		t.Errorf("findings = %+v, want the one AUTH-NEGOTIATE-400", got)
 	}
 	l.Result = logonResult{Status: 401}
-	got = addWindowsLogon(have, cfg.URI, cfg, l)
+	got, _ = addWindowsLogon(have, cfg.URI, cfg, l)
 	if len(got) != 2 || got[1].Code != "AUTH-WINDOWS-LOGON-FAILED" {
 		t.Errorf("findings = %+v, want the 400 and the refused logon", got)
 	}
