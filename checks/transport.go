@@ -2,13 +2,14 @@ package checks
 
 import (
 	"context"
-	"github.com/exdiag/exdiag/checks/tlsinspect"
-	"github.com/exdiag/exdiag/checks/winauth"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
+
+	"github.com/exdiag/exdiag/checks/netx"
+	"github.com/exdiag/exdiag/checks/tlsinspect"
+	"github.com/exdiag/exdiag/checks/winauth"
 )
 
 // Limits of the per-endpoint HTTP transports (their handshake timeout is
@@ -33,11 +34,7 @@ func (e *Env) EndpointTransport(u *url.URL) (*http.Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"https": "443", "http": "80"}[strings.ToLower(u.Scheme)]
-	}
-	key := strings.ToLower(u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port))
+	key := netx.EndpointKey(u)
 	e.transportsMu.Lock()
 	defer e.transportsMu.Unlock()
 	if tr := e.transports[key]; tr != nil {

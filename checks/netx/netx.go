@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/url"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -69,4 +71,16 @@ func VantageUnreachable(err error) bool {
 func IsTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// EndpointKey is "scheme://host:port" of u, lower-cased and with the
+// scheme's default port filled in: what makes two URLs the same endpoint
+// for a kept connection.
+func EndpointKey(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }

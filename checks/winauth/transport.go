@@ -253,11 +253,7 @@ func (t *Transport) endpoint(u *url.URL) (string, error) {
 	case scheme != "https" && scheme != "http":
 		return "", fmt.Errorf("unsupported scheme %q", u.Scheme)
 	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"https": "443", "http": "80"}[scheme]
-	}
-	addr := scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+	addr := netx.EndpointKey(u)
 	if t.addr == "" {
 		t.addr = addr
 	} else if t.addr != addr {
