@@ -29,11 +29,15 @@ var ntlmSignature = []byte("NTLMSSP\x00")
 // domain or workstation, as a Windows client's first Negotiate leg. It
 // carries no credentials: sending it only asks whether the server does
 // Windows authentication at all.
-func NTLMNegotiate() []byte {
+func NTLMNegotiate() []byte { return NTLMNegotiateWith(ntlmNegotiateFlagsUsual) }
+
+// NTLMNegotiateWith is that NEGOTIATE_MESSAGE with the given flags, for
+// a client that goes on to log on (checks/winauth).
+func NTLMNegotiateWith(flags uint32) []byte {
 	m := make([]byte, 40)
 	copy(m, ntlmSignature)
 	binary.LittleEndian.PutUint32(m[8:], 1)
-	binary.LittleEndian.PutUint32(m[12:], ntlmNegotiateFlagsUsual)
+	binary.LittleEndian.PutUint32(m[12:], flags)
 	// DomainNameFields and WorkstationFields: empty, offset at the end
 	binary.LittleEndian.PutUint32(m[20:], 40)
 	binary.LittleEndian.PutUint32(m[28:], 40)

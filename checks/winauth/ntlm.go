@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/exdiag/exdiag/checks/httpauth"
 	//lint:ignore SA1019 NTOWF is MD4 by definition (MS-NLMP 3.3.1); there is no other NTLM
 	"golang.org/x/crypto/md4"
 )
@@ -186,16 +187,7 @@ func (c *ntlmContext) Step(in []byte) ([]byte, bool, error) {
 
 // ntlmNegotiateMessage is the NEGOTIATE_MESSAGE (2.2.1.1) with the flags
 // a Windows client sets when it may seal, no domain or workstation.
-func ntlmNegotiateMessage() []byte {
-	m := make([]byte, 40)
-	copy(m, ntlmSig)
-	binary.LittleEndian.PutUint32(m[8:], 1)
-	binary.LittleEndian.PutUint32(m[12:], ntlmClientFlags)
-	binary.LittleEndian.PutUint32(m[20:], 40) // DomainNameFields: empty, at the end
-	binary.LittleEndian.PutUint32(m[28:], 40) // WorkstationFields
-	copy(m[32:], clientVersion[:])
-	return m
-}
+func ntlmNegotiateMessage() []byte { return httpauth.NTLMNegotiateWith(ntlmClientFlags) }
 
 // challenge is what we use of a CHALLENGE_MESSAGE (2.2.1.2).
 type challenge struct {
