@@ -51,10 +51,16 @@ func (c *kerberosContext) protectionKey() (types.EncryptionKey, byte) {
 	if len(c.acceptorSubkey.KeyValue) > 0 {
 		return c.acceptorSubkey, flagAcceptorSubkey
 	}
+	return c.initiatorKey(), 0
+}
+
+// initiatorKey is the key of a token without the AcceptorSubkey flag:
+// the authenticator's subkey, else the ticket's session key.
+func (c *kerberosContext) initiatorKey() types.EncryptionKey {
 	if len(c.auth.SubKey.KeyValue) > 0 {
-		return c.auth.SubKey, 0
+		return c.auth.SubKey
 	}
-	return c.t.st.Key, 0
+	return c.t.st.Key
 }
 
 func cfxEType(key types.EncryptionKey) (etype.EType, error) {
@@ -119,8 +125,8 @@ func (c *kerberosContext) Unwrap(header, sealed []byte) ([]byte, error) {
 			return nil, errors.New("the server's sealed message uses an acceptor subkey its AP-REP never sent; check what answers for " + c.t.spn)
 		}
 		key = c.acceptorSubkey
-	} else if key = c.auth.SubKey; len(key.KeyValue) == 0 {
-		key = c.t.st.Key
+	} else {
+		key = c.initiatorKey()
 	}
 	et, err := cfxEType(key)
 	if err != nil {
