@@ -117,6 +117,12 @@ func rbacClient(ctx context.Context, env *Env, resURI string) (client *wsman.Cli
 	return client, win, mech, err
 }
 
+// emptyRBACObserved is the evidence of a session that listed nothing
+// (yet): empty lists rather than nulls, and no Count object seen.
+func emptyRBACObserved(cfg *Config) *RBACObserved {
+	return &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}
+}
+
 func runRBAC(ctx context.Context, env *Env) Outcome {
 	cfg := env.Config
 	// lead is set when this session's Create is the run's lead logon
@@ -134,7 +140,7 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 	defer func() { lead.publish(nil, logon, "the rbac session ended before its create was sent") }()
 	logon, err := env.Credential(ctx, lead != nil)
 	if err != nil {
-		return Outcome{Skip: err.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
+		return Outcome{Skip: err.Error(), Observed: emptyRBACObserved(cfg)}
 	}
 	lead.hold(logon)
 	resURI := wsman.ResourceURI(cfg.ConfigName)
@@ -152,9 +158,9 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		switch {
 		case err == nil:
 			return Outcome{Skip: "no " + mech.Requested + " logon: " + oneLine(mech.TicketErr) + " (see the auth and spn checks)",
-				Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
+				Observed: emptyRBACObserved(cfg)}
 		case errors.As(err, &nt):
-			return Outcome{Skip: nt.Error(), Observed: &RBACObserved{User: cfg.User, Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1}}
+			return Outcome{Skip: nt.Error(), Observed: emptyRBACObserved(cfg)}
 		}
 		return Outcome{Err: err}
 	}
@@ -177,11 +183,9 @@ func runRBAC(ctx context.Context, env *Env) Outcome {
 		// request would not have said more precisely
 		logon.Done(Inconclusive, "")
 	}
-	obs := &RBACObserved{
-		Endpoint: client.URL, ResourceURI: resURI, User: cfg.User,
-		Commands: []string{}, MissingCmdlets: []string{}, ServerCount: -1,
-		RoundTrips: client.RoundTrips, DurationMS: env.Now().Sub(start).Milliseconds(),
-	}
+	obs := emptyRBACObserved(cfg)
+	obs.Endpoint, obs.ResourceURI = client.URL, resURI
+	obs.RoundTrips, obs.DurationMS = client.RoundTrips, env.Now().Sub(start).Milliseconds()
 	if win != nil {
 		l := win.Logon()
 		obs.Mechanism, obs.Sealed = l.Mech, win.Seal
